@@ -1,0 +1,23 @@
+# The two commands of the README: `make run` (service + demo data on the embedded PostgreSQL)
+# and `make test` (lint + the whole suite). Both create .venv and install esoz on first use.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint
+
+$(BIN)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (set PYTHON=...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/esoz serve --demo
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check src tests migrations bench
+
+test: lint
+	$(BIN)/python -m pytest

@@ -1,0 +1,119 @@
+"""The `esoz` command line: serve, worker, db upgrade, seed, audit (Typer)."""
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from esoz.core.embedded import database_url
+from esoz.core.logging import configure_logging, get_logger
+from esoz.settings import Settings, get_settings
+
+app = typer.Typer(help="esoz — open implementation of Ukraine's e-health central database", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema", no_args_is_help=True)
+audit_app = typer.Typer(help="Audit log", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
+log = get_logger("esoz.cli")
+
+
+def _settings() -> Settings:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+def _prepare(url: str) -> None:
+    """Bring the schema to head and load the shipped reference data."""
+    from esoz.core.migrations import upgrade
+    from esoz.registry.reference import load_reference_data
+
+    upgrade(url)
+    asyncio.run(load_reference_data(url))
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address [ESOZ_HOST]")] = None,
+    port: Annotated[int | None, typer.Option(help="port [ESOZ_PORT]")] = None,
+    workers: Annotated[int | None, typer.Option(help="API worker processes [ESOZ_WORKERS]")] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="load demo data first (once)")] = False,
+) -> None:
+    """Run the API and pages; starts the embedded PostgreSQL when ESOZ_DATABASE_URL is unset."""
+    import uvicorn
+
+    settings = _settings()
+    with database_url(settings.database_url, settings.pg_data_dir) as url:
+        _prepare(url)
+        if demo:
+            _seed_demo(url, settings)
+        # Worker processes are spawned: they read the URL (embedded or configured) from the environment.
+        os.environ["ESOZ_DATABASE_URL"] = url
+        get_settings.cache_clear()
+        typer.echo(f"esoz is serving on http://{host or settings.host}:{port or settings.port} (API docs at /docs)")
+        uvicorn.run(
+            "esoz.app:create_app",
+            factory=True,
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=workers or settings.workers,
+            log_config=None,
+            access_log=False,
+            proxy_headers=True,
+        )
+
+
+@app.command()
+def worker() -> None:
+    """Run background jobs (audit sealing; the outbox dispatcher joins with the delivery issue)."""
+    from esoz.core.worker import run_worker
+
+    settings = _settings()
+    with database_url(settings.database_url, settings.pg_data_dir) as url:
+        _prepare(url)
+        asyncio.run(run_worker(url))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all Alembic migrations and load reference data."""
+    settings = _settings()
+    with database_url(settings.database_url, settings.pg_data_dir) as url:
+        _prepare(url)
+    typer.echo("database is at head")
+
+
+def _seed_demo(url: str, settings: Settings) -> Path | None:
+    from esoz.registry.seed import seed_demo
+
+    path = asyncio.run(seed_demo(url, settings.demo_accounts_path))
+    if path is None:
+        typer.echo(f"demo data already present; accounts: {settings.demo_accounts_path.resolve()}")
+    else:
+        typer.echo(f"demo data created; accounts written to {path.resolve()}")
+    return path
+
+
+@app.command()
+def seed(demo: Annotated[bool, typer.Option("--demo", help="demo facilities, staff, patients")] = False) -> None:
+    """Load data into the database (idempotent: runs once per database)."""
+    if not demo:
+        raise typer.BadParameter("nothing to seed; pass --demo")
+    settings = _settings()
+    with database_url(settings.database_url, settings.pg_data_dir) as url:
+        _prepare(url)
+        _seed_demo(url, settings)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain; exits 1 if any row was edited or removed."""
+    from esoz.core.audit import verify_chain_at
+
+    settings = _settings()
+    with database_url(settings.database_url, settings.pg_data_dir) as url:
+        report = asyncio.run(verify_chain_at(url))
+    typer.echo(report.summary())
+    raise typer.Exit(0 if report.ok else 1)

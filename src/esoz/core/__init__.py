@@ -1,0 +1,1 @@
+"""Shared machinery every domain builds on. Imports no domain."""

@@ -1,0 +1,71 @@
+"""Engine, connections and the FastAPI dependencies that hand them to routes.
+
+Reads run in AUTOCOMMIT (no BEGIN/ROLLBACK round trips per use); writes run in one transaction
+that commits after the route returns, so business rows, audit rows and outbox rows land together.
+"""
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import orjson
+from fastapi import Depends, Request
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+# Stable constraint names so Alembic migrations can refer to them.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def async_url(url: str) -> str:
+    """Turn any libpq-style PostgreSQL URL into the SQLAlchemy asyncpg form."""
+    for prefix in ("postgresql+asyncpg://", "postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    raise ValueError(f"not a PostgreSQL URL: {url!r}")
+
+
+def libpq_url(url: str) -> str:
+    """The plain `postgresql://` form, for psycopg, psql and asyncpg.connect."""
+    return "postgresql://" + url.split("://", 1)[1]
+
+
+def _json_dumps(value: object) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(
+        async_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=False,
+        pool_reset_on_return=None,  # every unit of work ends with COMMIT/ROLLBACK itself
+        json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
+    )
+
+
+def engine_of(request: Request) -> AsyncEngine:
+    return request.app.state.engine
+
+
+async def read_conn(request: Request) -> AsyncIterator[AsyncConnection]:
+    async with engine_of(request).connect() as conn:
+        yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
+async def write_conn(request: Request) -> AsyncIterator[AsyncConnection]:
+    async with engine_of(request).begin() as conn:
+        yield conn
+
+
+ReadConn = Annotated[AsyncConnection, Depends(read_conn, scope="function")]
+WriteConn = Annotated[AsyncConnection, Depends(write_conn, scope="function")]

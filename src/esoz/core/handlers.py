@@ -1,0 +1,118 @@
+"""Exception handlers: every failure leaves as the contract's error envelope, never a bare 500 page."""
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from esoz.core import envelope
+from esoz.core.errors import (
+    ENTRY_HEADER,
+    ENTRY_JSON,
+    ENTRY_PATH,
+    ENTRY_QUERY,
+    ENTRY_REQUEST,
+    VALIDATION_MESSAGE,
+    ApiError,
+    RequestMalformed,
+    invalid_entry,
+)
+
+log = structlog.get_logger("esoz.errors")
+
+_ENTRY_TYPES = {"body": ENTRY_JSON, "query": ENTRY_QUERY, "path": ENTRY_PATH, "header": ENTRY_HEADER}
+
+# pydantic error type -> the real system's rule names
+_RULES = {
+    "missing": "required",
+    "extra_forbidden": "schemata",
+    "string_pattern_mismatch": "format",
+    "literal_error": "inclusion",
+    "enum": "inclusion",
+    "string_too_short": "length",
+    "string_too_long": "length",
+    "too_short": "length",
+    "too_long": "length",
+    "greater_than": "number",
+    "greater_than_equal": "number",
+    "less_than": "number",
+    "less_than_equal": "number",
+    "value_error": "invalid",
+    "assertion_error": "invalid",
+    "json_invalid": "json",
+}
+
+
+def json_path(loc: tuple[Any, ...]) -> str:
+    path = "$"
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def _invalid_from_pydantic(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    invalid = []
+    for err in errors:
+        loc = tuple(err.get("loc", ()))
+        source, rest = (loc[0], loc[1:]) if loc and loc[0] in _ENTRY_TYPES else ("body", loc)
+        # pydantic reports the failing union member / function validator as an extra loc part
+        rest = tuple(p for p in rest if not (isinstance(p, str) and (p.startswith("function-") or "[" in p)))
+        err_type = err.get("type", "")
+        rule = _RULES.get(err_type, "cast" if err_type.endswith(("_type", "_parsing")) else "invalid")
+        ctx = err.get("ctx") or {}
+        params = {k: str(v) for k, v in ctx.items() if k != "error"} or []
+        message = err.get("msg", "invalid value")
+        if err_type == "extra_forbidden":
+            message = "schema does not allow additional properties"
+        invalid.append(invalid_entry(json_path(rest), rule, message, params, _ENTRY_TYPES[source]))
+    return invalid
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return envelope.error(request, exc.status, exc.body(), exc.headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        detail = next(e for e in errors if e.get("type") == "json_invalid")
+        err = RequestMalformed(
+            "Malformed JSON in request body",
+            [
+                invalid_entry(
+                    "$", "json", str((detail.get("ctx") or {}).get("error", "invalid JSON")), entry_type=ENTRY_REQUEST
+                )
+            ],
+        )
+        return envelope.error(request, err.status, err.body())
+    body = {"type": "validation_failed", "message": VALIDATION_MESSAGE, "invalid": _invalid_from_pydantic(errors)}
+    return envelope.error(request, 422, body)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    types = {404: "not_found", 405: "method_not_allowed", 401: "access_denied", 403: "forbidden"}
+    message = "Resource not found" if exc.status_code == 404 else str(exc.detail)
+    return envelope.error(
+        request,
+        exc.status_code,
+        {"type": types.get(exc.status_code, "request_error"), "message": message},
+        getattr(exc, "headers", None),
+    )
+
+
+async def _unhandled(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", exc_info=exc)
+    return envelope.error(request, 500, {"type": "internal_error", "message": "Internal server error"})
+
+
+def install_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unhandled)

@@ -1,0 +1,33 @@
+"""Liveness and readiness probes for load balancers and orchestrators."""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy import text
+
+from esoz.core import envelope
+from esoz.core.db import engine_of
+from esoz.core.migrations import current_revisions, head_revisions
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", summary="The process is alive")
+async def health(request: Request) -> Response:
+    return envelope.ok(request, {"status": "ok"})
+
+
+@router.get("/ready", summary="The database is reachable and its schema is current")
+async def ready(request: Request) -> Response:
+    checks: dict[str, str] = {}
+    try:
+        async with engine_of(request).connect() as conn:
+            await conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+            current = await current_revisions(conn)
+            checks["migrations"] = "ok" if current == head_revisions() else f"behind: {sorted(current)}"
+    except Exception as exc:  # any failure means "not ready", reported, not raised
+        checks.setdefault("database", f"unreachable: {type(exc).__name__}")
+    ready_ = all(v == "ok" for v in checks.values()) and len(checks) == 2
+    return envelope.ok(
+        request, {"status": "ready" if ready_ else "not_ready", "checks": checks}, status=200 if ready_ else 503
+    )

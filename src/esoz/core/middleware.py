@@ -1,0 +1,149 @@
+"""Pure-ASGI middleware (cheaper than BaseHTTPMiddleware): request id, access log, body guards.
+
+The body guards run before routing so that an oversized, non-JSON or non-UTF-8 body is refused
+with a contract error before any handler or database work happens.
+"""
+
+import re
+import time
+import uuid
+
+import structlog
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from esoz.core import envelope
+from esoz.core.context import request_id_var
+from esoz.core.errors import ENTRY_HEADER, ENTRY_REQUEST, ApiError, RequestMalformed, invalid_entry
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:#-]{1,128}$")
+_BODY_METHODS = {b"POST", b"PUT", b"PATCH"}
+log = structlog.get_logger("esoz.access")
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value
+    return None
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = (_header(scope, b"x-request-id") or b"").decode("latin-1")
+        request_id = incoming if _REQUEST_ID.match(incoming) else str(uuid.uuid4())
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            body_error = None
+            if scope["method"].encode() in _BODY_METHODS:
+                body_error, receive = await self._guard_body(scope, receive)
+            if body_error is not None:
+                response = envelope.error(Request(scope), body_error.status, body_error.body())
+                await response(scope, receive, send_with_id)
+            else:
+                await self.app(scope, receive, send_with_id)
+        finally:
+            log.info(
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            )
+            request_id_var.reset(token)
+
+    async def _guard_body(self, scope: Scope, receive: Receive) -> tuple[ApiError | None, Receive]:
+        length = _header(scope, b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
+            return self._too_large(), receive
+        # Buffer the body (bounded by the limit) so that it can be checked and then replayed.
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return self._too_large(), receive
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        if not body:
+            return None, replay
+        content_type = (_header(scope, b"content-type") or b"").decode("latin-1").split(";")[0].strip().lower()
+        if content_type != "application/json" and not content_type.endswith("+json"):
+            return (
+                ApiError(
+                    415,
+                    "content_type_invalid",
+                    "Invalid Content-Type header. Try to set 'Content-Type: application/json' header: "
+                    "http://docs.apimanifest.apiary.io/#introduction/interacting-with-api/content-type.",
+                    [
+                        invalid_entry(
+                            "$.content-type",
+                            "content_type",
+                            "unsupported content type",
+                            [content_type],
+                            entry_type=ENTRY_HEADER,
+                        )
+                    ],
+                ),
+                replay,
+            )
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return (
+                RequestMalformed(
+                    "Request body is not valid UTF-8",
+                    [invalid_entry("$", "json", f"invalid UTF-8 at byte {exc.start}", entry_type=ENTRY_REQUEST)],
+                ),
+                replay,
+            )
+        return None, replay
+
+    def _too_large(self) -> ApiError:
+        return ApiError(
+            413,
+            "request_too_large",
+            f"Request body is larger than {self.max_body_bytes} bytes",
+            [
+                invalid_entry(
+                    "$", "length", "request body too large", {"max": self.max_body_bytes}, entry_type=ENTRY_REQUEST
+                )
+            ],
+        )

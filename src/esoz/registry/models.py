@@ -1,0 +1,220 @@
+"""Registry tables: legal entities, divisions, parties, employees, persons (MPI), declarations, dictionaries.
+
+Variable-shape sub-records (addresses, phones, documents) are JSONB on the owner row: they are always
+read with it, and person search filters on indexed scalar columns first.
+"""
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+from esoz.core.db import metadata
+
+
+def _timestamps() -> list[Column]:
+    return [
+        Column("inserted_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    ]
+
+
+def _jsonb(name: str, default: str = "'[]'::jsonb") -> Column:
+    return Column(name, JSONB, nullable=False, server_default=text(default))
+
+
+regions = Table(
+    "regions",
+    metadata,
+    Column("katottg", Text, primary_key=True),
+    Column("name_uk", Text, nullable=False),
+    Column("name_en", Text, nullable=False),
+    Column("iso", Text, nullable=False),
+    Column("population", Integer),
+)
+
+dictionaries = Table(
+    "dictionaries",
+    metadata,
+    Column("name", Text, primary_key=True),
+    _jsonb("values", "'{}'::jsonb"),
+    _jsonb("labels"),
+    Column("is_active", Boolean, nullable=False, server_default=text("true")),
+)
+
+legal_entities = Table(
+    "legal_entities",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("edrpou", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("short_name", Text),
+    Column("public_name", Text),
+    Column("type", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("is_active", Boolean, nullable=False, server_default=text("true")),
+    Column("legal_form", Text),
+    Column("owner_property_type", Text),
+    Column("email", Text),
+    Column("website", Text),
+    Column("beneficiary", Text),
+    Column("receiver_funds_code", Text),
+    Column("nhs_verified", Boolean, nullable=False, server_default=text("false")),
+    Column("nhs_reviewed", Boolean, nullable=False, server_default=text("false")),
+    Column("mis_verified", Text, nullable=False, server_default=text("'NOT_VERIFIED'")),
+    Column("edr_verified", Boolean),
+    Column("region", Text, ForeignKey("regions.katottg")),
+    _jsonb("kveds"),
+    _jsonb("addresses"),
+    _jsonb("phones"),
+    _jsonb("accreditation", "'null'::jsonb"),
+    _jsonb("licenses"),
+    _jsonb("archive"),
+    *_timestamps(),
+    Column("inserted_by", UUID(as_uuid=True)),
+    Column("updated_by", UUID(as_uuid=True)),
+    Index("uq_legal_entities_edrpou_type", "edrpou", "type", unique=True),
+)
+
+divisions = Table(
+    "divisions",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("legal_entity_id", UUID(as_uuid=True), ForeignKey("legal_entities.id"), nullable=False, index=True),
+    Column("name", Text, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("is_active", Boolean, nullable=False, server_default=text("true")),
+    Column("email", Text),
+    Column("mountain_group", Boolean, nullable=False, server_default=text("false")),
+    Column("dls_id", Text),
+    Column("dls_verified", Boolean),
+    Column("region", Text, ForeignKey("regions.katottg")),
+    _jsonb("addresses"),
+    _jsonb("phones"),
+    _jsonb("location", "'null'::jsonb"),
+    _jsonb("working_hours", "'null'::jsonb"),
+    *_timestamps(),
+)
+
+parties = Table(
+    "parties",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("first_name", Text, nullable=False),
+    Column("last_name", Text, nullable=False),
+    Column("second_name", Text),
+    Column("birth_date", Date, nullable=False),
+    Column("gender", Text, nullable=False),
+    Column("tax_id", Text, nullable=False, index=True),
+    Column("no_tax_id", Boolean, nullable=False, server_default=text("false")),
+    Column("email", Text),
+    Column("about_myself", Text),
+    Column("working_experience", Integer),
+    Column("declaration_limit", Integer),
+    _jsonb("documents"),
+    _jsonb("phones"),
+    _jsonb("educations"),
+    _jsonb("qualifications"),
+    _jsonb("specialities"),
+    _jsonb("science_degree", "'null'::jsonb"),
+    *_timestamps(),
+)
+
+employees = Table(
+    "employees",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("legal_entity_id", UUID(as_uuid=True), ForeignKey("legal_entities.id"), nullable=False, index=True),
+    Column("division_id", UUID(as_uuid=True), ForeignKey("divisions.id"), index=True),
+    Column("party_id", UUID(as_uuid=True), ForeignKey("parties.id"), nullable=False, index=True),
+    Column("employee_type", Text, nullable=False),
+    Column("position", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("is_active", Boolean, nullable=False, server_default=text("true")),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date),
+    Column("status_reason", Text),
+    # {"speciality", "speciality_officio", "level", "qualification_type", ...}; null for non-clinical staff
+    _jsonb("speciality", "'null'::jsonb"),
+    *_timestamps(),
+)
+
+persons = Table(
+    "persons",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("first_name", Text, nullable=False),
+    Column("last_name", Text, nullable=False),
+    Column("second_name", Text),
+    Column("birth_date", Date, nullable=False),
+    Column("birth_country", Text, nullable=False),
+    Column("birth_settlement", Text, nullable=False),
+    Column("gender", Text, nullable=False),
+    Column("email", Text),
+    Column("tax_id", Text),
+    Column("no_tax_id", Boolean, nullable=False, server_default=text("false")),
+    Column("unzr", Text),
+    Column("death_date", Date),
+    Column("preferred_way_communication", Text),
+    Column("secret", Text),
+    Column("patient_signed", Boolean, nullable=False, server_default=text("false")),
+    Column("process_disclosure_data_consent", Boolean, nullable=False, server_default=text("true")),
+    Column("status", Text, nullable=False, server_default=text("'active'")),
+    Column("is_active", Boolean, nullable=False, server_default=text("true")),
+    Column("region", Text, ForeignKey("regions.katottg")),
+    _jsonb("documents"),
+    _jsonb("phones"),
+    _jsonb("addresses"),
+    _jsonb("authentication_methods"),
+    _jsonb("emergency_contact", "'null'::jsonb"),
+    _jsonb("confidant_person"),
+    *_timestamps(),
+    Column("inserted_by", UUID(as_uuid=True)),
+    Column("updated_by", UUID(as_uuid=True)),
+    # The exact-match search always has these three; the rest filters a handful of rows.
+    Index("ix_persons_search", func.lower(text("last_name")), func.lower(text("first_name")), "birth_date"),
+    Index("ix_persons_tax_id", "tax_id"),
+)
+
+declarations = Table(
+    "declarations",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("person_id", UUID(as_uuid=True), ForeignKey("persons.id"), nullable=False),
+    Column("declaration_number", Text, nullable=False),
+    Column("employee_id", UUID(as_uuid=True), ForeignKey("employees.id"), nullable=False, index=True),
+    Column("division_id", UUID(as_uuid=True), ForeignKey("divisions.id"), nullable=False),
+    Column("legal_entity_id", UUID(as_uuid=True), ForeignKey("legal_entities.id"), nullable=False, index=True),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("signed_at", DateTime(timezone=True), nullable=False),
+    Column("status", Text, nullable=False),
+    Column("scope", Text, nullable=False, server_default=text("'family_doctor'")),
+    Column("reason", Text),
+    Column("reason_description", Text),
+    Column("is_active", Boolean, nullable=False, server_default=text("true")),
+    Column("overlimit", Boolean, nullable=False, server_default=text("false")),
+    Column("declaration_request_id", UUID(as_uuid=True)),
+    Column("created_by", UUID(as_uuid=True)),
+    Column("updated_by", UUID(as_uuid=True)),
+    *_timestamps(),
+    # person_id leads every key so the table can later be sharded by patient.
+    Index("uq_declarations_person_id_number", "person_id", "declaration_number", unique=True),
+    Index(
+        "uq_declarations_person_id_active",
+        "person_id",
+        unique=True,
+        postgresql_where=text("status IN ('active', 'pending_verification')"),
+    ),
+)

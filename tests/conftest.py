@@ -1,0 +1,120 @@
+"""Test fixtures: a fresh PostgreSQL database per run and the real app over real HTTP.
+
+With ESOZ_DATABASE_URL set (CI: the machine's PostgreSQL), a new database is created on that server
+for the run and dropped afterwards; without it, the embedded server in var/pg-test is used.
+"""
+
+import asyncio
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+import uvicorn
+
+from esoz.app import create_app
+from esoz.core.db import libpq_url
+from esoz.core.embedded import embedded_server
+from esoz.core.migrations import upgrade
+from esoz.registry.reference import load_reference_data
+from esoz.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _with_database(url: str, name: str) -> str:
+    base, _, query = libpq_url(url).partition("?")
+    server = base.rsplit("/", 1)[0]
+    return f"{server}/{name}" + (f"?{query}" if query else "")
+
+
+@pytest.fixture(scope="session")
+def db_url() -> Iterator[str]:
+    """URL of a migrated database that belongs to this test run alone."""
+    configured = os.environ.get("ESOZ_DATABASE_URL")
+    with embedded_server(ROOT / "var" / "pg-test") if not configured else _passthrough(configured) as server_url:
+        name = f"esoz_test_{uuid.uuid4().hex[:12]}"
+        admin = libpq_url(server_url)
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = _with_database(server_url, name)
+        try:
+            upgrade(url)
+            asyncio.run(load_reference_data(url))
+            yield url
+        finally:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class _passthrough:
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def __enter__(self) -> str:
+        return self.url
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+@pytest.fixture(scope="session")
+def settings(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        env="dev",
+        database_url=db_url,
+        data_dir=tmp_path_factory.mktemp("esoz-data"),
+        log_level="WARNING",
+        db_pool_size=5,
+    )
+
+
+class LiveServer:
+    """The real ASGI app in uvicorn on a free loopback port, in a background thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        config = uvicorn.Config(create_app(settings), log_config=None, access_log=False, lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    def __enter__(self) -> "LiveServer":
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("test server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def server(settings: Settings) -> Iterator[str]:
+    with LiveServer(settings) as live:
+        yield live.url
+
+
+@pytest.fixture
+def client(server: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server, timeout=30) as c:
+        yield c
+
+
+@pytest.fixture
+def pg(db_url: str) -> Iterator[psycopg.Connection]:
+    """A plain autocommit connection for arranging data and asserting what was (not) written."""
+    with psycopg.connect(libpq_url(db_url), autocommit=True) as conn:
+        yield conn
