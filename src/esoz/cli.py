@@ -78,7 +78,7 @@ def worker() -> None:
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Apply all Alembic migrations and load reference data."""
+    """Apply all Alembic migrations (every domain branch) and load reference data."""
     settings = _settings()
     with database_url(settings.database_url, settings.pg_data_dir) as url:
         _prepare(url)
