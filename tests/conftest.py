@@ -118,3 +118,20 @@ def pg(db_url: str) -> Iterator[psycopg.Connection]:
     """A plain autocommit connection for arranging data and asserting what was (not) written."""
     with psycopg.connect(libpq_url(db_url), autocommit=True) as conn:
         yield conn
+
+
+@pytest.fixture
+def fresh_db_url(db_url: str) -> Iterator[str]:
+    """A second, empty-but-migrated database on the same server, for tests that must not share state."""
+    name = f"esoz_fresh_{uuid.uuid4().hex[:12]}"
+    admin = libpq_url(db_url)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = _with_database(db_url, name)
+    try:
+        upgrade(url)
+        asyncio.run(load_reference_data(url))
+        yield url
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -5,6 +5,7 @@ so a number read aloud or typed in either layout stays the same.
 """
 
 import secrets
+from collections.abc import Callable
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -21,10 +22,10 @@ def generate(groups: int = 3) -> str:
     return "-".join(["0000", *blocks])
 
 
-async def issue(conn: AsyncConnection, kind: str, groups: int = 3) -> str:
+async def issue(conn: AsyncConnection, kind: str, groups: int = 3, *, draw: Callable[[int], str] = generate) -> str:
     """Reserve a new globally unique number; a collision is retried with a fresh draw."""
     for _ in range(MAX_ATTEMPTS):
-        number = generate(groups)
+        number = draw(groups)
         try:
             async with conn.begin_nested():
                 await conn.execute(human_numbers.insert().values(number=number, kind=kind))
