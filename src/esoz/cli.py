@@ -107,6 +107,14 @@ def seed(demo: Annotated[bool, typer.Option("--demo", help="demo facilities, sta
         _seed_demo(url, settings)
 
 
+@app.command()
+def config() -> None:
+    """Print every setting (environment variable, default, meaning) as a Markdown table."""
+    from esoz.settings import settings_table
+
+    typer.echo(settings_table())
+
+
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Check the audit log's hash chain; exits 1 if any row was edited or removed."""

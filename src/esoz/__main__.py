@@ -1,0 +1,3 @@
+from esoz.cli import app
+
+app()
