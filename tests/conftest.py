@@ -135,3 +135,9 @@ def fresh_db_url(db_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def live_server() -> type[LiveServer]:
+    """The LiveServer class, for tests that need an app with settings of their own."""
+    return LiveServer

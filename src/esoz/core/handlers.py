@@ -2,7 +2,6 @@
 
 from typing import Any
 
-import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -20,8 +19,9 @@ from esoz.core.errors import (
     RequestMalformed,
     invalid_entry,
 )
+from esoz.core.logging import get_logger
 
-log = structlog.get_logger("esoz.errors")
+log = get_logger("esoz.errors")
 
 _ENTRY_TYPES = {"body": ENTRY_JSON, "query": ENTRY_QUERY, "path": ENTRY_PATH, "header": ENTRY_HEADER}
 

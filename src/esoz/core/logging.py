@@ -2,6 +2,7 @@
 
 import logging
 import sys
+from typing import Any
 
 import structlog
 
@@ -24,7 +25,6 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     shared = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
-        structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _add_request_id,
     ]
@@ -32,7 +32,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
         processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=False,  # a reconfigured level (tests, `esoz` commands) must apply to all loggers
     )
     # Route stdlib loggers (uvicorn, alembic, sqlalchemy) through the same renderer.
     handler = logging.StreamHandler(sys.stderr)
@@ -50,5 +50,6 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     logging.getLogger("uvicorn.access").disabled = True  # esoz logs each request itself, with its id
 
 
-def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
-    return structlog.get_logger(name)
+def get_logger(name: str | None = None) -> Any:
+    # A lazy proxy: module-level loggers pick up the configuration in force when they log.
+    return structlog.get_logger(component=name) if name else structlog.get_logger()

@@ -8,17 +8,17 @@ import re
 import time
 import uuid
 
-import structlog
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from esoz.core import envelope
 from esoz.core.context import request_id_var
 from esoz.core.errors import ENTRY_HEADER, ENTRY_REQUEST, ApiError, RequestMalformed, invalid_entry
+from esoz.core.logging import get_logger
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:#-]{1,128}$")
 _BODY_METHODS = {b"POST", b"PUT", b"PATCH"}
-log = structlog.get_logger("esoz.access")
+log = get_logger("esoz.access")
 
 
 class _BodyTooLarge(Exception):
