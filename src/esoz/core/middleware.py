@@ -44,13 +44,14 @@ class RequestContextMiddleware:
         incoming = (_header(scope, b"x-request-id") or b"").decode("latin-1")
         request_id = incoming if _REQUEST_ID.match(incoming) else str(uuid.uuid4())
         token = request_id_var.set(request_id)
-        started = time.perf_counter()
+        started_at = time.perf_counter()
         status = 500
+        started = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started = message["status"], True
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
@@ -64,13 +65,19 @@ class RequestContextMiddleware:
                 await response(scope, receive, send_with_id)
             else:
                 await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Answered here rather than by Starlette's outermost handler so the 500 still carries the request id.
+            log.exception("unhandled error", method=scope["method"], path=scope["path"])
+            if status == 500 and not started:
+                body = {"type": "internal_error", "message": "Internal server error"}
+                await envelope.error(Request(scope), 500, body)(scope, receive, send_with_id)
         finally:
             log.info(
                 "request",
                 method=scope["method"],
                 path=scope["path"],
                 status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                duration_ms=round((time.perf_counter() - started_at) * 1000, 2),
             )
             request_id_var.reset(token)
 
