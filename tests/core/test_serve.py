@@ -66,6 +66,8 @@ def test_serve_demo_on_embedded_postgres(embedded_env: dict[str, str]) -> None:
         assert httpx.get(f"{url}/docs").status_code == 200
         accounts = json.loads((Path(embedded_env["ESOZ_DATA_DIR"]) / "demo-accounts.json").read_text())
         assert accounts["legal_entities"] and accounts["employees"]
+        doctors = [c for c in accounts["certificates"] if c["role"] == "family_doctor"]
+        assert doctors and all(Path(c["cert"]).is_file() and Path(c["key"]).is_file() for c in doctors)
         assert len(_postmasters(data_dir)) == 1
 
         # A second esoz process on the same data folder joins the running server and lets it be.

@@ -32,6 +32,7 @@ import os
 import random
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -747,7 +748,13 @@ async def _insert(conn: AsyncConnection, data: DemoData) -> None:
             await conn.execute(table.insert(), rows)
 
 
-async def seed_demo(url: str, accounts_path: Path, *, now: datetime | None = None) -> Path | None:
+# Other domains add their demo rows and accounts in the same transaction (see esoz.demo).
+Extend = Callable[[AsyncConnection, DemoData, dict[str, Any]], Awaitable[None]]
+
+
+async def seed_demo(
+    url: str, accounts_path: Path, *, now: datetime | None = None, extend: Extend | None = None
+) -> Path | None:
     """Create the demo data once; returns the accounts file's path, or None if the data was already there."""
     now = now or datetime.now(UTC)
     engine = make_engine(url, 1)
@@ -770,8 +777,11 @@ async def seed_demo(url: str, accounts_path: Path, *, now: datetime | None = Non
                 resource_id=data.legal_entities[0]["id"],
                 details={"seed": SEED, "marker_edrpou": DEMO_MARKER_EDRPOU, "counts": data.counts()},
             )
+            accounts = build_accounts(data, database_label(url), now)
+            if extend is not None:
+                await extend(conn, data, accounts)
             # Written before COMMIT: a failed write rolls the data back, so the next run can try again.
-            path = write_accounts(accounts_path, build_accounts(data, database_label(url), now))
+            path = write_accounts(accounts_path, accounts)
     finally:
         await engine.dispose()
     log.info("demo data created", accounts=str(path), **data.counts())

@@ -218,7 +218,10 @@ def issue_cert(
     attrs = [x509.NameAttribute(NameOID.COUNTRY_NAME, "UA")]
     if organization:
         attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization))
-    attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, name))
+    # commonName is capped at 64 (cryptography counts UTF-8 bytes, so ~32 Cyrillic letters); the whole name
+    # still travels in surname and givenName.
+    common_name = name.encode()[:64].decode(errors="ignore")
+    attrs.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
     if usage != "stamp":
         surname, given = split_full_name(name)
         attrs.append(x509.NameAttribute(NameOID.SURNAME, surname))
