@@ -44,7 +44,6 @@ def upgrade() -> None:
         "audit_log",
         sa.Column("id", sa.BigInteger(), autoincrement=True, nullable=False),
         sa.Column("occurred_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
-        sa.Column("xact_id", sa.Text(), server_default=sa.text("pg_current_xact_id()::text"), nullable=False),
         sa.Column("request_id", sa.Text(), nullable=True),
         sa.Column("actor_user_id", sa.UUID(), nullable=True),
         sa.Column("client_id", sa.UUID(), nullable=True),
@@ -173,6 +172,7 @@ def upgrade() -> None:
         sa.Column("receiver_funds_code", sa.Text(), nullable=True),
         sa.Column("nhs_verified", sa.Boolean(), server_default=sa.text("false"), nullable=False),
         sa.Column("nhs_reviewed", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+        sa.Column("nhs_comment", sa.Text(), nullable=True),
         sa.Column("mis_verified", sa.Text(), server_default=sa.text("'NOT_VERIFIED'"), nullable=False),
         sa.Column("edr_verified", sa.Boolean(), nullable=True),
         sa.Column("region", sa.Text(), nullable=True),
@@ -301,6 +301,7 @@ def upgrade() -> None:
         sa.Column("status", sa.Text(), nullable=False),
         sa.Column("is_active", sa.Boolean(), server_default=sa.text("true"), nullable=False),
         sa.Column("email", sa.Text(), nullable=True),
+        sa.Column("external_id", sa.Text(), nullable=True),
         sa.Column("mountain_group", sa.Boolean(), server_default=sa.text("false"), nullable=False),
         sa.Column("dls_id", sa.Text(), nullable=True),
         sa.Column("dls_verified", sa.Boolean(), nullable=True),
@@ -405,8 +406,10 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["person_id"], ["persons.id"], name=op.f("fk_declarations_person_id_persons")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_declarations")),
     )
-    op.create_index(op.f("ix_declarations_employee_id"), "declarations", ["employee_id"], unique=False)
-    op.create_index(op.f("ix_declarations_legal_entity_id"), "declarations", ["legal_entity_id"], unique=False)
+    op.create_index("ix_declarations_employee_id_status", "declarations", ["employee_id", "status"], unique=False)
+    op.create_index(
+        "ix_declarations_legal_entity_id_inserted_at", "declarations", ["legal_entity_id", "inserted_at"], unique=False
+    )
     op.create_index(
         "uq_declarations_person_id_active",
         "declarations",

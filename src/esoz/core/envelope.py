@@ -1,5 +1,6 @@
 """The real system's response envelope: meta, data, paging, urgent."""
 
+import uuid
 from typing import Any
 
 import orjson
@@ -11,6 +12,8 @@ from esoz.core.pagination import KeysetPaging, Paging
 
 
 def _default(value: Any) -> Any:
+    if isinstance(value, uuid.UUID):  # asyncpg's own UUID subclass, which orjson does not take natively
+        return str(value)
     if hasattr(value, "isoformat"):
         return value.isoformat()
     raise TypeError(f"cannot encode {type(value).__name__}")

@@ -1,15 +1,56 @@
-"""MIS-facing registry reads, as the real contract defines them."""
+"""MIS-facing registry reads, as the real contract defines them.
 
-from typing import Annotated
+Each route parses, declares its scope with a typed dependency, calls one service function and renders.
+The caller's legal entity (`auth.legal_entity_filter`) limits what an MSP or pharmacy sees.
+"""
 
-from fastapi import APIRouter, Query, Request
+import uuid
+from collections.abc import Sequence
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from sqlalchemy.engine import RowMapping
 
 from esoz.core import envelope
+from esoz.core.auth import AuthContext, require_scopes
 from esoz.core.db import ReadConn
-from esoz.registry import service
+from esoz.core.pagination import PageParams, Pagination, Paging
+from esoz.registry import declarations, employees, persons, service, views
 
 router = APIRouter(prefix="/api", tags=["registry"])
+
+LegalEntityRead = Annotated[AuthContext, Depends(require_scopes("legal_entity:read"))]
+DivisionRead = Annotated[AuthContext, Depends(require_scopes("division:read"))]
+DivisionDetails = Annotated[AuthContext, Depends(require_scopes("division:details"))]
+EmployeeRead = Annotated[AuthContext, Depends(require_scopes("employee:read"))]
+EmployeeDetails = Annotated[AuthContext, Depends(require_scopes("employee:details"))]
+PersonRead = Annotated[AuthContext, Depends(require_scopes("person:read"))]
+DeclarationRead = Annotated[AuthContext, Depends(require_scopes("declaration:read"))]
+
+_DESCRIPTIONS = {
+    401: "access_denied: no or invalid token",
+    403: "forbidden: the token's scope does not allow this call",
+    404: "not_found",
+    422: "validation_failed: `error.invalid[]` names each bad query parameter",
+}
+
+
+def errors(*codes: int, **extra: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for the contract errors a route can answer with."""
+    documented: dict[int | str, dict[str, Any]] = {code: {"description": _DESCRIPTIONS[code]} for code in codes}
+    for key, text in extra.items():
+        code = int(key.lstrip("_"))
+        known = documented.get(code, {}).get("description")
+        documented[code] = {"description": f"{known}; {text}" if known else text}
+    return documented
+
+
+LE_STATUS = Literal["ACTIVE", "SUSPENDED", "CLOSED", "REORGANIZED"]
+
+
+# --- dictionaries -----------------------------------------------------------------------------------
 
 
 @router.get("/dictionaries", summary="Dictionaries (codes and their Ukrainian labels)")
@@ -20,3 +61,250 @@ async def get_dictionaries(
     is_active: bool | None = None,
 ) -> Response:
     return envelope.ok(request, await service.list_dictionaries(conn, name, is_active))
+
+
+# --- legal entities ---------------------------------------------------------------------------------
+
+
+async def _legal_entities(
+    conn: ReadConn,
+    auth: AuthContext,
+    page: PageParams,
+    edrpou: str | None,
+    legal_entity_id: uuid.UUID | None,
+    settlement_id: uuid.UUID | None,
+    type: str | None,
+    status: str | None,
+    nhs_verified: bool | None,
+    owner_property: str | None = None,
+) -> tuple[Sequence[RowMapping], Paging]:
+    return await service.list_legal_entities(
+        conn,
+        page,
+        auth.legal_entity_filter,
+        edrpou=edrpou,
+        legal_entity_id=legal_entity_id,
+        settlement_id=settlement_id,
+        type=type,
+        status=status,
+        nhs_verified=nhs_verified,
+        owner_property=owner_property,
+    )
+
+
+@router.get("/v2/legal_entities", summary="Legal entities", responses=errors(401, 403, 422))
+async def list_legal_entities_v2(
+    request: Request,
+    conn: ReadConn,
+    auth: LegalEntityRead,
+    page: Pagination,
+    edrpou: Annotated[str | None, Query(max_length=10)] = None,
+    legal_entity_id: uuid.UUID | None = None,
+    settlement_id: uuid.UUID | None = None,
+    type: Annotated[str | None, Query(max_length=32)] = None,
+    status: LE_STATUS | None = None,
+    nhs_verified: bool | None = None,
+) -> Response:
+    rows, paging = await _legal_entities(
+        conn, auth, page, edrpou, legal_entity_id, settlement_id, type, status, nhs_verified
+    )
+    return envelope.ok(request, [views.legal_entity_v2(r) for r in rows], paging=paging)
+
+
+@router.get("/v2/legal_entities/{id}", summary="Legal entity details", responses=errors(401, 403, 404, 422))
+async def get_legal_entity_v2(request: Request, conn: ReadConn, auth: LegalEntityRead, id: uuid.UUID) -> Response:
+    row = await service.get_legal_entity(conn, id, auth.legal_entity_filter)
+    return envelope.ok(request, views.legal_entity_v2(row))
+
+
+@router.get(
+    "/legal_entities",
+    summary="Legal entities (v1 shape)",
+    description="Deprecated in the real contract in favour of `/api/v2/legal_entities`; served for older MIS.",
+    responses=errors(401, 403, 422),
+)
+async def list_legal_entities(
+    request: Request,
+    conn: ReadConn,
+    auth: LegalEntityRead,
+    page: Pagination,
+    edrpou: Annotated[str | None, Query(max_length=10)] = None,
+    legal_entity_id: uuid.UUID | None = None,
+    settlement_id: uuid.UUID | None = None,
+    type: Annotated[str | None, Query(max_length=32)] = None,
+    owner_property: Literal["state", "private", "STATE", "PRIVATE"] | None = None,
+    status: LE_STATUS | None = None,
+    nhs_verified: bool | None = None,
+) -> Response:
+    rows, paging = await _legal_entities(
+        conn, auth, page, edrpou, legal_entity_id, settlement_id, type, status, nhs_verified, owner_property
+    )
+    return envelope.ok(request, [views.legal_entity_v1(r) for r in rows], paging=paging)
+
+
+@router.get("/legal_entities/{id}", summary="Legal entity details (v1 shape)", responses=errors(401, 403, 404, 422))
+async def get_legal_entity(request: Request, conn: ReadConn, auth: LegalEntityRead, id: uuid.UUID) -> Response:
+    row = await service.get_legal_entity(conn, id, auth.legal_entity_filter)
+    return envelope.ok(request, views.legal_entity_v1(row))
+
+
+# --- divisions --------------------------------------------------------------------------------------
+
+
+@router.get("/divisions", summary="Divisions", responses=errors(401, 403, 422))
+async def list_divisions(
+    request: Request,
+    conn: ReadConn,
+    auth: DivisionRead,
+    page: Pagination,
+    ids: Annotated[str | None, Query(max_length=3700, description="comma-separated division ids")] = None,
+    name: Annotated[str | None, Query(max_length=255)] = None,
+    legal_entity_id: uuid.UUID | None = None,
+    type: Annotated[str | None, Query(max_length=32)] = None,
+    status: Literal["ACTIVE", "INACTIVE"] | None = None,
+) -> Response:
+    rows, paging = await service.list_divisions(
+        conn,
+        page,
+        auth.legal_entity_filter,
+        ids=service.parse_ids("ids", ids),
+        name=name,
+        legal_entity_id=legal_entity_id,
+        type=type,
+        status=status,
+    )
+    return envelope.ok(request, [views.division(r) for r in rows], paging=paging)
+
+
+@router.get("/divisions/{id}", summary="Division details", responses=errors(401, 403, 404, 422))
+async def get_division(request: Request, conn: ReadConn, auth: DivisionDetails, id: uuid.UUID) -> Response:
+    return envelope.ok(request, views.division(await service.get_division(conn, id, auth.legal_entity_filter)))
+
+
+# --- employees --------------------------------------------------------------------------------------
+
+
+@router.get("/employees", summary="Employees", responses=errors(401, 403, 422))
+async def list_employees(
+    request: Request,
+    conn: ReadConn,
+    auth: EmployeeRead,
+    page: Pagination,
+    legal_entity_id: uuid.UUID | None = None,
+    division_id: uuid.UUID | None = None,
+    party_id: uuid.UUID | None = None,
+    employee_type: Annotated[str | None, Query(max_length=32)] = None,
+    status: Literal["NEW", "APPROVED", "DISMISSED", "REORGANIZED"] | None = None,
+    tax_id: Annotated[str | None, Query(max_length=20)] = None,
+    no_tax_id: bool | None = None,
+    edrpou: Annotated[str | None, Query(max_length=10)] = None,
+) -> Response:
+    rows, paging = await employees.list_employees(
+        conn,
+        page,
+        auth.legal_entity_filter,
+        legal_entity_id=legal_entity_id,
+        division_id=division_id,
+        party_id=party_id,
+        employee_type=employee_type,
+        status=status,
+        tax_id=tax_id,
+        no_tax_id=no_tax_id,
+        edrpou=edrpou,
+    )
+    return envelope.ok(request, [views.employee(r, full=False) for r in rows], paging=paging)
+
+
+@router.get("/employees/{employee_id}", summary="Employee details", responses=errors(401, 403, 404, 422))
+async def get_employee(request: Request, conn: ReadConn, auth: EmployeeDetails, employee_id: uuid.UUID) -> Response:
+    row = await employees.get_employee(conn, employee_id, auth.legal_entity_filter)
+    return envelope.ok(request, views.employee(row, full=True))
+
+
+# --- persons ----------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/persons",
+    summary="Search a person (exact match)",
+    description=(
+        "All given fields must match exactly (names case-insensitively); only active persons. The answer holds "
+        "the identification fields plus only the identifiers searched by. More than one match is 403 "
+        "`too_many_results`."
+    ),
+    responses=errors(401, 403, 422, _403="too_many_results: more than one person matches"),
+)
+async def search_persons(
+    request: Request,
+    conn: ReadConn,
+    auth: PersonRead,
+    first_name: Annotated[str, Query(min_length=1, max_length=255)],
+    last_name: Annotated[str, Query(min_length=1, max_length=255)],
+    birth_date: date,
+    second_name: Annotated[str | None, Query(max_length=255)] = None,
+    tax_id: Annotated[str | None, Query(max_length=10)] = None,
+    unzr: Annotated[str | None, Query(max_length=14)] = None,
+    phone_number: Annotated[str | None, Query(pattern=r"^\+38[0-9]{10}$")] = None,
+    birth_certificate: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    rows, requested = await persons.search(
+        conn,
+        auth.actor,
+        first_name=first_name,
+        last_name=last_name,
+        birth_date=birth_date,
+        second_name=second_name,
+        tax_id=tax_id,
+        unzr=unzr,
+        phone_number=phone_number,
+        birth_certificate=birth_certificate,
+    )
+    return envelope.ok(request, [views.person_search_item(r, requested) for r in rows])
+
+
+@router.get(
+    "/persons/{id}/declaration",
+    summary="The person's active declaration",
+    responses=errors(401, 404, 422, _403="forbidden: Active declaration belongs to another msp"),
+)
+async def get_person_declaration(request: Request, conn: ReadConn, auth: DeclarationRead, id: uuid.UUID) -> Response:
+    row = await declarations.get_person_declaration(conn, id, auth.legal_entity_filter, auth.actor)
+    # The 2026 contract answers with a list (of the one active declaration).
+    return envelope.ok(request, [views.declaration(row, full=True)])
+
+
+# --- declarations -----------------------------------------------------------------------------------
+
+
+@router.get("/declarations", summary="Declarations", responses=errors(401, 403, 422))
+async def list_declarations(
+    request: Request,
+    conn: ReadConn,
+    auth: DeclarationRead,
+    page: Pagination,
+    employee_id: uuid.UUID | None = None,
+    legal_entity_id: uuid.UUID | None = None,
+    person_id: uuid.UUID | None = None,
+    status: Literal["active", "pending_verification", "terminated", "closed", "rejected"] | None = None,
+    declaration_number: Annotated[str | None, Query(max_length=20)] = None,
+    reason: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    rows, paging = await declarations.list_declarations(
+        conn,
+        page,
+        auth.legal_entity_filter,
+        auth.actor,
+        employee_id=employee_id,
+        legal_entity_id=legal_entity_id,
+        person_id=person_id,
+        status=status,
+        declaration_number=declaration_number,
+        reason=reason,
+    )
+    return envelope.ok(request, [views.declaration(r, full=False) for r in rows], paging=paging)
+
+
+@router.get("/declarations/{id}", summary="Declaration details", responses=errors(401, 403, 404, 422))
+async def get_declaration(request: Request, conn: ReadConn, auth: DeclarationRead, id: uuid.UUID) -> Response:
+    row = await declarations.get_declaration(conn, id, auth.legal_entity_filter, auth.actor)
+    return envelope.ok(request, views.declaration(row, full=True))

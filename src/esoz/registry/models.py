@@ -71,6 +71,7 @@ legal_entities = Table(
     Column("receiver_funds_code", Text),
     Column("nhs_verified", Boolean, nullable=False, server_default=text("false")),
     Column("nhs_reviewed", Boolean, nullable=False, server_default=text("false")),
+    Column("nhs_comment", Text),
     Column("mis_verified", Text, nullable=False, server_default=text("'NOT_VERIFIED'")),
     Column("edr_verified", Boolean),
     Column("region", Text, ForeignKey("regions.katottg")),
@@ -96,6 +97,7 @@ divisions = Table(
     Column("status", Text, nullable=False),
     Column("is_active", Boolean, nullable=False, server_default=text("true")),
     Column("email", Text),
+    Column("external_id", Text),
     Column("mountain_group", Boolean, nullable=False, server_default=text("false")),
     Column("dls_id", Text),
     Column("dls_verified", Boolean),
@@ -193,9 +195,9 @@ declarations = Table(
     Column("id", UUID(as_uuid=True), primary_key=True),
     Column("person_id", UUID(as_uuid=True), ForeignKey("persons.id"), nullable=False),
     Column("declaration_number", Text, nullable=False),
-    Column("employee_id", UUID(as_uuid=True), ForeignKey("employees.id"), nullable=False, index=True),
+    Column("employee_id", UUID(as_uuid=True), ForeignKey("employees.id"), nullable=False),
     Column("division_id", UUID(as_uuid=True), ForeignKey("divisions.id"), nullable=False),
-    Column("legal_entity_id", UUID(as_uuid=True), ForeignKey("legal_entities.id"), nullable=False, index=True),
+    Column("legal_entity_id", UUID(as_uuid=True), ForeignKey("legal_entities.id"), nullable=False),
     Column("start_date", Date, nullable=False),
     Column("end_date", Date, nullable=False),
     Column("signed_at", DateTime(timezone=True), nullable=False),
@@ -209,6 +211,9 @@ declarations = Table(
     Column("created_by", UUID(as_uuid=True)),
     Column("updated_by", UUID(as_uuid=True)),
     *_timestamps(),
+    # A doctor's active count (limits) and dismissal; an MIS's newest-first list of its legal entity.
+    Index("ix_declarations_employee_id_status", "employee_id", "status"),
+    Index("ix_declarations_legal_entity_id_inserted_at", "legal_entity_id", "inserted_at"),
     # person_id leads every key so the table can later be sharded by patient.
     Index("uq_declarations_person_id_number", "person_id", "declaration_number", unique=True),
     Index(

@@ -1,0 +1,167 @@
+"""Persons (MPI): exact-match search for MIS, admin create/update with the validation rules of §6.1."""
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from esoz.core import audit
+from esoz.core.audit import Actor
+from esoz.core.errors import TooManyResults, invalid_entry
+from esoz.core.ids import uuid7
+from esoz.registry import schemas, validators
+from esoz.registry.models import persons
+from esoz.registry.service import get_row
+
+PERSON_JSONB = {"documents", "phones", "addresses", "emergency_contact", "confidant_person"}
+
+
+# --- search -----------------------------------------------------------------------------------------
+
+
+async def search(
+    conn: AsyncConnection,
+    actor: Actor,
+    *,
+    first_name: str,
+    last_name: str,
+    birth_date: date,
+    second_name: str | None = None,
+    tax_id: str | None = None,
+    unzr: str | None = None,
+    phone_number: str | None = None,
+    birth_certificate: str | None = None,
+) -> tuple[Sequence[RowMapping], list[str]]:
+    """Active persons matching every given field exactly (names case-insensitively); at most one.
+
+    Returns the rows and the optional fields searched by, which the view echoes back (and only them).
+    """
+    p = persons
+    query = select(p).where(
+        func.lower(p.c.last_name) == last_name.strip().lower(),
+        func.lower(p.c.first_name) == first_name.strip().lower(),
+        p.c.birth_date == birth_date,
+        p.c.status == "active",
+    )
+    if second_name is not None:
+        query = query.where(func.lower(p.c.second_name) == second_name.strip().lower())
+    if tax_id is not None:
+        query = query.where(p.c.tax_id == tax_id)
+    if unzr is not None:
+        query = query.where(p.c.unzr == unzr)
+    if phone_number is not None:
+        query = query.where(p.c.phones.contains([{"type": "MOBILE", "number": phone_number}]))
+    if birth_certificate is not None:
+        query = query.where(p.c.documents.contains([{"type": "BIRTH_CERTIFICATE", "number": birth_certificate}]))
+    # Two rows are enough to know the match is not exact.
+    rows = (await conn.execute(query.limit(2))).mappings().all()
+    optional = {
+        "second_name": second_name,
+        "tax_id": tax_id,
+        "unzr": unzr,
+        "phone_number": phone_number,
+        "birth_certificate": birth_certificate,
+    }
+    requested = [name for name, value in optional.items() if value is not None]
+    too_many = len(rows) > 1
+    await audit.record(
+        conn,
+        action="person.search",
+        resource_type="person",
+        resource_id=rows[0]["id"] if len(rows) == 1 else None,
+        outcome="too_many_results" if too_many else "success",
+        actor=actor,
+        # The criteria are personal data: only which fields were used goes to the log.
+        details={"fields": ["first_name", "last_name", "birth_date", *requested], "found": min(len(rows), 2)},
+    )
+    if too_many:
+        raise TooManyResults()
+    return rows, [name for name in requested if name != "second_name"]
+
+
+# --- admin ------------------------------------------------------------------------------------------
+
+
+def _validate(person: schemas.Person) -> None:
+    on = validators.today()
+    base = "$.person"
+    errors: validators.Invalid = []
+    for name in ("first_name", "last_name", "second_name"):
+        errors += validators.check_name(f"{base}.{name}", getattr(person, name))
+    birth_errors = validators.check_birth_date(f"{base}.birth_date", person.birth_date, on)
+    errors += birth_errors
+    if person.tax_id is not None and not person.no_tax_id:
+        errors += validators.check_tax_id(f"{base}.tax_id", person.tax_id)
+    if not birth_errors:
+        errors += validators.check_tax_id_presence(base, person.tax_id, person.no_tax_id, person.birth_date, on)
+    if person.unzr is not None:
+        errors += validators.check_unzr(f"{base}.unzr", person.unzr, person.birth_date)
+    errors += validators.check_documents(f"{base}.documents", person.documents, on)
+    errors += validators.check_phones(f"{base}.phones", person.phones)
+    errors += validators.check_one_per_type(f"{base}.addresses", person.addresses, "address")
+    errors += validators.check_one_per_type(f"{base}.authentication_methods", person.authentication_methods, "method")
+    for i, method in enumerate(person.authentication_methods):
+        path = f"{base}.authentication_methods[{i}].phone_number"
+        if method.type == "OTP" and method.phone_number is None:
+            errors.append(invalid_entry(path, "required", "required for OTP"))
+        elif method.type == "OTP" and method.phone_number is not None:
+            errors += validators.check_phone_number(path, method.phone_number)
+        elif method.phone_number is not None:
+            errors.append(invalid_entry(path, "invalid", "only OTP carries a phone number"))
+    if person.emergency_contact is not None:
+        errors += validators.check_phones(f"{base}.emergency_contact.phones", person.emergency_contact.phones)
+    validators.raise_if(errors)
+
+
+def _auth_methods(person: schemas.Person, existing: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each method gets an id (MIS pass it as `authorize_with`); an unchanged method keeps its id."""
+    known = {(m.get("type"), m.get("phone_number")): m.get("id") for m in existing}
+    return [
+        {"id": known.get((m.type, m.phone_number)) or str(uuid7()), "type": m.type, "phone_number": m.phone_number}
+        for m in person.authentication_methods
+    ]
+
+
+def _values(person: schemas.Person, existing_methods: list[dict[str, Any]], actor: Actor) -> dict[str, Any]:
+    values = schemas.columns(person, PERSON_JSONB, exclude={"authentication_methods"})
+    values["authentication_methods"] = _auth_methods(person, existing_methods)
+    values["updated_by"] = actor.user_id
+    return values
+
+
+async def create_person(conn: AsyncConnection, body: schemas.PersonCreate, actor: Actor) -> RowMapping:
+    _validate(body.person)
+    values = _values(body.person, [], actor) | {"id": uuid7(), "inserted_by": actor.user_id}
+    row = (await conn.execute(persons.insert().values(values).returning(*persons.c))).mappings().one()
+    await audit.record(conn, action="person.create", resource_type="person", resource_id=row["id"], actor=actor)
+    return row
+
+
+async def get_person(conn: AsyncConnection, id_: uuid.UUID, actor: Actor) -> RowMapping:
+    row = await get_row(conn, persons, id_, "Person not found")
+    await audit.record(conn, action="person.read", resource_type="person", resource_id=id_, actor=actor)
+    return row
+
+
+async def update_person(conn: AsyncConnection, id_: uuid.UUID, patch: dict[str, Any], actor: Actor) -> RowMapping:
+    current = await get_row(conn, persons, id_, "Person not found", lock=True)
+    shape = {name: current[name] for name in schemas.Person.model_fields}
+    shape["authentication_methods"] = [
+        {"type": m["type"], "phone_number": m.get("phone_number")} for m in current["authentication_methods"]
+    ]
+    body = schemas.parse(schemas.PersonCreate, schemas.deep_merge({"person": shape}, patch))
+    _validate(body.person)
+    values = _values(body.person, current["authentication_methods"], actor)
+    stmt = (
+        persons.update().where(persons.c.id == id_).values({**values, "updated_at": func.now()}).returning(*persons.c)
+    )
+    row = (await conn.execute(stmt)).mappings().one()
+    fields = sorted((patch.get("person") or {}).keys()) if isinstance(patch.get("person"), dict) else []
+    await audit.record(
+        conn, action="person.update", resource_type="person", resource_id=id_, actor=actor, details={"fields": fields}
+    )
+    return row
