@@ -1,0 +1,1 @@
+"""Identity: users, the password policy, second factors, OAuth for MIS clients, sign-in pages."""

@@ -1,0 +1,112 @@
+"""Credentials recovery by e-mail: a single-use link that expires (CREDENTIALS_RECOVERY_REQUEST_TTL).
+
+The request answers the same whether or not the e-mail is known (no account discovery). The link
+carries a 256-bit secret stored as a digest; using it sets a new password through the whole policy,
+ends every session and tells the user by e-mail. The second factor is untouched, so the next sign-in
+still asks for it (ASVS 6.4.3).
+"""
+
+import hmac
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from esoz.core import audit, clock
+from esoz.core.audit import Actor
+from esoz.core.errors import ApiError
+from esoz.core.ids import uuid7
+from esoz.identity import passwords, tokens, users
+from esoz.identity.models import credentials_recovery_requests as requests
+from esoz.identity.tx import in_transaction
+from esoz.settings import Settings
+
+SUBJECT = "Відновлення доступу до esoz"
+BODY = (
+    "Вітаємо!\n\nХтось (можливо, ви) попросив відновити доступ до облікового запису esoz.\n"
+    "Щоб задати новий пароль, відкрийте посилання протягом {minutes} хв:\n{link}\n\n"
+    "Посилання діє один раз. Якщо це були не ви, просто проігноруйте цей лист."
+)
+CHANGED_SUBJECT = "Пароль esoz змінено"
+CHANGED_BODY = "Пароль вашого облікового запису esoz щойно змінено. Якщо це були не ви, зверніться до адміністратора."
+
+
+def _invalid() -> ApiError:
+    return ApiError(400, "invalid_recovery_request", "Credentials recovery request is invalid, used or expired.")
+
+
+async def request_recovery(engine: AsyncEngine, settings: Settings, *, email: str, base_url: str) -> dict[str, Any]:
+    expires_at = clock.now() + timedelta(seconds=settings.recovery_ttl_seconds)
+
+    async def work(conn: AsyncConnection) -> None:
+        user = await users.by_email(conn, email)
+        if user is None:
+            await passwords.hash_password("timing-equaliser")  # about the cost of the known-user path
+            await audit.record(
+                conn, action="recovery.requested", resource_type="user", outcome="failure",
+                details={"reason": "unknown_email"},
+            )  # fmt: skip
+            return
+        secret = tokens.new_value()
+        request_id = uuid7()
+        await conn.execute(
+            requests.insert().values(
+                id=request_id,
+                user_id=user.id,
+                token_hash=tokens.digest(secret),
+                expires_at=expires_at,
+                inserted_at=clock.now(),
+            )
+        )
+        link = f"{base_url.rstrip('/')}/sign-in/reset?request={request_id}&token={secret}"
+        from esoz.notifications.service import queue_email
+
+        await queue_email(
+            conn,
+            to=user.email,
+            subject=SUBJECT,
+            text=BODY.format(minutes=settings.recovery_ttl_seconds // 60, link=link),
+            kind="credentials_recovery",
+            idempotency_key=f"recovery:{request_id}",
+        )
+        await audit.record(
+            conn, action="recovery.requested", resource_type="credentials_recovery_request",
+            resource_id=request_id, actor=Actor(user.id),
+        )  # fmt: skip
+
+    await in_transaction(engine, work)
+    return {"is_active": True, "expires_at": expires_at}
+
+
+async def reset_password(
+    engine: AsyncEngine, settings: Settings, *, request_id: str, secret: str, password: str
+) -> dict[str, Any]:
+    async def work(conn: AsyncConnection) -> dict[str, Any]:
+        try:
+            rid = uuid.UUID(request_id)
+        except ValueError:
+            raise _invalid() from None
+        row = (await conn.execute(select(requests).where(requests.c.id == rid).with_for_update())).first()
+        if (
+            row is None
+            or not hmac.compare_digest(row.token_hash, tokens.digest(secret))
+            or row.used_at is not None
+            or row.expires_at <= clock.now()
+        ):
+            raise _invalid()
+        actor = Actor(row.user_id)
+        user = await users.get(conn, row.user_id)
+        await users.check_new_password(conn, settings, user, password, actor, "$.reset_password_request.password")
+        await conn.execute(update(requests).where(requests.c.id == rid).values(used_at=clock.now()))
+        await users.store_password(conn, settings, user.id, password, actor, "password.reset")
+        from esoz.notifications.service import queue_email
+
+        await queue_email(
+            conn, to=user.email, subject=CHANGED_SUBJECT, text=CHANGED_BODY, kind="password_changed",
+            idempotency_key=f"password-changed:{rid}",
+        )  # fmt: skip
+        return users.public(await users.get(conn, user.id))
+
+    return await in_transaction(engine, work)
