@@ -75,11 +75,10 @@ def test_unfinished_transaction_is_sealed_after_it_commits(fresh_db_url: str) ->
     with psycopg.connect(libpq_url(fresh_db_url)) as open_tx:
         open_tx.execute("INSERT INTO audit_log (action, resource_type, outcome) VALUES ('slow', 'thing', 'success')")
         asyncio.run(_record(fresh_db_url, 3))
-        # The open transaction is older than the three committed rows' transaction, so nothing after it may be
-        # sealed yet either: seq follows the order in which rows become visible to everyone.
-        assert asyncio.run(_seal(fresh_db_url)) == 0
+        # The open transaction's row is invisible to the sealer: the three committed rows are sealed first.
+        assert asyncio.run(_seal(fresh_db_url)) == 3
         open_tx.commit()
-    assert asyncio.run(_seal(fresh_db_url)) == 4
+    assert asyncio.run(_seal(fresh_db_url)) == 1
     assert asyncio.run(_verify(fresh_db_url)).ok
 
 

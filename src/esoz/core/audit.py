@@ -92,14 +92,11 @@ async def seal(conn: AsyncConnection, batch: int = SEAL_BATCH) -> int:
         await conn.execute(text("SELECT seq, hash FROM audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1"))
     ).first()
     seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
-    # Only transactions older than every running one: a row still being written is sealed next time,
+    # Only committed rows are visible here; a row whose transaction is still open is sealed on a later run,
     # so seq follows commit visibility rather than id order.
     rows = (
         await conn.execute(
-            text(
-                f"SELECT {_SELECT_FIELDS} FROM audit_log WHERE seq IS NULL"
-                " AND xact_id::xid8 < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY id LIMIT :batch"
-            ),
+            text(f"SELECT {_SELECT_FIELDS} FROM audit_log WHERE seq IS NULL ORDER BY id LIMIT :batch"),
             {"batch": batch},
         )
     ).all()

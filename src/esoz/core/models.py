@@ -12,7 +12,6 @@ audit_log = Table(
     metadata,
     Column("id", BigInteger, primary_key=True, autoincrement=True),
     Column("occurred_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("xact_id", Text, nullable=False, server_default=text("pg_current_xact_id()::text")),
     Column("request_id", Text),
     Column("actor_user_id", UUID(as_uuid=True)),
     Column("client_id", UUID(as_uuid=True)),
