@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -141,3 +141,43 @@ def fresh_db_url(db_url: str) -> Iterator[str]:
 def live_server() -> type[LiveServer]:
     """The LiveServer class, for tests that need an app with settings of their own."""
     return LiveServer
+
+
+# --- tokens (identity) ---
+# Real access tokens minted straight into the database (esoz.identity.bootstrap), so that tests of any
+# domain call the gated API the way a MIS does: `headers_for(legal_entity_id)` for a clinic's token,
+# `nhs_headers` for НСЗУ with every scope any route declares.
+
+
+def _mint_headers(db_url: str, settings: Settings, **kwargs: object) -> dict[str, str]:
+    from esoz.core.db import make_engine
+    from esoz.identity.bootstrap import mint_token
+
+    async def mint() -> str:
+        engine = make_engine(db_url, 1)
+        try:
+            async with engine.begin() as conn:
+                return (await mint_token(conn, settings, **kwargs)).value  # type: ignore[arg-type]
+        finally:
+            await engine.dispose()
+
+    return {"Authorization": f"Bearer {asyncio.run(mint())}"}
+
+
+@pytest.fixture(scope="session")
+def nhs_headers(db_url: str, settings: Settings, server: str) -> dict[str, str]:
+    """An НСЗУ operator's token: sees every legal entity, holds every declared scope."""
+    return _mint_headers(db_url, settings)
+
+
+@pytest.fixture(scope="session")
+def headers_for(db_url: str, settings: Settings, server: str) -> Callable[..., dict[str, str]]:
+    """`headers_for(legal_entity_id, client_type="MSP", scopes=None)`: a token of that legal entity's client
+    (scopes=None = everything its client type may hold). The legal entity must exist."""
+
+    def make(
+        legal_entity_id: uuid.UUID, client_type: str | None = None, scopes: list[str] | None = None
+    ) -> dict[str, str]:
+        return _mint_headers(db_url, settings, legal_entity_id=legal_entity_id, client_type=client_type, scope=scopes)
+
+    return make

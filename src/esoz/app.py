@@ -3,19 +3,41 @@
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from esoz import __version__
+from esoz.conclusions.api import router as conclusions_router
 from esoz.core.db import make_engine
 from esoz.core.handlers import install_handlers
 from esoz.core.health import router as health_router
 from esoz.core.logging import configure_logging
 from esoz.core.middleware import RequestContextMiddleware
+from esoz.core.ratelimit import RateLimiter
 from esoz.core.worker import run_jobs
+from esoz.events.api import router as events_router
+from esoz.identity.admin import router as identity_admin_router
+from esoz.identity.api import router as identity_router
+from esoz.identity.pages import router as identity_pages_router
+from esoz.identity.tokens import verify_access_token
+from esoz.notifications.admin import dev_router as notifications_dev_router
+from esoz.notifications.admin import router as notifications_admin_router
+from esoz.notifications.api import router as notifications_router
+from esoz.prescriptions.admin import router as prescriptions_admin_router
+from esoz.prescriptions.api import router as prescriptions_router
+from esoz.referrals.api import router as referrals_router
+from esoz.referrals.jobs_api import router as me_jobs_router
 from esoz.registry.admin import router as registry_admin_router
 from esoz.registry.api import router as registry_router
 from esoz.settings import Settings, get_settings
+from esoz.signatures.api import router as signatures_router
+from esoz.status import metrics as status_metrics
+from esoz.status.api import router as status_router
+from esoz.status.pages import router as status_pages_router
+
+WEB_DIR = Path(__file__).parent / "web"
 
 DESCRIPTION = """
 MIS-facing REST API of esoz, an open implementation of Ukraine's e-health central database (ЕСОЗ).
@@ -37,23 +59,46 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = make_engine(settings.database_url, settings.db_pool_size)
+        app.state.rate_limiter = RateLimiter(app.state.engine, settings.redis_url)
         stop = asyncio.Event()
-        jobs = asyncio.create_task(run_jobs(app.state.engine, stop)) if settings.inprocess_worker else None
+        jobs = asyncio.create_task(run_jobs(app.state.engine, stop, settings)) if settings.inprocess_worker else None
         try:
             yield
         finally:
             stop.set()
             if jobs is not None:
                 await jobs
+            await app.state.rate_limiter.close()
             await app.state.engine.dispose()
 
     app = FastAPI(title="esoz", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
+    app.state.token_verifier = verify_access_token  # core.auth's gate asks identity who is calling
     install_handlers(app)
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        observe=status_metrics.aggregator_for(settings.database_url).observe,  # latency per minute
+    )
     app.include_router(health_router)
     app.include_router(registry_router)
+    app.include_router(notifications_router)
+    app.include_router(events_router)
+    app.include_router(signatures_router)
+    app.include_router(identity_router)
+    app.include_router(identity_pages_router)
+    app.include_router(identity_admin_router)
+    app.include_router(prescriptions_router)
+    app.include_router(prescriptions_admin_router)
+    app.include_router(status_router)
+    app.include_router(status_pages_router)
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+    app.include_router(referrals_router)
+    app.include_router(me_jobs_router)
+    app.include_router(conclusions_router)
+    app.include_router(registry_admin_router)
+    app.include_router(notifications_admin_router)
     if settings.env == "dev":
-        # Until the identity issue lands, admin writes exist only in dev mode.
-        app.include_router(registry_admin_router)
+        # The dev message view shows SMS codes: a sandbox convenience that production never serves.
+        app.include_router(notifications_dev_router)
     return app

@@ -2,20 +2,30 @@
 
 import asyncio
 import os
+import signal
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from esoz.conclusions import commands as _conclusions_commands  # noqa: F401  (adds `esoz sim pfu`)
 from esoz.core.embedded import database_url
 from esoz.core.logging import configure_logging, get_logger
+from esoz.identity.cli import app as users_app
+from esoz.notifications.commands import outbox_app, sim_app
 from esoz.settings import Settings, get_settings
+from esoz.signatures.cli import pki_app, sign
 
 app = typer.Typer(help="esoz — open implementation of Ukraine's e-health central database", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema", no_args_is_help=True)
 audit_app = typer.Typer(help="Audit log", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
+app.add_typer(users_app, name="users")
+app.add_typer(outbox_app, name="outbox")
+app.add_typer(sim_app, name="sim")
+app.add_typer(pki_app, name="pki")
+app.command("sign")(sign)
 log = get_logger("esoz.cli")
 
 
@@ -23,6 +33,19 @@ def _settings() -> Settings:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
     return settings
+
+
+def _exit_cleanly_on_sigterm() -> None:
+    """SIGTERM unwinds like Ctrl-C, so the embedded PostgreSQL is stopped on the way out.
+
+    uvicorn re-raises the signal it caught once it has shut down; with the default handler the process
+    would die right there and leave the embedded server running.
+    """
+
+    def _raise(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, _raise)
 
 
 def _prepare(url: str) -> None:
@@ -45,6 +68,7 @@ def serve(
     import uvicorn
 
     settings = _settings()
+    _exit_cleanly_on_sigterm()
     with database_url(settings.database_url, settings.pg_data_dir) as url:
         _prepare(url)
         if demo:
@@ -67,10 +91,11 @@ def serve(
 
 @app.command()
 def worker() -> None:
-    """Run background jobs (audit sealing; the outbox dispatcher joins with the delivery issue)."""
+    """Run background jobs: audit sealing, the outbox dispatcher (SMS, e-mail), event fan-out and clean-ups."""
     from esoz.core.worker import run_worker
 
     settings = _settings()
+    _exit_cleanly_on_sigterm()
     with database_url(settings.database_url, settings.pg_data_dir) as url:
         _prepare(url)
         asyncio.run(run_worker(url))
@@ -86,9 +111,9 @@ def db_upgrade() -> None:
 
 
 def _seed_demo(url: str, settings: Settings) -> Path | None:
-    from esoz.registry.seed import seed_demo
+    from esoz.demo import seed_demo
 
-    path = asyncio.run(seed_demo(url, settings.demo_accounts_path))
+    path = asyncio.run(seed_demo(url, settings))
     if path is None:
         typer.echo(f"demo data already present; accounts: {settings.demo_accounts_path.resolve()}")
     else:

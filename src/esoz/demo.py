@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from esoz.identity.seed import seed_demo_users
 from esoz.registry import seed as registry_seed
 from esoz.registry.seed import DemoData
 from esoz.settings import Settings
@@ -41,7 +42,12 @@ async def add_certificates(conn: AsyncConnection, data: DemoData, accounts: dict
     ]
 
 
-HOOKS: list[Hook] = [add_certificates]
+async def add_users(conn: AsyncConnection, data: DemoData, accounts: dict[str, Any], settings: Settings) -> None:
+    """Sign-ins for the demo staff and a demo MIS connected to every clinic (identity issue)."""
+    accounts.update(await seed_demo_users(conn, settings, accounts))
+
+
+HOOKS: list[Hook] = [add_users, add_certificates]
 
 
 async def seed_demo(url: str, settings: Settings) -> Path | None:

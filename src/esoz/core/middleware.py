@@ -7,6 +7,7 @@ with a contract error before any handler or database work happens.
 import re
 import time
 import uuid
+from collections.abc import Callable
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -18,6 +19,8 @@ from esoz.core.logging import get_logger
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:#-]{1,128}$")
 _BODY_METHODS = {b"POST", b"PUT", b"PATCH"}
+# Standard OAuth 2.0 endpoints (RFC 6749/7009/7662) and the sign-in pages take HTML-form bodies.
+_FORM_PATHS = ("/oauth/token", "/oauth/revoke", "/oauth/introspect", "/sign-in", "/status/")
 log = get_logger("esoz.access")
 
 
@@ -33,9 +36,14 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_body_bytes: int, observe: Callable[[str, int, float], None] | None = None
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # Called with (path, status, seconds) after each response; must be O(1) and do no I/O
+        # (the status domain's per-minute aggregate).
+        self.observe = observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -72,13 +80,16 @@ class RequestContextMiddleware:
                 body = {"type": "internal_error", "message": "Internal server error"}
                 await envelope.error(Request(scope), 500, body)(scope, receive, send_with_id)
         finally:
+            elapsed = time.perf_counter() - started_at
             log.info(
                 "request",
                 method=scope["method"],
                 path=scope["path"],
                 status=status,
-                duration_ms=round((time.perf_counter() - started_at) * 1000, 2),
+                duration_ms=round(elapsed * 1000, 2),
             )
+            if self.observe is not None:
+                self.observe(scope["path"], status, elapsed)
             request_id_var.reset(token)
 
     async def _guard_body(self, scope: Scope, receive: Receive) -> tuple[ApiError | None, Receive]:
@@ -112,7 +123,8 @@ class RequestContextMiddleware:
         if not body:
             return None, replay
         content_type = (_header(scope, b"content-type") or b"").decode("latin-1").split(";")[0].strip().lower()
-        if content_type != "application/json" and not content_type.endswith("+json"):
+        form_ok = content_type == "application/x-www-form-urlencoded" and scope["path"].startswith(_FORM_PATHS)
+        if content_type != "application/json" and not content_type.endswith("+json") and not form_ok:
             return (
                 ApiError(
                     415,
