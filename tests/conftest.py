@@ -24,6 +24,8 @@ from esoz.core.embedded import embedded_server
 from esoz.core.migrations import upgrade
 from esoz.registry.reference import load_reference_data
 from esoz.settings import Settings
+from esoz.signatures.devpki import DevPki
+from esoz.signatures.service import pki_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -66,13 +68,22 @@ class _passthrough:
 
 @pytest.fixture(scope="session")
 def settings(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(
+    settings = Settings(
         env="dev",
         database_url=db_url,
         data_dir=tmp_path_factory.mktemp("esoz-data"),
         log_level="WARNING",
         db_pool_size=5,
     )
+    # The dev PKI exists before the server starts, so its trust store includes the dev CA from the first request.
+    DevPki.init(pki_dir(settings))
+    return settings
+
+
+@pytest.fixture(scope="session")
+def dev_pki(settings: Settings) -> DevPki:
+    """The dev CA the live server trusts (env=dev): tests issue signing certificates from it."""
+    return DevPki.init(pki_dir(settings))
 
 
 class LiveServer:

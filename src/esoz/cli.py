@@ -73,6 +73,13 @@ def serve(
         _prepare(url)
         if demo:
             _seed_demo(url, settings)
+        if demo and settings.env == "dev" and not settings.pfu_url:
+            # The demo's sick leaves go to the stand-in Pension Fund registry, served from this process.
+            from esoz.conclusions.sim import PfuSim
+
+            pfu = PfuSim().start()
+            os.environ["ESOZ_PFU_URL"] = pfu.url
+            typer.echo(f"stand-in ПФУ registry: {pfu.url}/erln/records")
         # Worker processes are spawned: they read the URL (embedded or configured) from the environment.
         os.environ["ESOZ_DATABASE_URL"] = url
         get_settings.cache_clear()

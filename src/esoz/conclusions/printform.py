@@ -1,0 +1,82 @@
+"""HTML print form of a conclusion: the information certificate (`form_type=INFO_CERTIFICATE`), Ukrainian."""
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import select
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from esoz.conclusions import pfu
+from esoz.conclusions.models import compositions
+from esoz.conclusions.schemas import TEMP_DISABILITY_CATEGORIES
+from esoz.conclusions.service import validity_days
+from esoz.referrals.patients import clinician
+from esoz.registry.models import legal_entities, persons
+
+KYIV = ZoneInfo("Europe/Kyiv")
+FORM_TYPES = ("INFO_CERTIFICATE",)
+STATUS_LABELS = {
+    "PRELIMINARY": "Попередній (не підписаний)",
+    "FINAL": "Чинний",
+    "AMENDED": "Продовжений іншим висновком",
+    "ENTERED_IN_ERROR": "Скасований",
+}
+_env = Environment(
+    loader=FileSystemLoader(Path(__file__).with_name("templates")), autoescape=select_autoescape(["html"])
+)
+
+
+def _d(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(KYIV).strftime("%d.%m.%Y %H:%M")
+    return value.strftime("%d.%m.%Y")
+
+
+def _days_word(n: int) -> str:
+    if n % 10 == 1 and n % 100 != 11:
+        return "день"
+    if n % 10 in (2, 3, 4) and n % 100 not in (12, 13, 14):
+        return "дні"
+    return "днів"
+
+
+def _name(last: str, first: str, second: str | None) -> str:
+    return " ".join(p for p in (last, first, second) if p)
+
+
+async def render_info_certificate(conn: AsyncConnection, row: RowMapping) -> str:
+    person = (await conn.execute(select(persons).where(persons.c.id == row["person_id"]))).mappings().one()
+    author = await clinician(conn, row["author_id"], None, "$.author")
+    le = (await conn.execute(select(legal_entities).where(legal_entities.c.id == row["custodian_id"]))).mappings().one()
+    replaces_title = None
+    if row["replaces_id"] is not None:
+        t = compositions
+        replaces_title = (await conn.execute(select(t.c.title).where(t.c.id == row["replaces_id"]))).scalar()
+    created = next((e for e in row["integration_data"] if e.get("type") == pfu.CREATE), {})
+    days = validity_days(row)
+    context: dict[str, Any] = {
+        "title": row["title"],
+        "status": row["status"],
+        "status_label": STATUS_LABELS[row["status"]],
+        "patient_name": _name(person["last_name"], person["first_name"], person["second_name"]),
+        "birth_date": _d(person["birth_date"]),
+        "category_label": TEMP_DISABILITY_CATEGORIES.get(row["category"], row["category"]),
+        "start": _d(row["validity_start"]),
+        "end": _d(row["validity_end"]),
+        "days": days,
+        "days_word": _days_word(days),
+        "replaces_title": replaces_title,
+        "legal_entity_name": le["name"],
+        "edrpou": le["edrpou"],
+        "doctor_name": _name(author["p_last_name"], author["p_first_name"], author["p_second_name"]),
+        "signed_at": _d(row["signed_at"]),
+        "sick_leave_number": (created.get("details") or {}).get("number"),
+        "explanatory_letter": row["explanatory_letter"],
+    }
+    return _env.get_template("info_certificate.html").render(context)

@@ -1,0 +1,454 @@
+"""Business rules of medical conclusions (compositions, contract §5), type TEMP_DISABILITY (МВТН).
+
+    PRELIMINARY --sign (author's КЕП)--> FINAL --prolongation signed (relates_to replaces)--> AMENDED
+                                         FINAL --mark_in_error (signed, reason)--> ENTERED_IN_ERROR
+
+A FINAL conclusion queues the ПФУ integration task (outbox, `pfu.py`) and an SMS to the patient in the same
+transaction; cancelling it queues the cancellation for the registry.
+"""
+
+import secrets
+import uuid
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from esoz.conclusions import pfu
+from esoz.conclusions.models import composition_titles, compositions
+from esoz.conclusions.schemas import (
+    CATEGORIES_SYSTEM,
+    MARK_IN_ERROR_SYSTEM,
+    TEMP_DISABILITY,
+    TEMP_DISABILITY_CATEGORIES,
+    TYPES_SYSTEM,
+    VALIDITY_PERIOD,
+    CompositionContent,
+    MarkInError,
+)
+from esoz.core import audit, clock, numbers
+from esoz.core.auth import AuthContext
+from esoz.core.errors import ENTRY_QUERY, Conflict, NotFound, ValidationFailed, invalid_entry
+from esoz.core.pagination import PageParams
+from esoz.events.service import record_status_change
+from esoz.notifications import templates
+from esoz.notifications.service import queue_sms
+from esoz.referrals import me_jobs
+from esoz.referrals.patients import active_patient, clinician, parse, sms_phone
+from esoz.referrals.refs import reference
+from esoz.registry.models import legal_entities
+from esoz.settings import Settings
+from esoz.signatures.service import VerifiedDocument, verify_signed_document
+from esoz.signatures.signer_checks import check_content, check_signer_drfo
+from esoz.signatures.storage import store_signed_content
+
+KYIV = ZoneInfo("Europe/Kyiv")
+PRELIMINARY, FINAL, AMENDED, ENTERED_IN_ERROR = "PRELIMINARY", "FINAL", "AMENDED", "ENTERED_IN_ERROR"
+ENTITY = "Composition"
+TITLE_ALPHABET = numbers.ALPHABET
+
+
+# --- titles -----------------------------------------------------------------------------------------
+
+
+def _draw_title(groups: int) -> str:
+    return "-".join("".join(secrets.choice(TITLE_ALPHABET) for _ in range(4)) for _ in range(groups))
+
+
+async def create_title(
+    conn: AsyncConnection, auth: AuthContext, person_id: uuid.UUID, composition_type: str
+) -> dict[str, str]:
+    """Reserve a conclusion number (`XXXX-XXXX-XXXX-XXXX`) for this patient; the composition must carry it."""
+    if composition_type != TEMP_DISABILITY:
+        raise ValidationFailed(
+            [invalid_entry("composition_type", "inclusion", "value is not allowed in enum", [TEMP_DISABILITY],
+                           ENTRY_QUERY)]
+        )  # fmt: skip
+    await active_patient(conn, person_id)
+    title = await numbers.issue(conn, "composition_title", 4, draw=_draw_title)
+    await conn.execute(
+        composition_titles.insert().values(
+            title=title, person_id=person_id, type=composition_type, legal_entity_id=auth.legal_entity_id
+        )
+    )
+    return {"title": title}
+
+
+# --- rendering --------------------------------------------------------------------------------------
+
+
+def render(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
+    """The composition as the API returns it; sign and mark_in_error sign exactly this plus their changes."""
+    data = dict(row["content"])
+    data |= {
+        "id": str(row["id"]),
+        "title": row["title"],
+        "status": row["status"],
+        "subject": reference("patient", row["person_id"]),
+    }
+    if row["status_reason"] is not None:
+        data["status_reason"] = row["status_reason"]
+        data["explanatory_letter"] = row["explanatory_letter"]
+    return data
+
+
+def kyiv_day(value: datetime) -> date:
+    return value.astimezone(KYIV).date()
+
+
+def validity_days(row: RowMapping | dict[str, Any]) -> int:
+    return (row["validity_end"] - row["validity_start"]).days + 1
+
+
+# --- validation -------------------------------------------------------------------------------------
+
+
+async def _validate(
+    conn: AsyncConnection, body: CompositionContent, person_id: uuid.UUID, auth: AuthContext
+) -> tuple[RowMapping, RowMapping | None, date, date]:
+    errors: list[dict[str, Any]] = []
+    if body.type.system != TYPES_SYSTEM or body.type.code != TEMP_DISABILITY:
+        errors.append(invalid_entry("$.type.coding[0].code", "inclusion", "value is not allowed in enum",
+                                    [TEMP_DISABILITY]))  # fmt: skip
+    if body.category.system != CATEGORIES_SYSTEM or body.category.code not in TEMP_DISABILITY_CATEGORIES:
+        errors.append(invalid_entry("$.category.coding[0].code", "inclusion", "value is not allowed in enum",
+                                    list(TEMP_DISABILITY_CATEGORIES)))  # fmt: skip
+    if body.subject is not None and body.subject.id != person_id:
+        errors.append(invalid_entry("$.subject.identifier.value", "invalid", "Must be the patient of the request"))
+    if body.custodian.id != auth.legal_entity_id:
+        errors.append(invalid_entry("$.custodian.identifier.value", "invalid", "Must be current legal entity"))
+    periods = [(i, e) for i, e in enumerate(body.event) if e.code.code == VALIDITY_PERIOD]
+    start = end = None
+    if len(periods) != 1:
+        errors.append(invalid_entry("$.event", "invalid", f"exactly one {VALIDITY_PERIOD} event is required"))
+    else:
+        i, event = periods[0]
+        if event.period.end is None:
+            errors.append(
+                invalid_entry(f"$.event[{i}].period.end", "required", "required property end was not present")
+            )
+        elif event.period.end < event.period.start:
+            errors.append(invalid_entry(f"$.event[{i}].period.end", "invalid",
+                                        "Validity period end must be greater than or equal to start"))  # fmt: skip
+        else:
+            start, end = kyiv_day(event.period.start), kyiv_day(event.period.end)
+    if errors:
+        raise ValidationFailed(errors)
+    assert start is not None and end is not None
+    author = await clinician(conn, body.author.id, auth.legal_entity_id, "$.author")
+    await _check_title(conn, body.title, person_id)
+    if (await conn.execute(select(compositions.c.id).where(compositions.c.id == body.id))).first():
+        raise Conflict("Composition with such id already exists")
+    target = None
+    if body.relates_to:
+        target = await _prolongation_target(conn, body.relates_to[0].resource_reference.id, person_id)
+    return author, target, start, end
+
+
+async def _check_title(conn: AsyncConnection, title: str, person_id: uuid.UUID) -> None:
+    t = composition_titles
+    row = (await conn.execute(select(t).where(t.c.title == title).with_for_update())).mappings().first()
+    if row is None or row["person_id"] != person_id:
+        raise ValidationFailed([invalid_entry("$.title", "invalid", "Composition title not found")])
+    if row["composition_id"] is not None:
+        raise ValidationFailed([invalid_entry("$.title", "invalid", "Composition title is already used")])
+
+
+async def _prolongation_target(conn: AsyncConnection, target_id: uuid.UUID, person_id: uuid.UUID) -> RowMapping:
+    t = compositions
+    target = (
+        (await conn.execute(select(t).where(t.c.id == target_id, t.c.person_id == person_id).with_for_update()))
+        .mappings()
+        .first()
+    )
+    if target is None:
+        raise ValidationFailed(
+            [invalid_entry("$.relates_to[0].resource_reference.identifier.value", "invalid", "Composition not found")]
+        )
+    if target["status"] != FINAL:
+        raise Conflict(f"Composition in status {target['status']} cannot be prolonged")
+    return target
+
+
+# --- create and sign --------------------------------------------------------------------------------
+
+
+async def submit(
+    conn: AsyncConnection,
+    settings: Settings,
+    auth: AuthContext,
+    person_id: uuid.UUID,
+    *,
+    draft: dict[str, Any] | None = None,
+    signed_data: str | None = None,
+) -> dict[str, Any]:
+    """An unsigned draft becomes PRELIMINARY; signed content (status FINAL) becomes FINAL at once."""
+    person = await active_patient(conn, person_id)
+    doc = None
+    if signed_data is not None:
+        doc = await verify_signed_document(conn, signed_data, settings=settings)
+        draft = doc.content if isinstance(doc.content, dict) else {}
+    assert draft is not None
+    body = parse(CompositionContent, draft)
+    wanted = FINAL if doc is not None else PRELIMINARY
+    if body.status != wanted:
+        raise ValidationFailed([invalid_entry("$.status", "inclusion", "value is not allowed in enum", [wanted])])
+    author, target, start, end = await _validate(conn, body, person_id, auth)
+    if doc is not None:
+        check_signer_drfo(doc.signer, author["p_tax_id"])
+    now = clock.now()
+    row = {
+        "id": body.id,
+        "person_id": person_id,
+        "title": body.title,
+        "type": body.type.code,
+        "category": body.category.code,
+        "status": PRELIMINARY,
+        "author_id": body.author.id,
+        "custodian_id": body.custodian.id,
+        "validity_start": start,
+        "validity_end": end,
+        "replaces_id": target["id"] if target else None,
+        "content": {k: v for k, v in draft.items() if k not in ("id", "title", "status", "subject")},
+        "inserted_by": auth.user_id,
+        "updated_by": auth.user_id,
+        "inserted_at": now,
+        "updated_at": now,
+    }
+    await conn.execute(compositions.insert().values(row))
+    t = composition_titles
+    await conn.execute(t.update().where(t.c.title == body.title).values(composition_id=body.id))
+    await record_status_change(conn, entity_type=ENTITY, entity_id=body.id, new_status=PRELIMINARY,
+                               changed_by=auth.user_id, legal_entity_id=auth.legal_entity_id)  # fmt: skip
+    await audit.record(conn, action="composition.create", resource_type="composition", resource_id=body.id,
+                       actor=auth.actor)  # fmt: skip
+    if doc is not None:
+        await _finalize(conn, settings, auth, person, row, doc)
+    return await _job(conn, auth, "composition.create", person_id, body.id)
+
+
+async def sign(
+    conn: AsyncConnection,
+    settings: Settings,
+    auth: AuthContext,
+    person_id: uuid.UUID,
+    composition_id: uuid.UUID,
+    signed_data: str,
+) -> dict[str, Any]:
+    """PRELIMINARY → FINAL: the author signs the render with `status: FINAL`."""
+    person = await active_patient(conn, person_id)
+    row = await _row(conn, composition_id, person_id, auth, lock=True)
+    if row["status"] != PRELIMINARY:
+        raise Conflict(f"Composition in status {row['status']} cannot be signed")
+    doc = await verify_signed_document(conn, signed_data, settings=settings)
+    check_content(doc.content, render(row) | {"status": FINAL})
+    author = await clinician(conn, row["author_id"], auth.legal_entity_id, "$.author")
+    check_signer_drfo(doc.signer, author["p_tax_id"])
+    if row["replaces_id"] is not None:
+        await _prolongation_target(conn, row["replaces_id"], person_id)
+    await _finalize(conn, settings, auth, person, row, doc)
+    return await _job(conn, auth, "composition.sign", person_id, composition_id)
+
+
+async def _finalize(
+    conn: AsyncConnection,
+    settings: Settings,
+    auth: AuthContext,
+    person: RowMapping,
+    row: RowMapping | dict[str, Any],
+    doc: VerifiedDocument,
+) -> None:
+    now = clock.now()
+    await store_signed_content(conn, doc, entity_type="composition", entity_id=row["id"])
+    integration = [pfu.task_entry(pfu.CREATE, now)]
+    updated = await _update(conn, row, auth, FINAL, {"signed_at": now, "integration_data": integration})
+    if row["replaces_id"] is not None:
+        t = compositions
+        target = (
+            (await conn.execute(select(t).where(t.c.id == row["replaces_id"], t.c.person_id == row["person_id"])))
+            .mappings()
+            .one()
+        )
+        await _update(conn, target, auth, AMENDED, {"replaced_by_id": row["id"]})
+    await pfu.queue_create(conn, await _erln_record(conn, updated, person))
+    if settings.composition_sms:
+        await _sms(conn, person, updated, f"composition-final:{row['id']}")
+
+
+async def _erln_record(conn: AsyncConnection, row: RowMapping, person: RowMapping) -> dict[str, Any]:
+    author = await clinician(conn, row["author_id"], None, "$.author")
+    le = (await conn.execute(select(legal_entities).where(legal_entities.c.id == row["custodian_id"]))).mappings().one()
+    return pfu.erln_record(row, person, author, le, validity_days(row))
+
+
+async def _sms(conn: AsyncConnection, person: RowMapping, row: RowMapping, key: str) -> None:
+    phone = sms_phone(person, row["content"].get("inform_with"))
+    if phone is not None:
+        kind, text = templates.composition_created(row["title"])
+        await queue_sms(conn, phone=phone, text=text, kind=kind, idempotency_key=key)
+
+
+async def _update(
+    conn: AsyncConnection,
+    row: RowMapping | dict[str, Any],
+    auth: AuthContext,
+    new_status: str,
+    values: dict[str, Any] | None = None,
+) -> RowMapping:
+    t = compositions
+    stmt = (
+        t.update()
+        .where(t.c.person_id == row["person_id"], t.c.id == row["id"])
+        .values((values or {}) | {"status": new_status, "updated_at": clock.now(), "updated_by": auth.user_id})
+        .returning(*t.c)
+    )
+    updated = (await conn.execute(stmt)).mappings().one()
+    await record_status_change(conn, entity_type=ENTITY, entity_id=row["id"], new_status=new_status,
+                               changed_by=auth.user_id, legal_entity_id=row["custodian_id"],
+                               old_status=row["status"])  # fmt: skip
+    await audit.record(conn, action=f"composition.{new_status.lower()}", resource_type="composition",
+                       resource_id=row["id"], actor=auth.actor)  # fmt: skip
+    return updated
+
+
+async def _job(
+    conn: AsyncConnection, auth: AuthContext, kind: str, person_id: uuid.UUID, composition_id: uuid.UUID
+) -> dict[str, Any]:
+    href = f"/api/patients/{person_id}/compositions/{composition_id}"
+    return await me_jobs.record_processed(
+        conn, kind=kind, legal_entity_id=auth.legal_entity_id, links=[me_jobs.link("composition", href)]
+    )
+
+
+# --- cancel (mark in error) -------------------------------------------------------------------------
+
+
+async def mark_in_error(
+    conn: AsyncConnection,
+    settings: Settings,
+    auth: AuthContext,
+    person_id: uuid.UUID,
+    composition_id: uuid.UUID,
+    signed_data: str,
+) -> dict[str, Any]:
+    """FINAL → ENTERED_IN_ERROR, signed by the author with a reason; the registry is told to cancel."""
+    await active_patient(conn, person_id)
+    row = await _row(conn, composition_id, person_id, auth, lock=True)
+    if row["status"] != FINAL:
+        raise Conflict(f"Composition in status {row['status']} cannot be marked in error")
+    doc = await verify_signed_document(conn, signed_data, settings=settings)
+    change = parse(MarkInError, doc.content if isinstance(doc.content, dict) else {})
+    if change.status_reason.system != MARK_IN_ERROR_SYSTEM:
+        raise ValidationFailed([invalid_entry("$.status_reason.coding[0].system", "inclusion",
+                                              "value is not allowed in enum", [MARK_IN_ERROR_SYSTEM])])  # fmt: skip
+    expected = render(row) | {"status": ENTERED_IN_ERROR, "status_reason": doc.content["status_reason"]}
+    if "explanatory_letter" in doc.content:
+        expected["explanatory_letter"] = change.explanatory_letter
+    check_content(doc.content, expected)
+    author = await clinician(conn, row["author_id"], None, "$.author")
+    check_signer_drfo(doc.signer, author["p_tax_id"])
+    await store_signed_content(conn, doc, entity_type="composition_mark_in_error", entity_id=composition_id)
+    integration = list(row["integration_data"])
+    integration.append(pfu.task_entry(pfu.CANCEL, clock.now()))
+    reason = doc.content["status_reason"]
+    await _update(conn, row, auth, ENTERED_IN_ERROR, {"status_reason": reason,
+                  "explanatory_letter": change.explanatory_letter, "integration_data": integration})  # fmt: skip
+    await pfu.queue_cancel(conn, composition_id, reason, change.explanatory_letter)
+    return await _job(conn, auth, "composition.mark_in_error", person_id, composition_id)
+
+
+# --- reads and resends ------------------------------------------------------------------------------
+
+
+async def _row(
+    conn: AsyncConnection, composition_id: uuid.UUID, person_id: uuid.UUID, auth: AuthContext, lock: bool = False
+) -> RowMapping:
+    t = compositions
+    query = select(t).where(t.c.id == composition_id, t.c.person_id == person_id)
+    if lock:
+        query = query.with_for_update()
+    row = (await conn.execute(query)).mappings().first()
+    if row is None or (auth.legal_entity_filter is not None and row["custodian_id"] != auth.legal_entity_filter):
+        raise NotFound("Composition not found")
+    return row
+
+
+async def get(
+    conn: AsyncConnection, auth: AuthContext, person_id: uuid.UUID, composition_id: uuid.UUID
+) -> dict[str, Any]:
+    return render(await _row(conn, composition_id, person_id, auth))
+
+
+async def get_row(
+    conn: AsyncConnection, auth: AuthContext, person_id: uuid.UUID, composition_id: uuid.UUID
+) -> RowMapping:
+    return await _row(conn, composition_id, person_id, auth)
+
+
+async def integration_data(
+    conn: AsyncConnection, auth: AuthContext, person_id: uuid.UUID, composition_id: uuid.UUID
+) -> list[dict[str, Any]]:
+    return list((await _row(conn, composition_id, person_id, auth))["integration_data"])
+
+
+async def search(
+    conn: AsyncConnection,
+    auth: AuthContext,
+    person_id: uuid.UUID,
+    page: PageParams,
+    filters: dict[str, Any],
+) -> tuple[list[dict[str, Any]], int]:
+    await active_patient(conn, person_id)
+    t = compositions
+    cond = [t.c.person_id == person_id]
+    if auth.legal_entity_filter is not None:
+        cond.append(t.c.custodian_id == auth.legal_entity_filter)
+    columns = {"type": t.c.type, "category": t.c.category, "status": t.c.status, "title": t.c.title,
+               "author": t.c.author_id, "custodian": t.c.custodian_id}  # fmt: skip
+    for name, value in filters.items():
+        if value is not None and name in columns:
+            cond.append(columns[name] == value)
+    if filters.get("date_from") is not None:
+        cond.append(t.c.validity_end >= filters["date_from"])
+    if filters.get("date_to") is not None:
+        cond.append(t.c.validity_start <= filters["date_to"])
+    where = and_(*cond)
+    total = (await conn.execute(select(func.count()).select_from(t).where(where))).scalar_one()
+    rows = await conn.execute(
+        select(t).where(where).order_by(t.c.inserted_at.desc(), t.c.id).limit(page.page_size).offset(page.offset)
+    )
+    return [render(r) for r in rows.mappings()], total
+
+
+async def resend_sms(
+    conn: AsyncConnection, auth: AuthContext, person_id: uuid.UUID, composition_id: uuid.UUID
+) -> dict[str, Any]:
+    person = await active_patient(conn, person_id)
+    row = await _row(conn, composition_id, person_id, auth)
+    if row["status"] != FINAL:
+        raise Conflict(f"Composition in status {row['status']} cannot be resent")
+    await _sms(conn, person, row, f"composition-resend:{composition_id}:{uuid.uuid4()}")
+    return await _job(conn, auth, "composition.resend", person_id, composition_id)
+
+
+async def resend_erln(
+    conn: AsyncConnection, auth: AuthContext, person_id: uuid.UUID, composition_id: uuid.UUID
+) -> dict[str, Any]:
+    """Send the conclusion to the ПФУ registry again (only while FINAL); the registry dedups on its id."""
+    person = await active_patient(conn, person_id)
+    row = await _row(conn, composition_id, person_id, auth, lock=True)
+    if row["status"] != FINAL:
+        raise Conflict(f"Composition in status {row['status']} cannot be sent to ERLN")
+    integration = [e for e in row["integration_data"] if e.get("type") != pfu.CREATE]
+    integration.append(pfu.task_entry(pfu.CREATE, clock.now()))
+    t = compositions
+    await conn.execute(
+        t.update().where(t.c.person_id == person_id, t.c.id == composition_id).values(integration_data=integration)
+    )
+    await pfu.queue_create(conn, await _erln_record(conn, row, person), resend=True)
+    await audit.record(conn, action="composition.resend_erln", resource_type="composition",
+                       resource_id=composition_id, actor=auth.actor)  # fmt: skip
+    return await _job(conn, auth, "composition.resend_erln", person_id, composition_id)

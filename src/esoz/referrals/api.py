@@ -1,0 +1,143 @@
+"""MIS-facing routes of e-referrals (`service_requests`, contract §4). Writes answer 202 with a job."""
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from esoz.core import envelope
+from esoz.core.auth import AuthContext, require_scopes
+from esoz.core.db import ReadConn, WriteConn
+from esoz.core.pagination import Pagination, Paging
+from esoz.referrals import me_jobs, service
+from esoz.referrals.schemas import CompleteBody, SignedData, UseBody
+
+router = APIRouter(prefix="/api", tags=["service requests"])
+
+SrRead = Annotated[AuthContext, Depends(require_scopes("service_request:read"))]
+SrWrite = Annotated[AuthContext, Depends(require_scopes("service_request:write"))]
+SrUse = Annotated[AuthContext, Depends(require_scopes("service_request:use"))]
+SrProcess = Annotated[AuthContext, Depends(require_scopes("service_request:makeinprogress"))]
+SrComplete = Annotated[AuthContext, Depends(require_scopes("service_request:complete"))]
+SrRecall = Annotated[AuthContext, Depends(require_scopes("service_request:recall"))]
+SrCancel = Annotated[AuthContext, Depends(require_scopes("service_request:cancel"))]
+Status = Literal["active", "in_progress", "completed", "recalled", "entered_in_error"]
+
+WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "request_malformed: the signature could not be verified"},
+    404: {"description": "not_found: patient or service request"},
+    409: {"description": "request_conflict: the status does not allow the action"},
+    422: {"description": "validation_failed: content, signer (DRFO) or dictionary checks"},
+}
+
+
+@router.post("/patients/{patient_id}/service_requests", status_code=202, responses=WRITE_ERRORS)
+async def create(request: Request, conn: WriteConn, auth: SrWrite, patient_id: uuid.UUID, body: SignedData) -> Response:
+    """Create a service request signed by the requesting doctor (`signed_data` = CMS of `Service_Request_Create`).
+    **esoz:** validated before answering; errors come back directly, the job is already processed."""
+    job = await service.create(conn, request.app.state.settings, auth, patient_id, body.signed_data)
+    return me_jobs.accepted(request, job)
+
+
+@router.get("/patients/{patient_id}/service_requests", responses={404: WRITE_ERRORS[404]})
+async def list_(
+    request: Request,
+    conn: ReadConn,
+    auth: SrRead,
+    patient_id: uuid.UUID,
+    page: Pagination,
+    status: Status | None = None,
+    requester_legal_entity: uuid.UUID | None = None,
+    used_by_legal_entity: uuid.UUID | None = None,
+    code: uuid.UUID | None = None,
+) -> Response:
+    rows, total = await service.list_for_patient(
+        conn, auth, patient_id, page, status=status, requester_legal_entity=requester_legal_entity,
+        used_by_legal_entity=used_by_legal_entity, code=code,
+    )  # fmt: skip
+    return envelope.ok(request, rows, paging=Paging.of(page, total))
+
+
+@router.get("/patients/{patient_id}/service_requests/{service_request_id}", responses={404: WRITE_ERRORS[404]})
+async def get(
+    request: Request, conn: ReadConn, auth: SrRead, patient_id: uuid.UUID, service_request_id: uuid.UUID
+) -> Response:
+    return envelope.ok(request, await service.get(conn, auth, patient_id, service_request_id))
+
+
+@router.get("/service_requests", summary="Search service requests by requisition number")
+async def search(
+    request: Request,
+    conn: ReadConn,
+    auth: SrRead,
+    page: Pagination,
+    requisition: Annotated[str, Query(min_length=4, max_length=40)],
+    status: Status | None = None,
+) -> Response:
+    rows, total = await service.search_by_requisition(conn, requisition, status, page)
+    return envelope.ok(request, rows, paging=Paging.of(page, total))
+
+
+@router.patch(
+    "/patients/{patient_id}/service_requests/{service_request_id}/actions/recall", status_code=202,
+    responses=WRITE_ERRORS,
+)  # fmt: skip
+async def recall(
+    request: Request, conn: WriteConn, auth: SrRecall, patient_id: uuid.UUID, service_request_id: uuid.UUID,
+    body: SignedData,
+) -> Response:  # fmt: skip
+    """Signed: the current render with `status: recalled`, `status_reason`, `explanatory_letter`."""
+    settings = request.app.state.settings
+    job = await service.recall(conn, settings, auth, patient_id, service_request_id, body.signed_data)
+    return me_jobs.accepted(request, job)
+
+
+@router.patch(
+    "/patients/{patient_id}/service_requests/{service_request_id}/actions/cancel", status_code=202,
+    responses=WRITE_ERRORS,
+)  # fmt: skip
+async def cancel(
+    request: Request, conn: WriteConn, auth: SrCancel, patient_id: uuid.UUID, service_request_id: uuid.UUID,
+    body: SignedData,
+) -> Response:  # fmt: skip
+    """Signed: the current render with `status: entered_in_error`, `status_reason`, `explanatory_letter`."""
+    settings = request.app.state.settings
+    job = await service.cancel(conn, settings, auth, patient_id, service_request_id, body.signed_data)
+    return me_jobs.accepted(request, job)
+
+
+@router.patch(
+    "/patients/{patient_id}/service_requests/{service_request_id}/actions/resend", status_code=202,
+    responses=WRITE_ERRORS,
+)  # fmt: skip
+async def resend(
+    request: Request, conn: WriteConn, auth: SrUse, patient_id: uuid.UUID, service_request_id: uuid.UUID
+) -> Response:
+    """Send the patient the referral's number again (SMS)."""
+    return me_jobs.accepted(request, await service.resend(conn, auth, patient_id, service_request_id))
+
+
+@router.patch("/service_requests/{service_request_id}/actions/use", status_code=202, responses=WRITE_ERRORS)
+async def use(request: Request, conn: WriteConn, auth: SrUse, service_request_id: uuid.UUID, body: UseBody) -> Response:
+    """The performing legal entity takes the referral; of two performers at once, one wins."""
+    return me_jobs.accepted(request, await service.use(conn, auth, service_request_id, body))
+
+
+@router.patch("/service_requests/{service_request_id}/actions/release", status_code=202, responses=WRITE_ERRORS)
+async def release(request: Request, conn: WriteConn, auth: SrUse, service_request_id: uuid.UUID) -> Response:
+    """Deprecated in 2026, still served: give the referral back (used_by_* cleared)."""
+    return me_jobs.accepted(request, await service.release(conn, auth, service_request_id))
+
+
+@router.patch("/service_requests/{service_request_id}/actions/process", status_code=202, responses=WRITE_ERRORS)
+async def process(request: Request, conn: WriteConn, auth: SrProcess, service_request_id: uuid.UUID) -> Response:
+    """Deprecated in 2026, still served: active (used by the caller) → in_progress."""
+    return me_jobs.accepted(request, await service.process(conn, auth, service_request_id))
+
+
+@router.patch("/service_requests/{service_request_id}/actions/complete", status_code=202, responses=WRITE_ERRORS)
+async def complete(
+    request: Request, conn: WriteConn, auth: SrComplete, service_request_id: uuid.UUID, body: CompleteBody
+) -> Response:
+    return me_jobs.accepted(request, await service.complete(conn, auth, service_request_id, body))

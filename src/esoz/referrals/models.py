@@ -1,0 +1,56 @@
+"""Tables of the referrals domain (DDL in migrations/versions/0007_referrals_conclusions.py)."""
+
+from sqlalchemy import Column, DateTime, Integer, Table, Text, func, text
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+from esoz.core.db import metadata
+
+
+def _jsonb(name: str, default: str | None = None, nullable: bool = True) -> Column:
+    return Column(name, JSONB, nullable=nullable, server_default=text(default) if default else None)
+
+
+def _ts(name: str, nullable: bool = False) -> Column:
+    return Column(name, DateTime(timezone=True), nullable=nullable, server_default=func.now() if not nullable else None)
+
+
+me_jobs = Table(
+    "me_jobs",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("status_code", Integer, nullable=False, server_default=text("202")),
+    Column("legal_entity_id", UUID(as_uuid=True)),
+    Column("request_hash", Text),
+    _jsonb("links", "'[]'::jsonb", nullable=False),
+    _jsonb("error"),
+    _ts("inserted_at"),
+    _ts("updated_at"),
+)
+
+service_requests = Table(
+    "service_requests",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("person_id", UUID(as_uuid=True), primary_key=True),
+    Column("status", Text, nullable=False),
+    Column("requisition", Text, nullable=False),
+    Column("category", Text, nullable=False),
+    Column("service_id", UUID(as_uuid=True), nullable=False),
+    Column("requester_employee_id", UUID(as_uuid=True), nullable=False),
+    Column("requester_legal_entity_id", UUID(as_uuid=True), nullable=False),
+    Column("performer_legal_entity_id", UUID(as_uuid=True)),
+    Column("used_by_legal_entity_id", UUID(as_uuid=True)),
+    Column("used_by_employee_id", UUID(as_uuid=True)),
+    Column("expiration_date", DateTime(timezone=True), nullable=False),
+    _jsonb("content", nullable=False),
+    _jsonb("status_reason"),
+    Column("explanatory_letter", Text),
+    _jsonb("completed_with"),
+    _jsonb("status_history", "'[]'::jsonb", nullable=False),
+    Column("inserted_by", UUID(as_uuid=True)),
+    Column("updated_by", UUID(as_uuid=True)),
+    _ts("inserted_at"),
+    _ts("updated_at"),
+)

@@ -1,0 +1,83 @@
+"""Request shapes of the referrals API and of the signed service-request content."""
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from esoz.referrals.refs import CodeableConcept, Reference
+
+
+class SignedData(BaseModel):
+    """`{"signed_data": "<base64 CMS>"}` of the medical-events API."""
+
+    model_config = ConfigDict(extra="forbid")
+    signed_data: str = Field(min_length=1, description="base64 CMS (CAdES, attached content) of the JSON")
+
+
+class Period(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    start: datetime
+    end: datetime | None = None
+
+
+class InformWith(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    auth_method_id: uuid.UUID
+
+
+class ServiceRequestContent(BaseModel):
+    """What the doctor signs (`Service_Request_Create`); the fields esoz does not interpret are kept as signed."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: uuid.UUID
+    status: Literal["active"]
+    intent: Literal["order", "plan"]
+    priority: Literal["routine", "urgent", "asap", "stat"] = "routine"
+    category: CodeableConcept
+    code: Reference
+    subject: Reference | None = None
+    context: Reference | None = None
+    occurrence_date_time: datetime | None = None
+    occurrence_period: Period | None = None
+    authored_on: datetime | None = None
+    requester_employee: Reference
+    requester_legal_entity: Reference
+    reason_reference: list[Reference] = Field(default_factory=list, max_length=50)
+    supporting_info: list[Reference] = Field(default_factory=list, max_length=50)
+    permitted_resources: list[Reference] = Field(default_factory=list, max_length=50)
+    note: str | None = Field(None, max_length=2000)
+    patient_instruction: str | None = Field(None, max_length=2000)
+    performer: Reference | None = None
+    performer_type: CodeableConcept | None = None
+    location_reference: Reference | None = None
+    based_on: list[Reference] = Field(default_factory=list, max_length=10)
+    program: Reference | None = None
+    quantity: dict[str, Any] | None = None
+    specimens: list[Reference] = Field(default_factory=list, max_length=50)
+    focus: list[Reference] = Field(default_factory=list, max_length=50)
+    inform_with: InformWith | None = None
+
+
+class StatusChangeContent(BaseModel):
+    """The extra fields a recall / cancel adds to the signed render."""
+
+    model_config = ConfigDict(extra="allow")
+    status: str
+    status_reason: CodeableConcept
+    explanatory_letter: str | None = Field(None, max_length=2000)
+
+
+class UseBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    used_by_legal_entity: Reference
+    used_by_employee: Reference | None = None
+    used_by_division: Reference | None = None
+
+
+class CompleteBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    completed_with: Reference
+    status_reason: CodeableConcept | None = None
+    program_service: Reference | None = None

@@ -1,0 +1,514 @@
+"""Business rules of e-referrals (service requests, contract §4): create signed by the doctor, use / release /
+process / complete by the performer, recall and cancel signed by the requester, expiry, SMS to the patient.
+
+Status machine (2019 ME code; `process`/`release` are deprecated in 2026 but still served):
+
+    active --use--> active (used_by_*) --release--> active ;  active(used) --process--> in_progress
+    in_progress | active(used) --complete--> completed
+    active --recall (signed)--> recalled ;  active | completed --cancel (signed)--> entered_in_error
+    active, expired --scheduler--> recalled (autoexpired)
+"""
+
+import hashlib
+import uuid
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from esoz.core import audit, clock
+from esoz.core.auth import AuthContext
+from esoz.core.errors import Conflict, NotFound, ValidationFailed, invalid_entry
+from esoz.core.pagination import PageParams
+from esoz.events.service import record_status_change
+from esoz.notifications import templates
+from esoz.notifications.service import queue_sms
+from esoz.referrals import dictionary, me_jobs
+from esoz.referrals.models import service_requests
+from esoz.referrals.patients import active_legal_entity, active_patient, clinician, parse, sms_phone
+from esoz.referrals.refs import concept, reference
+from esoz.referrals.schemas import CompleteBody, ServiceRequestContent, StatusChangeContent, UseBody
+from esoz.settings import Settings
+from esoz.signatures.service import verify_signed_document
+from esoz.signatures.signer_checks import check_content, check_signer_drfo
+from esoz.signatures.storage import store_signed_content
+
+KYIV = ZoneInfo("Europe/Kyiv")
+ACTIVE, IN_PROGRESS, COMPLETED = "active", "in_progress", "completed"
+RECALLED, ENTERED_IN_ERROR = "recalled", "entered_in_error"
+RECALL_SYSTEM = "eHealth/service_request_recall_reasons"
+CANCEL_SYSTEM = "eHealth/service_request_cancel_reasons"
+ENTITY = "ServiceRequest"
+
+
+# --- rendering --------------------------------------------------------------------------------------
+
+
+def render(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
+    """The service request as the API returns it; recall/cancel sign exactly this plus their changes."""
+    data = dict(row["content"])
+    data |= {
+        "id": str(row["id"]),
+        "status": row["status"],
+        "requisition": row["requisition"],
+        "subject": reference("patient", row["person_id"]),
+        "expiration_date": row["expiration_date"].isoformat(),
+        "status_history": row["status_history"],
+        "used_by_legal_entity": _ref_or_none("legal_entity", row["used_by_legal_entity_id"]),
+        "used_by_employee": _ref_or_none("employee", row["used_by_employee_id"]),
+        "completed_with": row["completed_with"],
+        "status_reason": row["status_reason"],
+        "explanatory_letter": row["explanatory_letter"],
+    }
+    return data
+
+
+def _ref_or_none(resource: str, value: uuid.UUID | None) -> dict[str, Any] | None:
+    return reference(resource, value) if value is not None else None
+
+
+def requisition_number(key: str, group: uuid.UUID) -> str:
+    """Keyed Blake2b-128 of the group id (the episode, else the referral itself) in 16 decimal digits."""
+    digest = hashlib.blake2b(group.bytes, key=key.encode()[:64], digest_size=16).digest()
+    digits = f"{int.from_bytes(digest, 'big') % 10**16:016d}"
+    return "-".join(digits[i : i + 4] for i in range(0, 16, 4))
+
+
+def expiration_for(now: datetime, days: int) -> datetime:
+    """today (Kyiv) + N days at 23:59:59 Kyiv."""
+    last_day = now.astimezone(KYIV).date() + timedelta(days=days)
+    return datetime.combine(last_day, time(23, 59, 59), KYIV)
+
+
+# --- create -----------------------------------------------------------------------------------------
+
+
+async def _validate_create(
+    conn: AsyncConnection, body: ServiceRequestContent, person_id: uuid.UUID, auth: AuthContext
+) -> RowMapping:
+    errors: list[dict[str, Any]] = []
+    dic = dictionary.load()
+    if body.requester_legal_entity.id != auth.legal_entity_id:
+        errors.append(
+            invalid_entry("$.requester_legal_entity.identifier.value", "invalid", "Must be current legal enity")
+        )
+    if body.subject is not None and body.subject.id != person_id:
+        errors.append(invalid_entry("$.subject.identifier.value", "invalid", "Must be the patient of the request"))
+    category = body.category.coding[0]
+    if category.system != dic.category_system or category.code not in dic.categories:
+        errors.append(
+            invalid_entry(
+                "$.category.coding[0].code", "inclusion", "value is not allowed in enum", list(dic.categories)
+            )
+        )
+    service = dic.services.get(body.code.id)
+    if body.code.resource != "service" or service is None or not service.is_active:
+        errors.append(invalid_entry("$.code.identifier.value", "invalid", "Service not found"))
+    elif category.code in dic.categories and service.category != category.code:
+        errors.append(invalid_entry("$.code.identifier.value", "invalid", "Service does not belong to the category"))
+    if body.permitted_resources and category.code == dictionary.LABORATORY:
+        errors.append(
+            invalid_entry("$.permitted_resources", "invalid", "Permitted resources are not allowed for laboratory")
+        )
+    period = body.occurrence_period
+    if period is not None and period.end is not None and period.end < period.start:
+        errors.append(invalid_entry("$.occurrence_period.end", "invalid", "End date must be greater than start date"))
+    if body.authored_on is not None and body.authored_on > clock.now():
+        errors.append(invalid_entry("$.authored_on", "invalid", "Authored on date must be in the past"))
+    if errors:
+        raise ValidationFailed(errors)
+    if body.performer is not None:
+        await active_legal_entity(conn, body.performer.id, "$.performer.identifier.value")
+    return await clinician(conn, body.requester_employee.id, auth.legal_entity_id, "$.requester_employee")
+
+
+async def create(
+    conn: AsyncConnection, settings: Settings, auth: AuthContext, person_id: uuid.UUID, signed_data: str
+) -> dict[str, Any]:
+    """Verify, validate and store a signed service request; returns the (processed) job."""
+    person = await active_patient(conn, person_id)
+    doc = await verify_signed_document(conn, signed_data, settings=settings)
+    if not isinstance(doc.content, dict):
+        raise ValidationFailed([invalid_entry("$", "invalid", "Signed content must be a JSON object")])
+    body = parse(ServiceRequestContent, doc.content)
+    employee = await _validate_create(conn, body, person_id, auth)
+    check_signer_drfo(doc.signer, employee["p_tax_id"])
+    if (await conn.execute(select(service_requests.c.id).where(service_requests.c.id == body.id))).first():
+        raise Conflict("Service request with such id already exists")
+
+    now = clock.now()
+    episodes = [r.id for r in body.supporting_info if r.resource == "episode_of_care"]
+    requisition = requisition_number(settings.service_request_requisition_key, episodes[0] if episodes else body.id)
+    content = {k: v for k, v in doc.content.items() if k not in ("subject",)}
+    history = [{"status": ACTIVE, "status_reason": None, "inserted_at": now.isoformat(), "inserted_by": _who(auth)}]
+    row = {
+        "id": body.id,
+        "person_id": person_id,
+        "status": ACTIVE,
+        "requisition": requisition,
+        "category": body.category.code,
+        "service_id": body.code.id,
+        "requester_employee_id": body.requester_employee.id,
+        "requester_legal_entity_id": body.requester_legal_entity.id,
+        "performer_legal_entity_id": body.performer.id if body.performer else None,
+        "expiration_date": expiration_for(now, settings.service_request_expiration_days),
+        "content": content,
+        "status_history": history,
+        "inserted_by": auth.user_id,
+        "updated_by": auth.user_id,
+        "inserted_at": now,
+        "updated_at": now,
+    }
+    await conn.execute(service_requests.insert().values(row))
+    await store_signed_content(conn, doc, entity_type="service_request", entity_id=body.id)
+    await record_status_change(
+        conn, entity_type=ENTITY, entity_id=body.id, new_status=ACTIVE, changed_by=auth.user_id,
+        legal_entity_id=auth.legal_entity_id,
+    )  # fmt: skip
+    await audit.record(conn, action="service_request.create", resource_type="service_request",
+                       resource_id=body.id, actor=auth.actor)  # fmt: skip
+    if settings.service_request_sms_on_create:
+        inform = body.inform_with.auth_method_id if body.inform_with else None
+        await _sms(conn, person, templates.service_request_created(requisition), f"sr-create:{body.id}", inform)
+    return await me_jobs.record_processed(
+        conn,
+        kind="service_request.create",
+        legal_entity_id=auth.legal_entity_id,
+        links=[me_jobs.link("service_request", f"/api/patients/{person_id}/service_requests/{body.id}")],
+        status_code=201,
+    )
+
+
+def _who(auth: AuthContext) -> str | None:
+    return str(auth.user_id) if auth.user_id else None
+
+
+async def _sms(
+    conn: AsyncConnection, person: RowMapping, template: tuple[str, str], key: str, inform: uuid.UUID | None = None
+) -> None:
+    phone = sms_phone(person, inform)
+    if phone is not None:
+        kind, text = template
+        await queue_sms(conn, phone=phone, text=text, kind=kind, idempotency_key=key)
+
+
+# --- reads ------------------------------------------------------------------------------------------
+
+
+async def _row(
+    conn: AsyncConnection, sr_id: uuid.UUID, person_id: uuid.UUID | None = None, lock: bool = False
+) -> RowMapping:
+    query = select(service_requests).where(service_requests.c.id == sr_id)
+    if person_id is not None:
+        query = query.where(service_requests.c.person_id == person_id)
+    if lock:
+        query = query.with_for_update()
+    row = (await conn.execute(query)).mappings().first()
+    if row is None:
+        raise NotFound("Service request not found")
+    return row
+
+
+def _visible(row: RowMapping, auth: AuthContext) -> bool:
+    le = auth.legal_entity_filter
+    return le is None or le in (
+        row["requester_legal_entity_id"],
+        row["used_by_legal_entity_id"],
+        row["performer_legal_entity_id"],
+    )
+
+
+async def get(conn: AsyncConnection, auth: AuthContext, person_id: uuid.UUID, sr_id: uuid.UUID) -> dict[str, Any]:
+    row = await _row(conn, sr_id, person_id)
+    if not _visible(row, auth):
+        raise NotFound("Service request not found")
+    return render(row)
+
+
+async def list_for_patient(
+    conn: AsyncConnection,
+    auth: AuthContext,
+    person_id: uuid.UUID,
+    page: PageParams,
+    *,
+    status: str | None = None,
+    requester_legal_entity: uuid.UUID | None = None,
+    used_by_legal_entity: uuid.UUID | None = None,
+    code: uuid.UUID | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    await active_patient(conn, person_id)
+    t = service_requests
+    cond = [t.c.person_id == person_id]
+    if auth.legal_entity_filter is not None:
+        le = auth.legal_entity_filter
+        cond.append((t.c.requester_legal_entity_id == le) | (t.c.used_by_legal_entity_id == le))
+    for column, value in (
+        (t.c.status, status),
+        (t.c.requester_legal_entity_id, requester_legal_entity),
+        (t.c.used_by_legal_entity_id, used_by_legal_entity),
+        (t.c.service_id, code),
+    ):
+        if value is not None:
+            cond.append(column == value)
+    return await _page(conn, and_(*cond), page)
+
+
+async def search_by_requisition(
+    conn: AsyncConnection, requisition: str, status: str | None, page: PageParams
+) -> tuple[list[dict[str, Any]], int]:
+    """Any performer may look a referral up by the number the patient presents (§4)."""
+    cond = [service_requests.c.requisition == requisition.strip()]
+    if status is not None:
+        cond.append(service_requests.c.status == status)
+    return await _page(conn, and_(*cond), page)
+
+
+async def _page(conn: AsyncConnection, cond: Any, page: PageParams) -> tuple[list[dict[str, Any]], int]:
+    t = service_requests
+    total = (await conn.execute(select(func.count()).select_from(t).where(cond))).scalar_one()
+    rows = await conn.execute(
+        select(t).where(cond).order_by(t.c.inserted_at.desc(), t.c.id).limit(page.page_size).offset(page.offset)
+    )
+    return [render(r) for r in rows.mappings()], total
+
+
+# --- status changes ---------------------------------------------------------------------------------
+
+
+async def _set_status(
+    conn: AsyncConnection,
+    row: RowMapping,
+    auth: AuthContext | None,
+    new_status: str,
+    *,
+    values: dict[str, Any] | None = None,
+    status_reason: dict[str, Any] | None = None,
+) -> RowMapping:
+    now = clock.now()
+    entry = {
+        "status": new_status,
+        "status_reason": status_reason,
+        "inserted_at": now.isoformat(),
+        "inserted_by": _who(auth) if auth else None,
+    }
+    changes = dict(values or {}) | {
+        "status": new_status,
+        "status_history": [*row["status_history"], entry],
+        "updated_at": now,
+        "updated_by": auth.user_id if auth else None,
+    }
+    if status_reason is not None:
+        changes["status_reason"] = status_reason
+    t = service_requests
+    updated = (
+        (
+            await conn.execute(
+                t.update().where(t.c.person_id == row["person_id"], t.c.id == row["id"]).values(changes).returning(*t.c)
+            )
+        )
+        .mappings()
+        .one()
+    )
+    await record_status_change(
+        conn,
+        entity_type=ENTITY,
+        entity_id=row["id"],
+        new_status=new_status,
+        changed_by=auth.user_id if auth else None,
+        legal_entity_id=row["requester_legal_entity_id"],
+        old_status=row["status"],
+    )
+    return updated
+
+
+def _expired(row: RowMapping) -> bool:
+    return row["status"] == ACTIVE and row["expiration_date"] < clock.now()
+
+
+async def use(conn: AsyncConnection, auth: AuthContext, sr_id: uuid.UUID, body: UseBody) -> dict[str, Any]:
+    if body.used_by_legal_entity.id != auth.legal_entity_id:
+        raise ValidationFailed(
+            [invalid_entry("$.used_by_legal_entity.identifier.value", "invalid", "Must be current legal entity")]
+        )
+    row = await _row(conn, sr_id, lock=True)  # one performer at a time: the loser sees "already used"
+    if _expired(row):
+        raise Conflict("Service request is expired")
+    if row["status"] != ACTIVE:
+        raise Conflict("Can't use inactive service request")
+    if row["used_by_legal_entity_id"] is not None:
+        raise Conflict("Service request is already used")
+    if row["performer_legal_entity_id"] not in (None, auth.legal_entity_id):
+        raise Conflict("Service request is assigned to another performer")
+    employee_id = None
+    if body.used_by_employee is not None:
+        employee = await clinician(conn, body.used_by_employee.id, auth.legal_entity_id, "$.used_by_employee")
+        employee_id = employee["e_id"]
+    updated = await _update(
+        conn, row, auth, {"used_by_legal_entity_id": auth.legal_entity_id, "used_by_employee_id": employee_id}
+    )
+    await audit.record(conn, action="service_request.use", resource_type="service_request", resource_id=sr_id,
+                       actor=auth.actor)  # fmt: skip
+    return await _job(conn, auth, "service_request.use", updated)
+
+
+async def release(conn: AsyncConnection, auth: AuthContext, sr_id: uuid.UUID) -> dict[str, Any]:
+    row = await _row(conn, sr_id, lock=True)
+    if row["status"] != ACTIVE:
+        raise Conflict(f"Service request in status {row['status']} cannot be released")
+    _check_used_by_caller(row, auth)
+    updated = await _update(conn, row, auth, {"used_by_legal_entity_id": None, "used_by_employee_id": None})
+    await audit.record(conn, action="service_request.release", resource_type="service_request",
+                       resource_id=sr_id, actor=auth.actor)  # fmt: skip
+    return await _job(conn, auth, "service_request.release", updated)
+
+
+async def process(conn: AsyncConnection, auth: AuthContext, sr_id: uuid.UUID) -> dict[str, Any]:
+    row = await _row(conn, sr_id, lock=True)
+    if _expired(row):
+        raise Conflict("Service request is expired")
+    if row["status"] != ACTIVE:
+        raise Conflict(f"Service request in status {row['status']} cannot be processed")
+    _check_used_by_caller(row, auth)
+    updated = await _set_status(conn, row, auth, IN_PROGRESS)
+    return await _job(conn, auth, "service_request.process", updated)
+
+
+async def complete(conn: AsyncConnection, auth: AuthContext, sr_id: uuid.UUID, body: CompleteBody) -> dict[str, Any]:
+    row = await _row(conn, sr_id, lock=True)
+    if row["status"] not in (ACTIVE, IN_PROGRESS):
+        raise Conflict(f"Service request in status {row['status']} cannot be completed")
+    _check_used_by_caller(row, auth)
+    reason = body.status_reason.model_dump(exclude_none=True) if body.status_reason else None
+    completed_with = body.completed_with.model_dump(mode="json", exclude_none=True)
+    updated = await _set_status(
+        conn, row, auth, COMPLETED, values={"completed_with": completed_with}, status_reason=reason
+    )
+    return await _job(conn, auth, "service_request.complete", updated)
+
+
+def _check_used_by_caller(row: RowMapping, auth: AuthContext) -> None:
+    if row["used_by_legal_entity_id"] is None:
+        raise Conflict("Service request is not used by your legal entity")
+    if row["used_by_legal_entity_id"] != auth.legal_entity_id:
+        raise Conflict("Service request is used by another legal entity")
+
+
+async def _update(conn: AsyncConnection, row: RowMapping, auth: AuthContext, values: dict[str, Any]) -> RowMapping:
+    t = service_requests
+    stmt = (
+        t.update()
+        .where(t.c.person_id == row["person_id"], t.c.id == row["id"])
+        .values(values | {"updated_at": clock.now(), "updated_by": auth.user_id})
+        .returning(*t.c)
+    )
+    return (await conn.execute(stmt)).mappings().one()
+
+
+async def _job(conn: AsyncConnection, auth: AuthContext, kind: str, row: RowMapping) -> dict[str, Any]:
+    href = f"/api/patients/{row['person_id']}/service_requests/{row['id']}"
+    return await me_jobs.record_processed(
+        conn, kind=kind, legal_entity_id=auth.legal_entity_id, links=[me_jobs.link("service_request", href)]
+    )
+
+
+# --- recall and cancel (signed by the requester) ---------------------------------------------------
+
+
+async def recall(
+    conn: AsyncConnection, settings: Settings, auth: AuthContext, person_id: uuid.UUID, sr_id: uuid.UUID, signed: str
+) -> dict[str, Any]:
+    return await _signed_change(conn, settings, auth, person_id, sr_id, signed, RECALLED)
+
+
+async def cancel(
+    conn: AsyncConnection, settings: Settings, auth: AuthContext, person_id: uuid.UUID, sr_id: uuid.UUID, signed: str
+) -> dict[str, Any]:
+    return await _signed_change(conn, settings, auth, person_id, sr_id, signed, ENTERED_IN_ERROR)
+
+
+async def _signed_change(
+    conn: AsyncConnection,
+    settings: Settings,
+    auth: AuthContext,
+    person_id: uuid.UUID,
+    sr_id: uuid.UUID,
+    signed: str,
+    new_status: str,
+) -> dict[str, Any]:
+    person = await active_patient(conn, person_id)
+    row = await _row(conn, sr_id, person_id, lock=True)
+    if row["requester_legal_entity_id"] != auth.legal_entity_id:
+        raise NotFound("Service request not found")
+    allowed = (ACTIVE,) if new_status == RECALLED else (ACTIVE, COMPLETED)
+    action = "recalled" if new_status == RECALLED else "cancelled"
+    if row["status"] not in allowed:
+        raise Conflict(f"Service request in status {row['status']} cannot be {action}")
+    doc = await verify_signed_document(conn, signed, settings=settings)
+    change = parse(StatusChangeContent, doc.content if isinstance(doc.content, dict) else {})
+    system = RECALL_SYSTEM if new_status == RECALLED else CANCEL_SYSTEM
+    if change.status != new_status:
+        raise ValidationFailed([invalid_entry("$.status", "inclusion", "value is not allowed in enum", [new_status])])
+    if change.status_reason.system != system:
+        raise ValidationFailed(
+            [invalid_entry("$.status_reason.coding[0].system", "inclusion", "value is not allowed in enum", [system])]
+        )
+    expected = render(row) | {
+        "status": new_status,
+        "status_reason": doc.content["status_reason"],
+        "explanatory_letter": change.explanatory_letter,
+    }
+    if "explanatory_letter" not in doc.content:
+        expected.pop("explanatory_letter")
+    check_content(doc.content, expected)
+    requester = await clinician(conn, row["requester_employee_id"], None, "$.requester_employee")
+    check_signer_drfo(doc.signer, requester["p_tax_id"])
+    reason = doc.content["status_reason"]
+    updated = await _set_status(
+        conn, row, auth, new_status, values={"explanatory_letter": change.explanatory_letter}, status_reason=reason
+    )
+    await store_signed_content(conn, doc, entity_type=f"service_request_{action}", entity_id=sr_id)
+    await audit.record(conn, action=f"service_request.{new_status}", resource_type="service_request",
+                       resource_id=sr_id, actor=auth.actor)  # fmt: skip
+    template = templates.service_request_recall if new_status == RECALLED else templates.service_request_cancel
+    await _sms(conn, person, template(row["requisition"]), f"sr-{new_status}:{sr_id}")
+    return await _job(conn, auth, f"service_request.{new_status}", updated)
+
+
+async def resend(conn: AsyncConnection, auth: AuthContext, person_id: uuid.UUID, sr_id: uuid.UUID) -> dict[str, Any]:
+    person = await active_patient(conn, person_id)
+    row = await _row(conn, sr_id, person_id)
+    if not _visible(row, auth):
+        raise NotFound("Service request not found")
+    if row["status"] != ACTIVE:
+        raise Conflict(f"Service request in status {row['status']} cannot be resent")
+    key = f"sr-resend:{sr_id}:{uuid.uuid4()}"
+    await _sms(conn, person, templates.service_request_created(row["requisition"]), key)
+    return await _job(conn, auth, "service_request.resend", row)
+
+
+# --- expiry (worker) --------------------------------------------------------------------------------
+
+
+async def expire(conn: AsyncConnection, now: datetime | None = None, limit: int = 500) -> int:
+    """Active referrals past their expiration date → recalled (status_reason autoexpired)."""
+    t = service_requests
+    rows = (
+        (
+            await conn.execute(
+                select(t)
+                .where(t.c.status == ACTIVE, t.c.expiration_date < (now or clock.now()))
+                .order_by(t.c.expiration_date)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        .mappings()
+        .all()
+    )
+    reason = concept(CANCEL_SYSTEM, "autoexpired")
+    for row in rows:
+        await _set_status(conn, row, None, RECALLED, status_reason=reason)
+    return len(rows)
