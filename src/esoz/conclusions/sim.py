@@ -15,25 +15,20 @@ business, checked in esoz's own tests. A prolongation (`replaces`) continues the
 
 import base64
 import json
-import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from asn1crypto import cms
 
+from esoz.core.standin import StandIn, StandInHTTPServer, StandInState
+
 
 @dataclass
-class PfuState:
-    mode: str = "ok"
-    delay: float = 0.0
+class PfuState(StandInState):
     records: dict[str, dict[str, Any]] = field(default_factory=dict)  # composition id -> sick leave
-    by_key: dict[str, str] = field(default_factory=dict)  # idempotency key -> composition id
-    requests: list[str] = field(default_factory=list)  # idempotency key of every request received
     counter: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    released: threading.Event = field(default_factory=threading.Event)
 
 
 def unwrap(signed_b64: str) -> dict[str, Any]:
@@ -46,7 +41,7 @@ def unwrap(signed_b64: str) -> dict[str, Any]:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
-    server: "_Server"
+    server: StandInHTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:
         return None
@@ -141,70 +136,19 @@ class _Handler(BaseHTTPRequestHandler):
             return self._answer(200, sick_leave)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 256
-    state: PfuState
-
-
-class PfuSim:
+class PfuSim(StandIn[PfuState]):
     """The stand-in registry on a loopback port, served from a background thread."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, state: PfuState | None = None) -> None:
-        self.host, self.port = host, port
-        self.state = state or PfuState()
-        self._server: _Server | None = None
+    handler = _Handler
 
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self) -> "PfuSim":
-        self.state.released.clear()
-        self._server = _Server((self.host, self.port), _Handler)
-        self._server.state = self.state
-        self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        """Stop listening: the registry is "down" (connections refused) until start()."""
-        if self._server is not None:
-            self.state.released.set()
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def set_mode(self, mode: str, delay: float = 0.0) -> None:
-        with self.state.lock:
-            self.state.mode, self.state.delay = mode, delay
-        if mode == "slow":
-            self.state.released.clear()
-        else:
-            self.state.released.set()
+    def new_state(self) -> PfuState:
+        return PfuState()
 
     def record(self, composition_id: str) -> dict[str, Any] | None:
         with self.state.lock:
             return self.state.records.get(composition_id)
 
-    def requests_for(self, key: str) -> int:
-        with self.state.lock:
-            return self.state.requests.count(key)
-
-    def __enter__(self) -> "PfuSim":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
 
 def serve(host: str, port: int, mode: str = "ok") -> None:
     """Run in the foreground until interrupted (`esoz sim pfu`)."""
-    sim = PfuSim(host, port)
-    sim.set_mode(mode)
-    sim.start()
-    try:
-        threading.Event().wait()
-    finally:
-        sim.stop()
+    PfuSim(host, port).serve(mode)

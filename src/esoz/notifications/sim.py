@@ -14,28 +14,24 @@ import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from uuid import uuid4
 
+from esoz.core.standin import StandIn, StandInHTTPServer, StandInState
+
 
 @dataclass
-class SimState:
-    mode: str = "ok"
-    delay: float = 0.0
+class SimState(StandInState):
     receipts: bool = True
     auth: str | None = None  # expected Authorization header, if any
     sent: list[dict[str, Any]] = field(default_factory=list)  # one entry per SMS "sent to a phone"
-    requests: list[str] = field(default_factory=list)  # idempotency key of every request received
-    by_key: dict[str, str] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    released: threading.Event = field(default_factory=threading.Event)
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stalls
-    server: "_Server"
+    server: StandInHTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:
         return None
@@ -107,72 +103,21 @@ def _post_receipt(url: str, message_id: str) -> None:
             time.sleep(0.1 * 2**attempt)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 256
-    state: SimState
-
-
-class SmsSim:
+class SmsSim(StandIn[SimState]):
     """The stand-in provider on a loopback port, served from a background thread."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, state: SimState | None = None) -> None:
-        self.host, self.port = host, port
-        self.state = state or SimState()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+    handler = _Handler
+    path = "/sms"
+    hanging_modes = ("slow", "stall")
 
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}/sms"
-
-    def start(self) -> "SmsSim":
-        self.state.released.clear()
-        self._server = _Server((self.host, self.port), _Handler)
-        self._server.state = self.state
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop listening (the provider is "down"); hanging requests are released."""
-        if self._server is not None:
-            self.state.released.set()
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def set_mode(self, mode: str, delay: float = 0.0) -> None:
-        with self.state.lock:
-            self.state.mode, self.state.delay = mode, delay
-        if mode not in ("slow", "stall"):
-            self.state.released.set()
-        else:
-            self.state.released.clear()
+    def new_state(self) -> SimState:
+        return SimState()
 
     def sent_to(self, phone: str) -> list[dict[str, Any]]:
         with self.state.lock:
             return [m for m in self.state.sent if m["to"] == phone]
 
-    def requests_for(self, key: str) -> int:
-        with self.state.lock:
-            return self.state.requests.count(key)
-
-    def __enter__(self) -> "SmsSim":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
 
 def serve(host: str, port: int, mode: str = "ok") -> None:
     """Run in the foreground until interrupted (`esoz sim sms`)."""
-    sim = SmsSim(host, port)
-    sim.set_mode(mode)
-    sim.start()
-    try:
-        threading.Event().wait()
-    finally:
-        sim.stop()
+    SmsSim(host, port).serve(mode)
