@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import httpx
@@ -36,34 +37,32 @@ def _with_database(url: str, name: str) -> str:
     return f"{server}/{name}" + (f"?{query}" if query else "")
 
 
+@contextmanager
+def migrated_database(server_url: str, prefix: str) -> Iterator[str]:
+    """A new database on the server at `server_url`, migrated and with reference data; dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = libpq_url(server_url)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = _with_database(server_url, name)
+    try:
+        upgrade(url)
+        asyncio.run(load_reference_data(url))
+        yield url
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def db_url() -> Iterator[str]:
     """URL of a migrated database that belongs to this test run alone."""
     configured = os.environ.get("ESOZ_DATABASE_URL")
-    with embedded_server(ROOT / "var" / "pg-test") if not configured else _passthrough(configured) as server_url:
-        name = f"esoz_test_{uuid.uuid4().hex[:12]}"
-        admin = libpq_url(server_url)
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = _with_database(server_url, name)
-        try:
-            upgrade(url)
-            asyncio.run(load_reference_data(url))
-            yield url
-        finally:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-class _passthrough:
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-    def __enter__(self) -> str:
-        return self.url
-
-    def __exit__(self, *exc: object) -> None:
-        return None
+    with (
+        nullcontext(configured) if configured else embedded_server(ROOT / "var" / "pg-test") as server_url,
+        migrated_database(server_url, "esoz_test") as url,
+    ):
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -134,18 +133,8 @@ def pg(db_url: str) -> Iterator[psycopg.Connection]:
 @pytest.fixture
 def fresh_db_url(db_url: str) -> Iterator[str]:
     """A second, empty-but-migrated database on the same server, for tests that must not share state."""
-    name = f"esoz_fresh_{uuid.uuid4().hex[:12]}"
-    admin = libpq_url(db_url)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = _with_database(db_url, name)
-    try:
-        upgrade(url)
-        asyncio.run(load_reference_data(url))
+    with migrated_database(db_url, "esoz_fresh") as url:
         yield url
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
