@@ -408,8 +408,12 @@ def upgrade() -> None:
     )
     op.create_index("ix_declarations_employee_id_status", "declarations", ["employee_id", "status"], unique=False)
     op.create_index(
-        "ix_declarations_legal_entity_id_inserted_at", "declarations", ["legal_entity_id", "inserted_at"], unique=False
+        "ix_declarations_legal_entity_id_inserted_at",
+        "declarations",
+        ["legal_entity_id", "inserted_at", "id"],
+        unique=False,
     )
+    op.create_index("ix_declarations_inserted_at_id", "declarations", ["inserted_at", "id"], unique=False)
     op.create_index(
         "uq_declarations_person_id_active",
         "declarations",

@@ -2,11 +2,17 @@
 
 import base64
 import math
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
 from fastapi import Depends, Query
+from sqlalchemy import ColumnElement, Select, literal, tuple_
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from esoz.core.errors import ENTRY_QUERY, ValidationFailed, invalid_entry
 
@@ -61,6 +67,75 @@ class KeysetPaging:
 
     def as_dict(self) -> dict[str, Any]:
         return {"page_size": self.page_size, "has_more": self.next_cursor is not None, "next": self.next_cursor}
+
+
+@dataclass(frozen=True, slots=True)
+class KeysetParams:
+    page_size: int
+    after: list[Any] | None  # the sort key of the last row already seen; None = the first page
+
+
+def keyset_params(
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description=(
+                "**esoz:** keyset paging for huge lists: pass an empty `cursor=` for the first page, then "
+                "`paging.next`. No total is counted; `page` is ignored."
+            ),
+        ),
+    ] = None,
+    page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
+) -> KeysetParams | None:
+    if cursor is None:
+        return None
+    return KeysetParams(page_size, decode_cursor(cursor) if cursor else None)
+
+
+Keyset = Annotated[KeysetParams | None, Depends(keyset_params)]
+
+
+def _key_value(column: ColumnElement[Any], value: Any) -> Any:
+    """A cursor holds JSON; the query needs the key column's Python type."""
+    kind = column.type.python_type
+    if kind is datetime and isinstance(value, str):
+        return datetime.fromisoformat(value)
+    if kind is uuid.UUID and isinstance(value, str):
+        return uuid.UUID(value)
+    if not isinstance(value, kind):
+        raise ValueError(f"{value!r} is not a {kind.__name__}")
+    return value
+
+
+async def keyset_page(
+    conn: AsyncConnection,
+    query: Select[Any],
+    key: Sequence[ColumnElement[Any]],
+    params: KeysetParams,
+    labels: Sequence[str] | None = None,
+) -> tuple[Sequence[RowMapping], KeysetPaging]:
+    """Rows after `params.after` in descending `key` order (the key must be unique, e.g. (time, id)).
+
+    `labels` name the key columns in the result rows when the query selects them under other labels.
+    """
+    if params.after is not None:
+        try:
+            if len(params.after) != len(key):
+                raise ValueError("cursor does not fit the sort key")
+            after = [_key_value(column, value) for column, value in zip(key, params.after, strict=True)]
+        except (TypeError, ValueError, NotImplementedError) as exc:
+            raise ValidationFailed(
+                [invalid_entry("$.cursor", "invalid", "malformed cursor", entry_type=ENTRY_QUERY)]
+            ) from exc
+        query = query.where(tuple_(*key) < tuple_(*(literal(v, c.type) for v, c in zip(after, key, strict=True))))
+    query = query.order_by(*(column.desc() for column in key)).limit(params.page_size + 1)
+    rows = (await conn.execute(query)).mappings().all()
+    more = len(rows) > params.page_size
+    rows = rows[: params.page_size]
+    names = labels or [c.key for c in key]
+    next_cursor = encode_cursor([rows[-1][name] for name in names]) if more else None
+    return rows, KeysetPaging(params.page_size, next_cursor)
 
 
 def encode_cursor(key: list[Any]) -> str:

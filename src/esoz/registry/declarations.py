@@ -18,7 +18,7 @@ from esoz.core import audit, numbers
 from esoz.core.audit import Actor
 from esoz.core.errors import Conflict, Forbidden, NotFound, invalid_entry
 from esoz.core.ids import uuid7
-from esoz.core.pagination import PageParams, Paging
+from esoz.core.pagination import KeysetPaging, KeysetParams, PageParams, Paging, keyset_page
 from esoz.events.service import record_status_change, record_status_changes
 from esoz.registry import schemas, validators
 from esoz.registry.models import declarations, divisions, employees, legal_entities, parties, persons
@@ -91,7 +91,8 @@ async def list_declarations(
     status: str | None = None,
     declaration_number: str | None = None,
     reason: str | None = None,
-) -> tuple[Sequence[RowMapping], Paging]:
+    keyset: KeysetParams | None = None,
+) -> tuple[Sequence[RowMapping], Paging | KeysetPaging]:
     d = declarations
     filters = {
         d.c.employee_id: employee_id,
@@ -104,9 +105,15 @@ async def list_declarations(
     conditions = [column == value for column, value in filters.items() if value is not None]
     if legal_entity_filter is not None:
         conditions.append(d.c.legal_entity_id == legal_entity_filter)
-    query = _joined().where(*conditions).order_by(d.c.inserted_at.desc(), d.c.id.desc())
-    count_query = select(func.count()).select_from(d).where(*conditions)
-    rows, paging = await fetch_page(conn, query, page, count_query)
+    paging: Paging | KeysetPaging
+    if keyset is not None:  # huge lists (НСЗУ over the whole country): no COUNT, no OFFSET
+        rows, paging = await keyset_page(
+            conn, _joined().where(*conditions), (d.c.inserted_at, d.c.id), keyset, ("dc_inserted_at", "dc_id")
+        )
+    else:
+        query = _joined().where(*conditions).order_by(d.c.inserted_at.desc(), d.c.id.desc())
+        count_query = select(func.count()).select_from(d).where(*conditions)
+        rows, paging = await fetch_page(conn, query, page, count_query)
     # The list carries patients' names: who looked is recorded, by filter rather than by row.
     await audit.record(
         conn,

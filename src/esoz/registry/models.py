@@ -213,7 +213,8 @@ declarations = Table(
     *_timestamps(),
     # A doctor's active count (limits) and dismissal; an MIS's newest-first list of its legal entity.
     Index("ix_declarations_employee_id_status", "employee_id", "status"),
-    Index("ix_declarations_legal_entity_id_inserted_at", "legal_entity_id", "inserted_at"),
+    Index("ix_declarations_legal_entity_id_inserted_at", "legal_entity_id", "inserted_at", "id"),
+    Index("ix_declarations_inserted_at_id", "inserted_at", "id"),  # keyset paging over the whole country
     # person_id leads every key so the table can later be sharded by patient.
     Index("uq_declarations_person_id_number", "person_id", "declaration_number", unique=True),
     Index(
