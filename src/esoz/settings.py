@@ -178,7 +178,7 @@ class Settings(BaseSettings):
     status_limit_window_seconds: int = Field(60, ge=1, description="window of the status page's per-IP limits")
     status_report_max_chars: int = Field(5000, ge=100, description="longest problem description")
     status_probe_timeout_seconds: float = Field(3, gt=0, le=30, description="per CA/OCSP/ПФУ reachability probe")
-    status_pfu_probe_url: str | None = Field(None, description="URL probed for the ПФУ connector; unset = outbox only")
+    status_pfu_probe_url: str | None = Field(None, description="URL probed for the ПФУ connector; unset = ESOZ_PFU_URL")
 
     @property
     def pg_data_dir(self) -> Path:

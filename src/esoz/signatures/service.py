@@ -360,4 +360,3 @@ async def verify_signed_document(
 
 def content_sha256(doc: VerifiedDocument) -> bytes:
     return hashlib.sha256(doc.content_bytes).digest()
-

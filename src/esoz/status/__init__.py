@@ -1,0 +1,1 @@
+"""Public status page: component health, incidents, maintenance, subscriptions and problem reports."""
