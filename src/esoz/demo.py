@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from esoz.identity.seed import seed_demo_users
+from esoz.prescriptions.seed import add_prescriptions
 from esoz.registry import seed as registry_seed
 from esoz.registry.seed import DemoData
 from esoz.settings import Settings
@@ -47,7 +48,7 @@ async def add_users(conn: AsyncConnection, data: DemoData, accounts: dict[str, A
     accounts.update(await seed_demo_users(conn, settings, accounts))
 
 
-HOOKS: list[Hook] = [add_users, add_certificates]
+HOOKS: list[Hook] = [add_users, add_certificates, add_prescriptions]
 
 
 async def seed_demo(url: str, settings: Settings) -> Path | None:

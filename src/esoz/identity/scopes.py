@@ -108,7 +108,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
 NHS_ROLES = ("NHS", "NHS_SIGNER", "NHS ADMIN", "NHS ADMIN SIGNER", "NHS LE VERIFIER")
 
 _MSP = SESSION_SCOPES | DOCTOR | MANAGEMENT | frozenset().union(*(ROLE_SCOPES[r] for r in ROLE_SCOPES))
-_MSP -= PHARMACY - READS - _expand("person:read")
+_MSP -= PHARMACY - READS - CLINICAL_READS  # pharmacy-only actions; reads shared with doctors stay
 CLIENT_TYPE_SCOPES: dict[str, frozenset[str]] = {
     "MSP": _MSP,
     "PHARMACY": SESSION_SCOPES | PHARMACY | MANAGEMENT,

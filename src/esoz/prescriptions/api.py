@@ -1,0 +1,387 @@
+"""MIS-facing prescription API (§3): programmes and drugs, prescribing, prescriptions, dispensing, the report.
+
+Routes parse, authorise with a typed scope dependency, call one service function and render the envelope.
+"""
+
+import uuid
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
+
+from esoz.core import envelope
+from esoz.core.auth import AuthContext, require_scopes
+from esoz.core.db import ReadConn, WriteConn
+from esoz.core.pagination import Pagination, Paging
+from esoz.prescriptions import dispenses, prescriptions, programs, reimbursement, requests, schemas, views
+from esoz.registry.api import errors
+from esoz.settings import Settings
+
+router = APIRouter(prefix="/api", tags=["prescriptions"])
+
+
+def _scope(*names: str) -> Any:
+    return Annotated[AuthContext, Depends(require_scopes(*names))]
+
+
+ProgramRead = _scope("medical_program:read")
+DrugsRead = _scope("drugs:read")
+MrrWrite = _scope("medication_request_request:write")
+MrrRead = _scope("medication_request_request:read")
+MrrSign = _scope("medication_request_request:sign")
+MrrReject = _scope("medication_request_request:reject")
+MrRead = _scope("medication_request:read")
+MrDetails = _scope("medication_request:details")
+MrReject = _scope("medication_request:reject")
+MrResend = _scope("medication_request:resend")
+MrBlock = _scope("medication_request:block")
+MrUnblock = _scope("medication_request:unblock")
+MrPharmacy = _scope("medication_request:details_pharm")
+MrBlockPharm = _scope("medication_request:block_pharm")
+MrUnblockPharm = _scope("medication_request:unblock_pharm")
+MdWrite = _scope("medication_dispense:write")
+MdProcess = _scope("medication_dispense:process")
+MdReject = _scope("medication_dispense:reject")
+MdReadPharm = _scope("medication_dispense:read_pharm")
+ReportRead = _scope("reimbursement_report:read")
+
+READ = errors(401, 403, 404, 422)
+WRITE = errors(401, 403, 404, 422, _409="request_conflict: status or business rule")
+SIGNED = WRITE | errors(_400="request_malformed: the signature did not verify")
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+# --- programmes and drugs -------------------------------------------------------------------------------
+
+
+@router.get("/medical_programs", summary="Medical programmes", responses=READ)
+async def list_programs(
+    request: Request,
+    conn: ReadConn,
+    auth: ProgramRead,
+    name: Annotated[str | None, Query(max_length=255)] = None,
+    is_active: bool | None = None,
+    mr_blank_type: Annotated[str | None, Query(max_length=8)] = None,
+) -> Response:
+    rows = await programs.list_programs(conn, name=name, is_active=is_active, mr_blank_type=mr_blank_type)
+    return envelope.ok(request, [views.medical_program(r) for r in rows])
+
+
+@router.get("/medical_programs/{id}", summary="A medical programme with its settings", responses=READ)
+async def get_program(request: Request, conn: ReadConn, auth: ProgramRead, id: uuid.UUID) -> Response:
+    return envelope.ok(request, views.medical_program(await programs.get_program(conn, id)))
+
+
+@router.get(
+    "/v2/drugs",
+    summary="INN dosages with the brands that take part in programmes",
+    description="**esoz:** one item per INN dosage with its `packages` (brand × programme), not the real paged shape.",
+    responses=READ,
+)
+async def list_drugs(
+    request: Request,
+    conn: ReadConn,
+    auth: DrugsRead,
+    medical_program_id: uuid.UUID | None = None,
+    innm_name: Annotated[str | None, Query(max_length=255)] = None,
+) -> Response:
+    return envelope.ok(request, await programs.list_drugs(conn, medical_program_id, innm_name))
+
+
+# --- prescribing ----------------------------------------------------------------------------------------
+
+
+@router.post("/medication_request_requests/prequalify", summary="Which programmes a prescription fits", responses=WRITE)
+async def prequalify(request: Request, conn: WriteConn, auth: MrrWrite, body: schemas.Prequalify) -> Response:
+    return envelope.ok(request, await requests.prequalify(conn, body, auth, _settings(request)))
+
+
+@router.post(
+    "/medication_request_requests",
+    status_code=201,
+    summary="Create a prescription draft",
+    description=(
+        "Validates the draft (§3.3), stores it NEW for 30 minutes and returns exactly what the doctor signs. "
+        "**esoz:** optional `diagnosis_codes` (ICD-10 / ICPC-2) feed programme conditions and antibiotic restrictions."
+    ),
+    responses=WRITE,
+)
+async def create_request(
+    request: Request, conn: WriteConn, auth: MrrWrite, body: schemas.MedicationRequestRequestCreate
+) -> Response:
+    data, urgent = await requests.create(conn, body, auth, _settings(request))
+    return envelope.ok(request, data, status=201, urgent=urgent)
+
+
+@router.get(
+    "/persons/{person_id}/medication_request_requests", summary="A patient's prescription drafts", responses=READ
+)
+async def list_requests(
+    request: Request,
+    conn: ReadConn,
+    auth: MrrRead,
+    person_id: uuid.UUID,
+    page: Pagination,
+    status: Literal["NEW", "SIGNED", "REJECTED", "EXPIRED"] | None = None,
+    employee_id: uuid.UUID | None = None,
+    intent: Literal["order", "plan"] | None = None,
+) -> Response:
+    rows, total = await requests.list_for_person(
+        conn,
+        person_id,
+        auth,
+        status=status,
+        employee_id=employee_id,
+        intent=intent,
+        limit=page.page_size,
+        offset=page.offset,
+    )
+    return envelope.ok(request, rows, paging=Paging.of(page, total))
+
+
+@router.get("/persons/{person_id}/medication_request_requests/{id}", summary="A prescription draft", responses=READ)
+async def get_request(request: Request, conn: ReadConn, auth: MrrRead, person_id: uuid.UUID, id: uuid.UUID) -> Response:
+    return envelope.ok(request, await requests.get(conn, id, auth, person_id))
+
+
+@router.get("/medication_request_requests/{id}", summary="A prescription draft (2019 path)", responses=READ)
+async def get_request_v1(request: Request, conn: ReadConn, auth: MrrRead, id: uuid.UUID) -> Response:
+    return envelope.ok(request, await requests.get(conn, id, auth))
+
+
+@router.patch(
+    "/medication_request_requests/{id}/actions/sign",
+    summary="Sign a draft: the prescription is created",
+    responses=SIGNED,
+)
+async def sign_request(
+    request: Request, conn: WriteConn, auth: MrrSign, id: uuid.UUID, body: schemas.SignMedicationRequestRequest
+) -> Response:
+    return envelope.ok(request, await requests.sign(conn, id, body, auth, _settings(request)))
+
+
+@router.patch("/medication_request_requests/{id}/actions/reject", summary="Reject a draft", responses=WRITE)
+async def reject_request(request: Request, conn: WriteConn, auth: MrrReject, id: uuid.UUID) -> Response:
+    return envelope.ok(request, await requests.reject(conn, id, auth))
+
+
+# --- prescriptions --------------------------------------------------------------------------------------
+
+
+@router.get("/persons/{person_id}/medication_requests", summary="A patient's prescriptions", responses=READ)
+async def list_prescriptions(
+    request: Request,
+    conn: ReadConn,
+    auth: MrRead,
+    person_id: uuid.UUID,
+    page: Pagination,
+    filters: Annotated[schemas.MedicationRequestFilters, Depends()],
+    status: Literal["ACTIVE", "COMPLETED", "REJECTED", "EXPIRED"] | None = None,
+) -> Response:
+    rows, total = await prescriptions.list_for_person(
+        conn, person_id, auth, vars(filters), status, limit=page.page_size, offset=page.offset
+    )
+    return envelope.ok(request, rows, paging=Paging.of(page, total))
+
+
+@router.get("/persons/{person_id}/medication_requests/{id}", summary="A prescription", responses=READ)
+async def get_prescription(
+    request: Request, conn: ReadConn, auth: MrDetails, person_id: uuid.UUID, id: uuid.UUID
+) -> Response:
+    return envelope.ok(request, await prescriptions.get(conn, id, auth, person_id))
+
+
+@router.get("/medication_requests/{id}", summary="A prescription", responses=READ)
+async def get_prescription_by_id(request: Request, conn: ReadConn, auth: MrDetails, id: uuid.UUID) -> Response:
+    return envelope.ok(request, await prescriptions.get(conn, id, auth))
+
+
+@router.patch("/medication_requests/{id}/actions/reject", summary="Recall a prescription (signed)", responses=SIGNED)
+async def reject_prescription(
+    request: Request, conn: WriteConn, auth: MrReject, id: uuid.UUID, body: schemas.SignedReject
+) -> Response:
+    return envelope.ok(request, await prescriptions.reject(conn, id, body, auth, _settings(request)))
+
+
+@router.patch("/medication_requests/{id}/actions/resend", summary="Text the number and code again", responses=WRITE)
+async def resend_prescription(request: Request, conn: WriteConn, auth: MrResend, id: uuid.UUID) -> Response:
+    return envelope.ok(request, await prescriptions.resend(conn, id, auth))
+
+
+@router.patch("/medication_requests/{id}/actions/block", summary="Block a prescription", responses=WRITE)
+async def block_prescription(
+    request: Request, conn: WriteConn, auth: MrBlock, id: uuid.UUID, body: schemas.Block
+) -> Response:
+    row = await prescriptions.set_block(
+        conn,
+        id,
+        auth,
+        block=True,
+        reason_code=body.block_reason_code,
+        reason=body.block_reason,
+        blocked_to=body.blocked_to,
+    )
+    return envelope.ok(request, row)
+
+
+@router.patch("/medication_requests/{id}/actions/unblock", summary="Unblock a prescription", responses=WRITE)
+async def unblock_prescription(
+    request: Request, conn: WriteConn, auth: MrUnblock, id: uuid.UUID, body: schemas.Unblock
+) -> Response:
+    row = await prescriptions.set_block(
+        conn, id, auth, block=False, reason_code=body.block_reason_code, reason=body.block_reason
+    )
+    return envelope.ok(request, row)
+
+
+# --- pharmacy -------------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/pharmacy/medication_requests/{id}",
+    summary="Find a prescription by id or number (with the patient's code)",
+    description=(
+        "`id` is the prescription's UUID or its number `0000-XXXX-XXXX-XXXX`; "
+        "**esoz:** `code`, when given, is checked (403 on mismatch)."
+    ),
+    responses=READ,
+)
+async def pharmacy_get_prescription(
+    request: Request,
+    conn: ReadConn,
+    auth: MrPharmacy,
+    id: Annotated[str, Path(max_length=64)],
+    code: Annotated[str | None, Query(max_length=8)] = None,
+) -> Response:
+    return envelope.ok(request, await prescriptions.pharmacy_get(conn, id, code))
+
+
+@router.patch(
+    "/pharmacy/medication_requests/{id}/actions/block", summary="Block a prescription (pharmacy)", responses=WRITE
+)
+async def pharmacy_block(
+    request: Request, conn: WriteConn, auth: MrBlockPharm, id: uuid.UUID, body: schemas.Block
+) -> Response:
+    row = await prescriptions.set_block(
+        conn,
+        id,
+        auth,
+        block=True,
+        reason_code=body.block_reason_code,
+        reason=body.block_reason,
+        blocked_to=body.blocked_to,
+        any_legal_entity=True,
+    )
+    return envelope.ok(request, row)
+
+
+@router.patch(
+    "/pharmacy/medication_requests/{id}/actions/unblock", summary="Unblock a prescription (pharmacy)", responses=WRITE
+)
+async def pharmacy_unblock(
+    request: Request, conn: WriteConn, auth: MrUnblockPharm, id: uuid.UUID, body: schemas.Unblock
+) -> Response:
+    row = await prescriptions.set_block(
+        conn, id, auth, block=False, reason_code=body.block_reason_code, reason=body.block_reason, any_legal_entity=True
+    )
+    return envelope.ok(request, row)
+
+
+@router.post("/pharmacy/medication_dispenses", status_code=201, summary="Dispense a prescription", responses=WRITE)
+async def create_dispense(
+    request: Request,
+    conn: WriteConn,
+    auth: MdWrite,
+    body: schemas.MedicationDispenseCreate,
+    code: Annotated[str | None, Query(max_length=8, description="the patient's code from the SMS")] = None,
+) -> Response:
+    return envelope.ok(request, await dispenses.create(conn, body, code, auth, _settings(request)), status=201)
+
+
+@router.patch(
+    "/pharmacy/medication_dispenses/{id}/actions/process", summary="Process a dispense (signed)", responses=SIGNED
+)
+async def process_dispense(
+    request: Request, conn: WriteConn, auth: MdProcess, id: uuid.UUID, body: schemas.ProcessDispense
+) -> Response:
+    return envelope.ok(request, await dispenses.process(conn, id, body, auth, _settings(request)))
+
+
+@router.patch("/pharmacy/medication_dispenses/{id}/actions/reject", summary="Reject a dispense", responses=WRITE)
+async def reject_dispense(request: Request, conn: WriteConn, auth: MdReject, id: uuid.UUID) -> Response:
+    return envelope.ok(request, await dispenses.reject(conn, id, auth, _settings(request)))
+
+
+@router.get("/pharmacy/medication_dispenses", summary="The pharmacy's dispenses", responses=READ)
+async def list_dispenses(
+    request: Request,
+    conn: ReadConn,
+    auth: MdReadPharm,
+    page: Pagination,
+    medication_request_id: uuid.UUID | None = None,
+    division_id: uuid.UUID | None = None,
+    status: Literal["NEW", "PROCESSED", "REJECTED", "EXPIRED"] | None = None,
+    dispensed_from: date | None = None,
+    dispensed_to: date | None = None,
+) -> Response:
+    rows, total = await dispenses.list_dispenses(
+        conn,
+        auth,
+        medication_request_id=medication_request_id,
+        division_id=division_id,
+        status=status,
+        dispensed_from=dispensed_from,
+        dispensed_to=dispensed_to,
+        limit=page.page_size,
+        offset=page.offset,
+    )
+    return envelope.ok(request, rows, paging=Paging.of(page, total))
+
+
+@router.get("/pharmacy/medication_dispenses/{id}", summary="A dispense", responses=READ)
+async def get_dispense(request: Request, conn: ReadConn, auth: MdReadPharm, id: uuid.UUID) -> Response:
+    return envelope.ok(request, await dispenses.get(conn, id, auth))
+
+
+@router.get(
+    "/persons/{person_id}/medication_requests/{id}/medication_dispenses",
+    summary="Dispenses of a prescription",
+    responses=READ,
+)
+async def list_prescription_dispenses(
+    request: Request, conn: ReadConn, auth: MrDetails, person_id: uuid.UUID, id: uuid.UUID, page: Pagination
+) -> Response:
+    rows, total = await dispenses.list_dispenses(
+        conn, auth, person_id=person_id, medication_request_id=id, limit=page.page_size, offset=page.offset
+    )
+    return envelope.ok(request, rows, paging=Paging.of(page, total))
+
+
+@router.get(
+    "/reimbursement_report",
+    summary="Dispenses under programmes in a period, with the amounts owed to the pharmacy",
+    description="A pharmacy sees its own; НСЗУ any (`legal_entity_id`), or all pharmacies when omitted.",
+    responses=READ,
+)
+async def reimbursement_report(
+    request: Request,
+    conn: ReadConn,
+    auth: ReportRead,
+    date_from: date,
+    date_to: date,
+    legal_entity_id: uuid.UUID | None = None,
+    medical_program_id: uuid.UUID | None = None,
+) -> Response:
+    own = auth.legal_entity_filter
+    data = await reimbursement.report(
+        conn,
+        legal_entity_id=own or legal_entity_id,
+        date_from=date_from,
+        date_to=date_to,
+        medical_program_id=medical_program_id,
+    )
+    return envelope.ok(request, data)

@@ -1,0 +1,299 @@
+"""Medication requests (MR, the prescription): reads, signed reject, resend, block/unblock, expiry (§3.4)."""
+
+import uuid
+from datetime import date
+from typing import Any
+
+import orjson
+from sqlalchemy import func, select
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from esoz.core import audit, clock, envelope
+from esoz.core.auth import AuthContext
+from esoz.core.errors import Conflict, Forbidden, NotFound, ValidationFailed, invalid_entry
+from esoz.core.ids import uuid7
+from esoz.events import service as event_service
+from esoz.notifications import templates
+from esoz.notifications.service import queue_sms
+from esoz.prescriptions import people, schemas, views
+from esoz.prescriptions.common import SYSTEM_USER, today
+from esoz.prescriptions.models import medication_dispenses, medication_requests
+from esoz.settings import Settings
+from esoz.signatures.service import verify_signed_document
+from esoz.signatures.signer_checks import check_content, check_signer_drfo
+from esoz.signatures.storage import store_signed_content
+
+NUMBER_ALPHABET = set("0123456789AEHKMPTX")
+# Filters of GET /api/persons/{id}/medication_requests: query name → (column, operator)
+FILTERS: dict[str, tuple[str, str]] = {
+    "legal_entity_id": ("legal_entity_id", "eq"),
+    "employee_id": ("employee_id", "eq"),
+    "request_number": ("request_number", "eq"),
+    "medication_id": ("medication_id", "eq"),
+    "medical_program_id": ("medical_program_id", "eq"),
+    "intent": ("intent", "eq"),
+    "created_from": ("created_at", "ge"),
+    "created_to": ("created_at", "le"),
+    "started_at_from": ("started_at", "ge"),
+    "started_at_to": ("started_at", "le"),
+    "ended_at_from": ("ended_at", "ge"),
+    "ended_at_to": ("ended_at", "le"),
+    "dispense_valid_from_start": ("dispense_valid_from", "ge"),
+    "dispense_valid_from_end": ("dispense_valid_from", "le"),
+    "dispense_valid_to_start": ("dispense_valid_to", "ge"),
+    "dispense_valid_to_end": ("dispense_valid_to", "le"),
+}
+
+
+def looks_like_number(value: str) -> bool:
+    parts = value.upper().split("-")
+    return len(parts) == 4 and parts[0] == "0000" and all(len(p) == 4 and set(p) <= NUMBER_ALPHABET for p in parts[1:])
+
+
+async def get_row(
+    conn: AsyncConnection, id_: uuid.UUID, legal_entity_filter: uuid.UUID | None, lock: bool = False
+) -> RowMapping:
+    query = select(medication_requests).where(medication_requests.c.id == id_)
+    if legal_entity_filter is not None:
+        query = query.where(medication_requests.c.legal_entity_id == legal_entity_filter)
+    if lock:
+        query = query.with_for_update()
+    row = (await conn.execute(query)).mappings().first()
+    if row is None:
+        raise NotFound("Medication request not found")
+    return row
+
+
+async def get(
+    conn: AsyncConnection, id_: uuid.UUID, auth: AuthContext, person_id: uuid.UUID | None = None
+) -> dict[str, Any]:
+    row = await get_row(conn, id_, auth.legal_entity_filter)
+    if person_id is not None and row["person_id"] != person_id:
+        raise NotFound("Medication request not found")
+    return views.medication_request(row)
+
+
+async def list_for_person(
+    conn: AsyncConnection,
+    person_id: uuid.UUID,
+    auth: AuthContext,
+    filters: dict[str, Any],
+    status: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    t = medication_requests
+    where = [t.c.person_id == person_id, t.c.status == (status or "ACTIVE")]
+    if auth.legal_entity_filter is not None:
+        where.append(t.c.legal_entity_id == auth.legal_entity_filter)
+    for name, value in filters.items():
+        if value is None:
+            continue
+        column, op = FILTERS[name]
+        where.append(
+            t.c[column] >= value if op == "ge" else t.c[column] <= value if op == "le" else t.c[column] == value
+        )
+    rows = (
+        await conn.execute(select(t).where(*where).order_by(t.c.inserted_at.desc()).limit(limit).offset(offset))
+    ).mappings()
+    total = (await conn.execute(select(func.count()).select_from(t).where(*where))).scalar_one()
+    return [views.medication_request(r) for r in rows], total
+
+
+async def pharmacy_get(conn: AsyncConnection, key: str, code: str | None) -> dict[str, Any]:
+    """A pharmacy finds a prescription by id or by its number; with `code`, the patient's code is checked."""
+    t = medication_requests
+    if looks_like_number(key):
+        query = select(t).where(t.c.request_number == key.upper())
+    else:
+        try:
+            query = select(t).where(t.c.id == uuid.UUID(key))
+        except ValueError:
+            raise NotFound("Medication request not found") from None
+    row = (await conn.execute(query.limit(1))).mappings().first()
+    if row is None:
+        raise NotFound("Medication request not found")
+    if code is not None and not code_matches(row, code):
+        raise Forbidden("Incorrect code")
+    return views.medication_request(row, pharmacy=True)
+
+
+def code_matches(row: Any, code: str | None) -> bool:
+    if row["verification_code"]:
+        return code == row["verification_code"]
+    return code in (None, "", "0000")
+
+
+# --- actions --------------------------------------------------------------------------------------------
+
+
+async def reject(
+    conn: AsyncConnection, id_: uuid.UUID, body: schemas.SignedReject, auth: AuthContext, settings: Settings
+) -> dict[str, Any]:
+    row = await get_row(conn, id_, auth.legal_entity_filter, lock=True)
+    if row["status"] != "ACTIVE":
+        raise Conflict("Invalid status Medication request for reject transition!")
+    active = await conn.execute(
+        select(medication_dispenses.c.id)
+        .where(
+            medication_dispenses.c.medication_request_id == id_,
+            medication_dispenses.c.status.in_(("NEW", "PROCESSED")),
+        )
+        .limit(1)
+    )
+    if active.first() is not None:
+        raise Conflict("Medication request with connected processed medication dispenses can not be rejected")
+    party = await people.caller_party(conn, auth)
+    if party is None or not {e["id"] for e in await people.caller_employees(conn, auth)}:
+        raise Forbidden("Employee is not allowed to reject medication request")
+    entry = "$.signed_medication_reject"
+    doc = await verify_signed_document(conn, body.signed_medication_reject, entry=entry, settings=settings)
+    check_signer_drfo(doc.signer, party["tax_id"], entry=entry)
+    content = doc.content if isinstance(doc.content, dict) else {}
+    reason_code = content.get("reject_reason_code")
+    if not isinstance(reason_code, str) or not reason_code:
+        raise ValidationFailed([invalid_entry(f"{entry}.reject_reason_code", "required", "required property")])
+    reason = content.get("reject_reason")
+    reject_fields = ("reject_reason_code", "reject_reason")
+    signed_part = {k: v for k, v in content.items() if k not in reject_fields}
+    rendered = {k: v for k, v in _signable(row).items() if k not in reject_fields}
+    check_content(signed_part, rendered, entry=entry)
+    now = clock.now()
+    await conn.execute(
+        medication_requests.update()
+        .where(medication_requests.c.id == id_)
+        .values(
+            status="REJECTED",
+            is_active=False,
+            rejected_at=now,
+            rejected_by=auth.user_id,
+            reject_reason=reason,
+            reject_reason_code=reason_code,
+            updated_at=now,
+            updated_by=auth.user_id,
+        )
+    )
+    await store_signed_content(conn, doc, entity_type="medication_request_reject", entity_id=id_)
+    await event_service.record_status_change(
+        conn,
+        entity_type="MedicationRequest",
+        entity_id=id_,
+        new_status="REJECTED",
+        changed_by=auth.user_id,
+        legal_entity_id=row["legal_entity_id"],
+    )
+    phone = people.otp_phone(await people.person(conn, row["person_id"]) or {"authentication_methods": []})
+    if phone:
+        kind, sms = templates.medication_request_reject(row["request_number"], row["created_at"])
+        await queue_sms(conn, phone=phone, text=sms, kind=kind, idempotency_key=f"mr-reject:{id_}")
+    await audit.record(
+        conn,
+        action="medication_request.reject",
+        resource_type="medication_request",
+        resource_id=id_,
+        actor=auth.actor,
+        details={"reject_reason_code": reason_code},
+    )
+    return views.medication_request(await get_row(conn, id_, None))
+
+
+def _signable(row: Any) -> dict[str, Any]:
+    """What a reject signs (besides its reason): the prescription as GET returns it."""
+    return orjson.loads(envelope.dumps(views.medication_request(row)))
+
+
+async def resend(conn: AsyncConnection, id_: uuid.UUID, auth: AuthContext) -> dict[str, Any]:
+    row = await get_row(conn, id_, auth.legal_entity_filter)
+    if row["status"] != "ACTIVE" or row["intent"] != "order":
+        raise Conflict("Invalid status Medication request for resend action!")
+    phone = people.otp_phone(await people.person(conn, row["person_id"]) or {"authentication_methods": []})
+    if not row["verification_code"] or not phone:
+        raise Forbidden("Can't resend Medication request without verification code!")
+    kind, sms = templates.medication_request_sign(row["request_number"], row["verification_code"])
+    await queue_sms(conn, phone=phone, text=sms, kind=kind, idempotency_key=f"mr-resend:{uuid7()}")
+    await audit.record(
+        conn, action="medication_request.resend", resource_type="medication_request", resource_id=id_, actor=auth.actor
+    )
+    return views.medication_request(row)
+
+
+async def set_block(
+    conn: AsyncConnection,
+    id_: uuid.UUID,
+    auth: AuthContext,
+    *,
+    block: bool,
+    reason_code: str,
+    reason: str | None,
+    blocked_to: date | None = None,
+    any_legal_entity: bool = False,
+) -> dict[str, Any]:
+    """Blocking is a flag on an ACTIVE prescription (doctor, pharmacist or НСЗУ), not a status."""
+    row = await get_row(conn, id_, None if any_legal_entity else auth.legal_entity_filter, lock=True)
+    if row["status"] != "ACTIVE":
+        raise Conflict("Invalid status Medication request for block transition!")
+    if row["is_blocked"] == block:
+        raise Conflict("Medication request is already blocked" if block else "Medication request is not blocked")
+    await conn.execute(
+        medication_requests.update()
+        .where(medication_requests.c.id == id_)
+        .values(
+            is_blocked=block,
+            block_reason_code=reason_code,
+            block_reason=reason,
+            blocked_to=blocked_to if block else None,
+            blocked_by_legal_entity=auth.legal_entity_id if block else None,
+            updated_at=clock.now(),
+            updated_by=auth.user_id,
+        )
+    )
+    await audit.record(
+        conn,
+        action="medication_request.block" if block else "medication_request.unblock",
+        resource_type="medication_request",
+        resource_id=id_,
+        actor=auth.actor,
+        details={"reason_code": reason_code},
+    )
+    return views.medication_request(await get_row(conn, id_, None))
+
+
+async def expire(conn: AsyncConnection, batch: int = 1000) -> int:
+    """ACTIVE prescriptions past their treatment end or dispense window become EXPIRED (every minute).
+
+    esoz: the real cron looks at `ended_at` only; the dispense window (30/10/90 days) is the legal validity,
+    so a prescription whose window has closed is expired too.
+    """
+    t = medication_requests
+    on = today()
+    rows = (
+        (
+            await conn.execute(
+                select(t.c.id, t.c.legal_entity_id)
+                .where(t.c.status == "ACTIVE", (t.c.dispense_valid_to < on) | (t.c.ended_at < on))
+                .limit(batch)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        .mappings()
+        .all()
+    )
+    if not rows:
+        return 0
+    ids = [r["id"] for r in rows]
+    await conn.execute(
+        t.update()
+        .where(t.c.id.in_(ids))
+        .values(status="EXPIRED", is_active=False, updated_at=clock.now(), updated_by=SYSTEM_USER)
+    )
+    for r in rows:
+        await event_service.record_status_change(
+            conn,
+            entity_type="MedicationRequest",
+            entity_id=r["id"],
+            new_status="EXPIRED",
+            changed_by=SYSTEM_USER,
+            legal_entity_id=r["legal_entity_id"],
+        )
+    return len(rows)

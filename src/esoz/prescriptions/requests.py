@@ -1,0 +1,637 @@
+"""Medication request requests (MRR): the doctor's unsigned draft, its validations (§3.3), sign and reject.
+
+Create validates and stores the render it returns; sign accepts only a CMS by the same doctor over exactly
+that render, then creates the prescription (MR) ACTIVE with its number and code and texts the patient.
+"""
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, func, select, text
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from esoz.core import audit, clock, envelope, numbers
+from esoz.core.auth import AuthContext
+from esoz.core.errors import ApiError, Conflict, Forbidden, NotFound, ValidationFailed, invalid_entry
+from esoz.core.ids import uuid7
+from esoz.events import service as event_service
+from esoz.notifications import templates
+from esoz.notifications.service import queue_sms
+from esoz.prescriptions import people, prescriptions, programs, schemas, stewardship, views
+from esoz.prescriptions.common import SYSTEM_USER, dispense_window, settings_of, today
+from esoz.prescriptions.models import (
+    ingredients,
+    medical_programs,
+    medication_request_requests,
+    medication_requests,
+    medications,
+    program_medications,
+)
+from esoz.registry.models import declarations
+from esoz.settings import Settings
+from esoz.signatures.service import verify_signed_document
+from esoz.signatures.signer_checks import check_content, check_signer_drfo
+from esoz.signatures.storage import store_signed_content
+
+MRR_LEGAL_ENTITY_TYPES = ("MSP", "MSP_PHARMACY", "PRIMARY_CARE", "OUTPATIENT")
+SAME_INN = (
+    "It can be only 1 active/ completed medication request request or "
+    "medication request per one innm for the same patient at the same period of time!"
+)
+TOO_EARLY = "It's to early to create new medication request for such innm_dosage and medical_program_id"
+
+
+def _bad(field: str, description: str, rule: str = "invalid") -> ValidationFailed:
+    return ValidationFailed([invalid_entry(f"$.data.{field}", rule, description)])
+
+
+@dataclass
+class Checked:
+    """Everything create/prequalify looked up, for the render."""
+
+    legal_entity: RowMapping
+    division: RowMapping
+    employee: RowMapping
+    party: RowMapping
+    person: RowMapping
+    program: RowMapping
+    dosage: RowMapping
+    participants: list[RowMapping]
+
+
+# --- validations (§3.3) ---------------------------------------------------------------------------------
+
+
+async def _subjects(
+    conn: AsyncConnection, data: schemas.MedicationRequestRequestData, legal_entity_id: uuid.UUID
+) -> tuple[RowMapping, RowMapping, RowMapping, RowMapping, RowMapping]:
+    le = await people.legal_entity(conn, legal_entity_id)
+    if le is None or le["status"] != "ACTIVE" or not le["is_active"]:
+        raise Conflict("Legal entity is not active")
+    if le["type"] not in MRR_LEGAL_ENTITY_TYPES:
+        raise Conflict("Invalid legal entity type")
+    found = await people.employee_with_party(conn, data.employee_id)
+    if found is None:
+        raise _bad("employee_id", "Employee not found", "required")
+    emp, party = found
+    if emp["legal_entity_id"] != legal_entity_id or emp["status"] != "APPROVED" or not emp["is_active"]:
+        raise _bad("employee_id", "Only active employee with type DOCTOR can create medication request!", "required")
+    person = await people.person(conn, data.person_id)
+    if person is None:
+        raise _bad("person_id", "Person not found", "required")
+    if not person["is_active"] or person["status"] != "active":
+        raise ApiError(422, "unverified", "Only for active MPI record can create medication request!")
+    division = await people.division(conn, data.division_id)
+    if division is None:
+        raise _bad("division_id", "Division not found", "required")
+    if division["legal_entity_id"] != legal_entity_id or division["status"] != "ACTIVE" or not division["is_active"]:
+        raise _bad("division_id", "Only employee of active divisions can create medication request!", "required")
+    return le, emp, party, person, division
+
+
+def _check_employee_for_program(emp: Any, program: Any) -> None:
+    settings = settings_of(program)
+    if settings["skip_employee_validation"]:
+        return
+    if emp["employee_type"] not in settings["employee_types_to_create_medication_request"]:
+        raise _bad("employee_id", "Only active employee with type DOCTOR can create medication request!", "required")
+    allowed = settings["speciality_types_allowed"]
+    if allowed and people.speciality_of(emp) not in allowed:
+        raise Conflict("Employee speciality is not allowed for this medical program")
+
+
+async def _check_declaration(conn: AsyncConnection, emp: Any, person_id: uuid.UUID, program: Any) -> None:
+    settings = settings_of(program)
+    if settings["skip_medication_request_legal_entity_declaration_verify"]:
+        return
+    d = declarations
+    query = select(d.c.id).where(d.c.person_id == person_id, d.c.status == "active", d.c.is_active)
+    if settings["skip_medication_request_employee_declaration_verify"]:
+        query = query.where(d.c.legal_entity_id == emp["legal_entity_id"])
+    else:
+        query = query.where(d.c.employee_id == emp["id"])
+    if (await conn.execute(query.limit(1))).first() is None:
+        raise _bad(
+            "employee_id", "Only doctors with an active declaration with the patient can create medication request!"
+        )
+
+
+def _check_dates(data: schemas.MedicationRequestRequestData, program: Any, settings: Settings) -> None:
+    now = today()
+    if data.ended_at < data.started_at:
+        raise _bad("ended_at", "Ended date must be >= Started date!")
+    if data.started_at < data.created_at:
+        raise _bad("started_at", "Started date must be >= Created date!")
+    if data.started_at < now:
+        raise _bad("started_at", "Started date must be >= Current date!")
+    if data.created_at < now - timedelta(days=settings.mrr_delay_input_days):
+        raise _bad("created_at", "Create date must be >= Current date - MRR delay input!")
+    if data.created_at > now:
+        raise _bad("created_at", "Create date must be <= Current date!")
+    max_days = settings_of(program)["medication_request_max_period_day"]
+    if max_days and (data.ended_at - data.started_at).days + 1 > int(max_days):
+        raise _bad("ended_at", f"Treatment period cannot be more than {max_days} days")
+
+
+async def _program(conn: AsyncConnection, program_id: uuid.UUID) -> RowMapping:
+    program = (
+        (await conn.execute(select(medical_programs).where(medical_programs.c.id == program_id))).mappings().first()
+    )
+    if program is None:
+        raise _bad("medical_program_id", "Medical program not found", "required")
+    if not program["is_active"]:
+        raise Conflict("Medical program is not active")
+    if not program["medication_request_allowed"]:
+        raise Conflict(
+            program["medication_request_allowed_text"] or "Medication request is not allowed for this program"
+        )
+    return program
+
+
+async def participants(conn: AsyncConnection, dosage_id: uuid.UUID, program_id: uuid.UUID) -> list[RowMapping]:
+    """Active brands of this INN dosage that take part in the programme."""
+    query = (
+        select(
+            medications.c.id,
+            medications.c.name,
+            medications.c.form,
+            medications.c.manufacturer,
+            medications.c.package_qty,
+            medications.c.package_min_qty,
+            program_medications.c.id.label("program_medication_id"),
+            program_medications.c.reimbursement,
+        )
+        .join(ingredients, and_(ingredients.c.parent_id == medications.c.id, ingredients.c.is_primary))
+        .join(program_medications, program_medications.c.medication_id == medications.c.id)
+        .where(
+            ingredients.c.medication_child_id == dosage_id,
+            medications.c.type == "BRAND",
+            medications.c.is_active,
+            program_medications.c.medical_program_id == program_id,
+            program_medications.c.is_active,
+            program_medications.c.medication_request_allowed,
+        )
+        .order_by(medications.c.name)
+    )
+    return list((await conn.execute(query)).mappings())
+
+
+def _check_qty(qty: float, brands: list[RowMapping]) -> None:
+    if not any(b["package_min_qty"] and divisible(qty, b["package_min_qty"]) for b in brands):
+        raise _bad(
+            "medication_qty",
+            "The amount of medications in medication request must be divisible to package minimum quantity",
+        )
+
+
+def divisible(qty: float, by: float) -> bool:
+    ratio = qty / by
+    return abs(ratio - round(ratio)) < 1e-9
+
+
+async def check_same_inn(
+    conn: AsyncConnection,
+    *,
+    person_id: uuid.UUID,
+    innm_id: uuid.UUID,
+    program: Any,
+    created_at: date,
+    started_at: date,
+    ended_at: date,
+    settings: Settings,
+) -> None:
+    """One ACTIVE/COMPLETED prescription per person × INN × programme per period, with the renewal window."""
+    if settings_of(program)["skip_mnn_in_treatment_period"]:
+        return
+    mr = medication_requests
+    last = (
+        await conn.execute(
+            select(mr.c.started_at, mr.c.ended_at)
+            .where(
+                mr.c.person_id == person_id,
+                mr.c.innm_id == innm_id,
+                mr.c.medical_program_id == program["id"],
+                mr.c.status.in_(("ACTIVE", "COMPLETED")),
+                mr.c.started_at <= ended_at,
+            )
+            .order_by(mr.c.ended_at.desc())
+            .limit(1)
+        )
+    ).first()
+    if last is None:
+        return
+    if started_at <= last.ended_at:
+        raise _bad("started_at", SAME_INN)
+    if last.ended_at >= today():
+        long_course = (last.ended_at - last.started_at).days >= settings.mr_standard_duration_days
+        window = settings.mr_max_renew_days if long_course else settings.mr_min_renew_days
+        if created_at < last.ended_at - timedelta(days=window):
+            raise _bad("created_at", TOO_EARLY)
+
+
+def _check_conditions(data: schemas.MedicationRequestRequestData, program: Any) -> None:
+    s = settings_of(program)
+    allowed = [*s["conditions_icd10_am_allowed"], *s["conditions_icpc2_allowed"]]
+    if allowed and not any(c.upper().startswith(a.upper()) for c in data.diagnosis_codes for a in allowed):
+        raise Conflict("Diagnosis is not allowed for this medical program")
+
+
+async def validate(
+    conn: AsyncConnection,
+    data: schemas.MedicationRequestRequestData,
+    legal_entity_id: uuid.UUID,
+    settings: Settings,
+    program_id: uuid.UUID | None = None,
+) -> Checked:
+    le, emp, party, person, division = await _subjects(conn, data, legal_entity_id)
+    program = await _program(conn, program_id or data.medical_program_id)
+    _check_employee_for_program(emp, program)
+    await _check_declaration(conn, emp, data.person_id, program)
+    _check_dates(data, program, settings)
+    _check_conditions(data, program)
+    dosage = await programs.dosage_info(conn, data.medication_id)
+    brands = await participants(conn, data.medication_id, program["id"]) if dosage is not None else []
+    if dosage is None or not brands:
+        raise _bad(
+            "medication_id", "Not found any medications allowed for create medication request for this medical program!"
+        )
+    _check_qty(data.medication_qty, brands)
+    await check_same_inn(
+        conn,
+        person_id=data.person_id,
+        innm_id=dosage["innm_id"],
+        program=program,
+        created_at=data.created_at,
+        started_at=data.started_at,
+        ended_at=data.ended_at,
+        settings=settings,
+    )
+    await stewardship.check_restrictions(
+        conn,
+        innm_id=dosage["innm_id"],
+        atc_code=dosage["atc_code"],
+        region=division["region"] or le["region"],
+        speciality=people.speciality_of(emp),
+        qty=data.medication_qty,
+        days=(data.ended_at - data.started_at).days + 1,
+        diagnoses=data.diagnosis_codes,
+    )
+    return Checked(le, division, emp, party, person, program, dosage, brands)
+
+
+# --- render ---------------------------------------------------------------------------------------------
+
+
+def _jsonable(value: Any) -> Any:
+    return orjson.loads(envelope.dumps(value))
+
+
+def render(mrr_id: uuid.UUID, number: str, data: schemas.MedicationRequestRequestData, c: Checked) -> dict[str, Any]:
+    valid_from, valid_to = dispense_window(data.created_at, c.program)
+    return _jsonable(
+        {
+            "id": mrr_id,
+            "status": "NEW",
+            "request_number": number,
+            "created_at": data.created_at,
+            "started_at": data.started_at,
+            "ended_at": data.ended_at,
+            "dispense_valid_from": valid_from,
+            "dispense_valid_to": valid_to,
+            "legal_entity": views.legal_entity(c.legal_entity),
+            "division": views.division(c.division),
+            "employee": views.employee(c.employee, c.party),
+            "person": views.person(c.person, today()),
+            "inform_with": data.inform_with,
+            "medication_info": views.medication_info(c.dosage, data.medication_qty),
+            "medical_program": views.medical_program_short(c.program),
+            "intent": data.intent,
+            "category": data.category,
+            "context": data.context,
+            "dosage_instruction": data.dosage_instruction,
+            "priority": data.priority,
+            "note": data.note,
+            "diagnosis_codes": data.diagnosis_codes,
+        }
+    )
+
+
+# --- create, prequalify, reads --------------------------------------------------------------------------
+
+
+async def create(
+    conn: AsyncConnection, body: schemas.MedicationRequestRequestCreate, auth: AuthContext, settings: Settings
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    data = body.medication_request_request
+    checked = await validate(conn, data, people.require_legal_entity(auth), settings)
+    mrr_id = uuid7()
+    number = await numbers.issue(conn, "medication_request")
+    phone = people.otp_phone(checked.person)
+    # 4 digits 1–9, only when the patient can receive it (an OTP authentication method).
+    code = "".join(secrets.choice("123456789") for _ in range(4)) if phone else None
+    rendered = render(mrr_id, number, data, checked)
+    now = clock.now()
+    await conn.execute(
+        medication_request_requests.insert().values(
+            id=mrr_id,
+            person_id=data.person_id,
+            status="NEW",
+            request_number=number,
+            verification_code=code,
+            medication_request_id=uuid7(),
+            employee_id=data.employee_id,
+            legal_entity_id=checked.legal_entity["id"],
+            medication_id=data.medication_id,
+            medical_program_id=checked.program["id"],
+            intent=data.intent,
+            data=rendered,
+            inserted_at=now,
+            updated_at=now,
+            inserted_by=auth.user_id,
+            updated_by=auth.user_id,
+        )
+    )
+    await audit.record(
+        conn,
+        action="medication_request_request.create",
+        resource_type="medication_request_request",
+        resource_id=mrr_id,
+        actor=auth.actor,
+    )
+    urgent = {
+        "authentication_method_current": {"type": "OTP" if phone else "NA", "phone_number": people.mask_phone(phone)}
+    }
+    return rendered, urgent
+
+
+async def prequalify(
+    conn: AsyncConnection, body: schemas.Prequalify, auth: AuthContext, settings: Settings
+) -> list[dict[str, Any]]:
+    data = body.medication_request_request
+    if data.intent == "plan":
+        raise Conflict("Plan can't be qualified")
+    legal_entity_id = people.require_legal_entity(auth)
+    out = []
+    for ref in body.programs:
+        program = (
+            (await conn.execute(select(medical_programs).where(medical_programs.c.id == ref.id))).mappings().first()
+        )
+        if program is None:
+            raise ValidationFailed([invalid_entry("$.programs[].id", "invalid", "Medical program not found")])
+        try:
+            async with conn.begin_nested():  # a failed check must not poison the rest
+                checked = await validate(conn, data, legal_entity_id, settings, program_id=ref.id)
+        except ApiError as exc:
+            reason = exc.invalid[0]["rules"][0]["description"] if exc.invalid else exc.message
+            out.append(
+                {
+                    "id": ref.id,
+                    "name": program["name"],
+                    "status": "INVALID",
+                    "rejection_reason": reason,
+                    "participants": [],
+                }
+            )
+            continue
+        out.append(
+            {
+                "id": ref.id,
+                "name": program["name"],
+                "status": "VALID",
+                "rejection_reason": "",
+                "participants": [
+                    {
+                        "id": b["id"],
+                        "name": b["name"],
+                        "form": b["form"],
+                        "manufacturer": b["manufacturer"],
+                        "reimbursement_amount": b["reimbursement"].get("reimbursement_amount"),
+                    }
+                    for b in checked.participants
+                ],
+            }
+        )
+    return out
+
+
+async def _get(
+    conn: AsyncConnection, id_: uuid.UUID, legal_entity_filter: uuid.UUID | None, lock: bool = False
+) -> RowMapping:
+    query = select(medication_request_requests).where(medication_request_requests.c.id == id_)
+    if legal_entity_filter is not None:
+        query = query.where(medication_request_requests.c.legal_entity_id == legal_entity_filter)
+    if lock:
+        query = query.with_for_update()
+    row = (await conn.execute(query)).mappings().first()
+    if row is None:
+        raise NotFound("Medication request request not found")
+    return row
+
+
+def render_row(row: Any) -> dict[str, Any]:
+    return dict(row["data"]) | {"status": row["status"]}
+
+
+async def get(
+    conn: AsyncConnection, id_: uuid.UUID, auth: AuthContext, person_id: uuid.UUID | None = None
+) -> dict[str, Any]:
+    row = await _get(conn, id_, auth.legal_entity_filter)
+    if person_id is not None and row["person_id"] != person_id:
+        raise NotFound("Medication request request not found")
+    return render_row(row)
+
+
+async def list_for_person(
+    conn: AsyncConnection,
+    person_id: uuid.UUID,
+    auth: AuthContext,
+    *,
+    status: str | None,
+    employee_id: uuid.UUID | None,
+    intent: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    t = medication_request_requests
+    where = [t.c.person_id == person_id]
+    if auth.legal_entity_filter is not None:
+        where.append(t.c.legal_entity_id == auth.legal_entity_filter)
+    if status:
+        where.append(t.c.status == status)
+    if employee_id:
+        where.append(t.c.employee_id == employee_id)
+    if intent:
+        where.append(t.c.intent == intent)
+    rows = (
+        await conn.execute(select(t).where(*where).order_by(t.c.inserted_at.desc()).limit(limit).offset(offset))
+    ).mappings()
+    total = (await conn.execute(select(func.count()).select_from(t).where(*where))).scalar_one()
+    return [render_row(r) for r in rows], total
+
+
+# --- sign and reject ------------------------------------------------------------------------------------
+
+
+def _expired(row: Any, settings: Settings) -> bool:
+    return row["inserted_at"] <= clock.now() - timedelta(minutes=settings.mrr_expiration_minutes)
+
+
+async def sign(
+    conn: AsyncConnection,
+    id_: uuid.UUID,
+    body: schemas.SignMedicationRequestRequest,
+    auth: AuthContext,
+    settings: Settings,
+) -> dict[str, Any]:
+    row = await _get(conn, id_, auth.legal_entity_filter, lock=True)
+    # The expiry job may not have run yet: a draft past its lifetime is expired, whoever looks first.
+    if row["status"] != "NEW" or _expired(row, settings):
+        raise Conflict("Invalid status Medication request Request for sign transition!")
+    if row["employee_id"] not in {e["id"] for e in await people.caller_employees(conn, auth)}:
+        raise Forbidden("Only doctor that in Medication request Request can sign it")
+    found = await people.employee_with_party(conn, row["employee_id"])
+    assert found is not None
+    emp, party = found
+    if emp["status"] != "APPROVED" or not emp["is_active"]:
+        raise _bad("employee_id", "Only active employee with type DOCTOR can create medication request!", "required")
+    entry = "$.signed_medication_request_request"
+    doc = await verify_signed_document(conn, body.signed_medication_request_request, entry=entry, settings=settings)
+    check_signer_drfo(doc.signer, party["tax_id"], entry="$.employee_id.drfo")
+    check_content(doc.content, row["data"], entry=entry)
+    draft = row["data"]
+    program = (
+        (await conn.execute(select(medical_programs).where(medical_programs.c.id == row["medical_program_id"])))
+        .mappings()
+        .one()
+    )
+    dosage = await programs.dosage_info(conn, row["medication_id"])
+    if dosage is None:
+        raise _bad(
+            "medication_id", "Not found any medications allowed for create medication request for this medical program!"
+        )
+    created_at, started_at, ended_at = (date.fromisoformat(draft[k]) for k in ("created_at", "started_at", "ended_at"))
+    # Two drafts for one INN may both have passed create; the lock makes their signs take turns.
+    await conn.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+        {"key": f"mr:{row['person_id']}:{dosage['innm_id']}:{program['id']}"},
+    )
+    await check_same_inn(
+        conn,
+        person_id=row["person_id"],
+        innm_id=dosage["innm_id"],
+        program=program,
+        created_at=created_at,
+        started_at=started_at,
+        ended_at=ended_at,
+        settings=settings,
+    )
+    mr_id = row["medication_request_id"]
+    now = clock.now()
+    await conn.execute(
+        medication_requests.insert().values(
+            id=mr_id,
+            person_id=row["person_id"],
+            request_number=row["request_number"],
+            verification_code=row["verification_code"],
+            status="ACTIVE",
+            employee_id=row["employee_id"],
+            division_id=uuid.UUID(draft["division"]["id"]),
+            legal_entity_id=row["legal_entity_id"],
+            medication_id=row["medication_id"],
+            innm_id=dosage["innm_id"],
+            medication_qty=draft["medication_info"]["medication_qty"],
+            medical_program_id=program["id"],
+            created_at=created_at,
+            started_at=started_at,
+            ended_at=ended_at,
+            dispense_valid_from=date.fromisoformat(draft["dispense_valid_from"]),
+            dispense_valid_to=date.fromisoformat(draft["dispense_valid_to"]),
+            intent=row["intent"],
+            category=draft["category"],
+            medication_request_requests_id=row["id"],
+            data={k: v for k, v in draft.items() if k != "status"} | {"id": str(mr_id)},
+            inserted_at=now,
+            updated_at=now,
+            inserted_by=auth.user_id,
+            updated_by=auth.user_id,
+        )
+    )
+    await store_signed_content(conn, doc, entity_type="medication_request_request", entity_id=row["id"])
+    await _set_status(conn, [row], "SIGNED", auth.user_id)
+    await event_service.record_status_change(
+        conn,
+        entity_type="MedicationRequest",
+        entity_id=mr_id,
+        new_status="ACTIVE",
+        changed_by=auth.user_id,
+        legal_entity_id=row["legal_entity_id"],
+    )
+    phone = people.otp_phone(await people.person(conn, row["person_id"]) or {"authentication_methods": []})
+    if phone and row["verification_code"] and not settings_of(program)["medication_request_notification_disabled"]:
+        kind, sms = templates.medication_request_sign(row["request_number"], row["verification_code"])
+        await queue_sms(conn, phone=phone, text=sms, kind=kind, idempotency_key=f"mr-sign:{mr_id}")
+    await audit.record(
+        conn,
+        action="medication_request_request.sign",
+        resource_type="medication_request_request",
+        resource_id=row["id"],
+        actor=auth.actor,
+        details={"medication_request_id": str(mr_id)},
+    )
+    return views.medication_request(await prescriptions.get_row(conn, mr_id, None))
+
+
+async def reject(conn: AsyncConnection, id_: uuid.UUID, auth: AuthContext) -> dict[str, Any]:
+    row = await _get(conn, id_, auth.legal_entity_filter, lock=True)
+    if row["status"] != "NEW":
+        raise Conflict("Invalid status Request for Medication request for reject transition!")
+    await _set_status(conn, [row], "REJECTED", auth.user_id)
+    await audit.record(
+        conn,
+        action="medication_request_request.reject",
+        resource_type="medication_request_request",
+        resource_id=row["id"],
+        actor=auth.actor,
+    )
+    return render_row(await _get(conn, id_, None))
+
+
+async def _set_status(conn: AsyncConnection, rows: list[Any], status: str, by: uuid.UUID | None) -> None:
+    t = medication_request_requests
+    ids = [r["id"] for r in rows]
+    await conn.execute(t.update().where(t.c.id.in_(ids)).values(status=status, updated_at=clock.now(), updated_by=by))
+    for r in rows:
+        await event_service.record_status_change(
+            conn,
+            entity_type="MedicationRequestRequest",
+            entity_id=r["id"],
+            new_status=status,
+            changed_by=by,
+            legal_entity_id=r["legal_entity_id"],
+        )
+
+
+async def expire(conn: AsyncConnection, settings: Settings, batch: int = 1000) -> int:
+    """NEW drafts older than the expiration become EXPIRED (the real cron, every minute)."""
+    t = medication_request_requests
+    cutoff = clock.now() - timedelta(minutes=settings.mrr_expiration_minutes)
+    rows = (
+        (
+            await conn.execute(
+                select(t.c.id, t.c.legal_entity_id)
+                .where(t.c.status == "NEW", t.c.inserted_at <= cutoff)
+                .limit(batch)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        .mappings()
+        .all()
+    )
+    if rows:
+        await _set_status(conn, list(rows), "EXPIRED", SYSTEM_USER)
+    return len(rows)

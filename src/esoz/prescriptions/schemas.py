@@ -1,0 +1,304 @@
+"""Request shapes of the prescription domain; every model forbids unknown fields (rule `schemata`)."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import Query
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from esoz.prescriptions.common import BLANK_TYPES, DEFAULT_SETTINGS, FUNDING_SOURCES
+
+Text = Annotated[str, Field(min_length=1, max_length=255)]
+Money = Annotated[float, Field(ge=0, le=10_000_000)]
+Qty = Annotated[float, Field(gt=0, le=100_000)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- dictionaries (НСЗУ admin) --------------------------------------------------------------------------
+
+
+class Dosage(Strict):
+    numerator_unit: Text
+    numerator_value: float = Field(gt=0)
+    denumerator_unit: Text
+    denumerator_value: float = Field(gt=0)
+
+
+class InnmCreate(Strict):
+    name: Text
+    name_original: Text
+    sctid: str | None = Field(None, max_length=32)
+    atc_code: str | None = Field(None, pattern=r"^[A-Z][0-9]{2}[A-Z]{0,2}[0-9]{0,2}$")
+    ddd: float | None = Field(None, gt=0)
+    ddd_unit: Literal["g", "mg", "mcg", "U"] | None = None
+    aware: Literal["ACCESS", "WATCH", "RESERVE"] | None = None
+
+
+class Ingredient(Strict):
+    id: uuid.UUID
+    dosage: Dosage
+    is_primary: bool
+
+
+def _one_primary(items: list[Ingredient]) -> list[Ingredient]:
+    if sum(1 for i in items if i.is_primary) != 1:
+        raise ValueError("exactly one ingredient must be primary")
+    return items
+
+
+class InnmDosageCreate(Strict):
+    name: Text
+    form: Text
+    ingredients: list[Ingredient] = Field(min_length=1, max_length=10)
+
+    _primary = field_validator("ingredients")(_one_primary)
+
+
+class Manufacturer(Strict):
+    name: Text
+    country: str = Field(min_length=2, max_length=2)
+
+
+class BrandCreate(Strict):
+    name: Text
+    form: Text
+    code_atc: list[str] = Field(default_factory=list, max_length=5)
+    container: Dosage
+    manufacturer: Manufacturer
+    package_qty: int = Field(gt=0)
+    package_min_qty: int = Field(gt=0)
+    daily_dosage: float | None = Field(None, gt=0)
+    certificate: str | None = Field(None, max_length=64)
+    certificate_expired_at: date | None = None
+    ingredients: list[Ingredient] = Field(min_length=1, max_length=1)
+
+    _primary = field_validator("ingredients")(_one_primary)
+
+
+# --- programmes and contracts ---------------------------------------------------------------------------
+
+
+class MedicalProgramCreate(Strict):
+    name: Text
+    type: Literal["MEDICATION"] = "MEDICATION"
+    funding_source: Literal[FUNDING_SOURCES]  # type: ignore[valid-type]
+    mr_blank_type: Literal[BLANK_TYPES]  # type: ignore[valid-type]
+    medication_request_allowed: bool = True
+    medication_request_allowed_text: str | None = Field(None, max_length=1000)
+    medication_dispense_allowed: bool = True
+    medication_dispense_allowed_text: str | None = Field(None, max_length=1000)
+    medical_program_settings: dict[str, Any] = Field(default_factory=dict)
+    medical_program_settings_text: str | None = Field(None, max_length=2000)
+
+    @field_validator("medical_program_settings")
+    @classmethod
+    def _known_settings(cls, value: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(value) - set(DEFAULT_SETTINGS))
+        if unknown:
+            raise ValueError(f"unknown settings: {', '.join(unknown)}")
+        return value
+
+
+class Reimbursement(Strict):
+    type: Literal["FIXED"] = "FIXED"
+    reimbursement_amount: Money
+
+
+class ProgramMedicationCreate(Strict):
+    medical_program_id: uuid.UUID
+    medication_id: uuid.UUID
+    reimbursement: Reimbursement
+    wholesale_price: Money | None = None
+    consumer_price: Money | None = None
+    reimbursement_daily_dosage: float | None = Field(None, ge=0)
+    estimated_payment_amount: Money | None = None
+    medication_request_allowed: bool = True
+
+
+class ContractCreate(Strict):
+    contract_number: str | None = Field(None, max_length=64)
+    legal_entity_id: uuid.UUID
+    medical_program_id: uuid.UUID
+    start_date: date
+    end_date: date
+    contract_divisions: list[uuid.UUID] = Field(min_length=1, max_length=500)
+    is_suspended: bool = False
+
+    @model_validator(mode="after")
+    def _dates(self) -> "ContractCreate":
+        if self.end_date < self.start_date:
+            raise ValueError("end_date is before start_date")
+        return self
+
+
+class ContractUpdate(Strict):
+    is_suspended: bool | None = None
+    status: Literal["VERIFIED", "TERMINATED"] | None = None
+    end_date: date | None = None
+    contract_divisions: list[uuid.UUID] | None = Field(None, min_length=1, max_length=500)
+
+
+class Activation(Strict):
+    is_active: bool
+
+
+# --- prescribing ----------------------------------------------------------------------------------------
+
+
+class MedicationRequestRequestData(Strict):
+    person_id: uuid.UUID
+    employee_id: uuid.UUID
+    division_id: uuid.UUID
+    created_at: date
+    started_at: date
+    ended_at: date
+    medication_id: uuid.UUID
+    medication_qty: Qty
+    medical_program_id: uuid.UUID
+    intent: Literal["order", "plan"] = "order"
+    category: Literal["community"] = "community"
+    inform_with: uuid.UUID | None = None
+    context: dict[str, Any] | None = None
+    dosage_instruction: list[dict[str, Any]] = Field(default_factory=list, max_length=10)
+    priority: Literal["routine", "urgent", "asap", "stat"] | None = None
+    note: str | None = Field(None, max_length=1000)
+    # esoz: ICD-10 / ICPC-2 codes of the diagnosis the prescription treats (the real request carries them via
+    # the encounter); needed by programme conditions and antibiotic restrictions.
+    diagnosis_codes: list[Annotated[str, Field(min_length=1, max_length=16)]] = Field(
+        default_factory=list, max_length=10
+    )
+
+    @field_validator("dosage_instruction")
+    @classmethod
+    def _unique_sequence(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        seqs = [d.get("sequence") for d in value]
+        if len(seqs) != len(set(seqs)):
+            raise ValueError("sequence must be unique")
+        return value
+
+
+class MedicationRequestRequestCreate(Strict):
+    medication_request_request: MedicationRequestRequestData
+
+
+class ProgramRef(Strict):
+    id: uuid.UUID
+
+
+class Prequalify(Strict):
+    medication_request_request: MedicationRequestRequestData
+    programs: list[ProgramRef] = Field(min_length=1, max_length=30)
+
+
+@dataclass
+class MedicationRequestFilters:
+    """Query filters of `GET /api/persons/{id}/medication_requests` (§3.4), by their contract names."""
+
+    legal_entity_id: uuid.UUID | None = None
+    employee_id: uuid.UUID | None = None
+    request_number: Annotated[str | None, Query(max_length=32)] = None
+    medication_id: uuid.UUID | None = None
+    medical_program_id: uuid.UUID | None = None
+    intent: Literal["order", "plan"] | None = None
+    created_from: date | None = None
+    created_to: date | None = None
+    started_at_from: date | None = None
+    started_at_to: date | None = None
+    ended_at_from: date | None = None
+    ended_at_to: date | None = None
+    dispense_valid_from_start: date | None = None
+    dispense_valid_from_end: date | None = None
+    dispense_valid_to_start: date | None = None
+    dispense_valid_to_end: date | None = None
+
+
+class SignMedicationRequestRequest(Strict):
+    signed_medication_request_request: str = Field(max_length=1_000_000)
+    signed_content_encoding: Literal["base64"] = "base64"
+
+
+class SignedReject(Strict):
+    signed_medication_reject: str = Field(max_length=1_000_000)
+    signed_content_encoding: Literal["base64"] = "base64"
+
+
+class Block(Strict):
+    block_reason_code: Text
+    block_reason: str | None = Field(None, max_length=1000)
+    blocked_to: date | None = None
+
+
+class Unblock(Strict):
+    block_reason_code: Text = "UNBLOCK_DEFAULT"
+    block_reason: str | None = Field(None, max_length=1000)
+
+
+# --- dispensing -----------------------------------------------------------------------------------------
+
+
+class DispenseDetail(Strict):
+    medication_id: uuid.UUID
+    program_medication_id: uuid.UUID | None = None
+    medication_qty: Qty
+    sell_price: Money
+    sell_amount: Money
+    discount_amount: Money
+    medication_2d_codes: list[dict[str, Any]] | None = None
+
+
+class MedicationDispenseData(Strict):
+    medication_request_id: uuid.UUID
+    dispensed_at: date
+    dispensed_by: str | None = Field(None, max_length=255)
+    division_id: uuid.UUID
+    medical_program_id: uuid.UUID
+    dispense_details: list[DispenseDetail] = Field(min_length=1, max_length=20)
+    payment_id: str | None = Field(None, max_length=64)
+    payment_amount: Money | None = None
+    note: str | None = Field(None, max_length=1000)
+
+
+class MedicationDispenseCreate(Strict):
+    medication_dispense: MedicationDispenseData
+
+
+class ProcessDispense(Strict):
+    signed_medication_dispense: str = Field(max_length=1_000_000)
+    signed_content_encoding: Literal["base64"] = "base64"
+
+
+# --- antibiotic stewardship -----------------------------------------------------------------------------
+
+
+class RestrictionCreate(Strict):
+    name: Text
+    innm_id: uuid.UUID | None = None
+    atc_prefix: str | None = Field(None, pattern=r"^[A-Z][0-9A-Z]{0,6}$")
+    region: str | None = Field(None, pattern=r"^UA[0-9]{17}$", description="KATOTTG oblast; null = nationwide")
+    forbidden: bool = False
+    allowed_specialities: list[Text] = Field(default_factory=list, max_length=50)
+    max_qty: float | None = Field(None, gt=0)
+    max_days: int | None = Field(None, gt=0, le=365)
+    required_diagnoses: list[Annotated[str, Field(min_length=1, max_length=16)]] = Field(
+        default_factory=list, max_length=100
+    )
+    start_date: date
+    end_date: date | None = None
+    reason: str | None = Field(None, max_length=1000)
+
+    @model_validator(mode="after")
+    def _shape(self) -> "RestrictionCreate":
+        if (self.innm_id is None) == (self.atc_prefix is None):
+            raise ValueError("give exactly one of innm_id and atc_prefix")
+        if not (
+            self.forbidden or self.allowed_specialities or self.max_qty or self.max_days or self.required_diagnoses
+        ):
+            raise ValueError("a restriction must forbid, limit specialities, cap quantity or days, or need diagnoses")
+        if self.end_date is not None and self.end_date < self.start_date:
+            raise ValueError("end_date is before start_date")
+        return self
