@@ -75,25 +75,23 @@ class KeysetParams:
     after: list[Any] | None  # the sort key of the last row already seen; None = the first page
 
 
-def keyset_params(
-    cursor: Annotated[
-        str | None,
-        Query(
-            max_length=200,
-            description=(
-                "**esoz:** keyset paging for huge lists: pass an empty `cursor=` for the first page, then "
-                "`paging.next`. No total is counted; `page` is ignored."
-            ),
+Cursor = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        description=(
+            "**esoz:** keyset paging for huge lists: pass an empty `cursor=` for the first page, then "
+            "`paging.next`. No total is counted; `page` is ignored."
         ),
-    ] = None,
-    page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 50,
-) -> KeysetParams | None:
+    ),
+]
+
+
+def keyset_of(page: PageParams, cursor: str | None) -> KeysetParams | None:
+    """Keyset paging when the caller sent a cursor (page_size is validated once, by Pagination)."""
     if cursor is None:
         return None
-    return KeysetParams(page_size, decode_cursor(cursor) if cursor else None)
-
-
-Keyset = Annotated[KeysetParams | None, Depends(keyset_params)]
+    return KeysetParams(page.page_size, decode_cursor(cursor) if cursor else None)
 
 
 def _key_value(column: ColumnElement[Any], value: Any) -> Any:

@@ -16,7 +16,7 @@ from sqlalchemy.engine import RowMapping
 from esoz.core import envelope
 from esoz.core.auth import AuthContext, require_scopes
 from esoz.core.db import ReadConn
-from esoz.core.pagination import Keyset, PageParams, Pagination, Paging
+from esoz.core.pagination import Cursor, PageParams, Pagination, Paging, keyset_of
 from esoz.registry import declarations, employees, persons, service, views
 
 router = APIRouter(prefix="/api", tags=["registry"])
@@ -282,7 +282,7 @@ async def list_declarations(
     conn: ReadConn,
     auth: DeclarationRead,
     page: Pagination,
-    keyset: Keyset,
+    cursor: Cursor = None,
     employee_id: uuid.UUID | None = None,
     legal_entity_id: uuid.UUID | None = None,
     person_id: uuid.UUID | None = None,
@@ -301,7 +301,7 @@ async def list_declarations(
         status=status,
         declaration_number=declaration_number,
         reason=reason,
-        keyset=keyset,
+        keyset=keyset_of(page, cursor),
     )
     return envelope.ok(request, [views.declaration(r, full=False) for r in rows], paging=paging)
 
