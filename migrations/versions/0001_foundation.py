@@ -176,6 +176,7 @@ def upgrade() -> None:
         sa.Column("mis_verified", sa.Text(), server_default=sa.text("'NOT_VERIFIED'"), nullable=False),
         sa.Column("edr_verified", sa.Boolean(), nullable=True),
         sa.Column("region", sa.Text(), nullable=True),
+        sa.Column("created_by_mis_client_id", sa.UUID(), nullable=True),
         sa.Column(
             "kveds",
             postgresql.JSONB(astext_type=sa.Text()),
@@ -220,6 +221,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_legal_entities")),
     )
     op.create_index("uq_legal_entities_edrpou_type", "legal_entities", ["edrpou", "type"], unique=True)
+    op.create_index(
+        op.f("ix_legal_entities_created_by_mis_client_id"), "legal_entities", ["created_by_mis_client_id"], unique=False
+    )
     op.create_table(
         "persons",
         sa.Column("id", sa.UUID(), nullable=False),

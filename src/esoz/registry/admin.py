@@ -47,7 +47,7 @@ def _conflict(text: str) -> dict[int | str, dict[str, Any]]:
 async def create_legal_entity(
     request: Request, conn: WriteConn, auth: LegalEntityWrite, body: schemas.LegalEntityCreate
 ) -> Response:
-    row = await service.create_legal_entity(conn, body, auth.actor)
+    row = await service.create_legal_entity(conn, body, auth.actor, created_by_mis=auth.created_by_filter)
     return envelope.ok(request, views.legal_entity_v2(row), status=201)
 
 

@@ -82,6 +82,7 @@ async def _legal_entities(
         conn,
         page,
         auth.legal_entity_filter,
+        created_by_mis=auth.created_by_filter,
         edrpou=edrpou,
         legal_entity_id=legal_entity_id,
         settlement_id=settlement_id,
@@ -113,7 +114,7 @@ async def list_legal_entities_v2(
 
 @router.get("/v2/legal_entities/{id}", summary="Legal entity details", responses=errors(401, 403, 404, 422))
 async def get_legal_entity_v2(request: Request, conn: ReadConn, auth: LegalEntityRead, id: uuid.UUID) -> Response:
-    row = await service.get_legal_entity(conn, id, auth.legal_entity_filter)
+    row = await service.get_legal_entity(conn, id, auth.legal_entity_filter, auth.created_by_filter)
     return envelope.ok(request, views.legal_entity_v2(row))
 
 
@@ -144,7 +145,7 @@ async def list_legal_entities(
 
 @router.get("/legal_entities/{id}", summary="Legal entity details (v1 shape)", responses=errors(401, 403, 404, 422))
 async def get_legal_entity(request: Request, conn: ReadConn, auth: LegalEntityRead, id: uuid.UUID) -> Response:
-    row = await service.get_legal_entity(conn, id, auth.legal_entity_filter)
+    row = await service.get_legal_entity(conn, id, auth.legal_entity_filter, auth.created_by_filter)
     return envelope.ok(request, views.legal_entity_v1(row))
 
 

@@ -75,6 +75,8 @@ legal_entities = Table(
     Column("mis_verified", Text, nullable=False, server_default=text("'NOT_VERIFIED'")),
     Column("edr_verified", Boolean),
     Column("region", Text, ForeignKey("regions.katottg")),
+    # The MIS client that registered the entity: an MIS sees the entities it created (real IL context).
+    Column("created_by_mis_client_id", UUID(as_uuid=True), index=True),
     _jsonb("kveds"),
     _jsonb("addresses"),
     _jsonb("phones"),

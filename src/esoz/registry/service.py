@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, Table, func, select
+from sqlalchemy import Select, Table, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -100,6 +100,7 @@ async def list_legal_entities(
     page: PageParams,
     legal_entity_filter: uuid.UUID | None,
     *,
+    created_by_mis: uuid.UUID | None = None,
     edrpou: str | None = None,
     legal_entity_id: uuid.UUID | None = None,
     type: str | None = None,
@@ -110,7 +111,9 @@ async def list_legal_entities(
 ) -> tuple[Sequence[RowMapping], Paging]:
     t = legal_entities
     query = select(t).order_by(t.c.inserted_at, t.c.id)
-    if legal_entity_filter is not None:
+    if created_by_mis is not None:  # an MIS: itself and the entities it registered
+        query = query.where(or_(t.c.id == legal_entity_filter, t.c.created_by_mis_client_id == created_by_mis))
+    elif legal_entity_filter is not None:
         query = query.where(t.c.id == legal_entity_filter)
     conditions = {
         t.c.edrpou: edrpou,
@@ -128,10 +131,17 @@ async def list_legal_entities(
     return await fetch_page(conn, query, page)
 
 
-async def get_legal_entity(conn: AsyncConnection, id_: uuid.UUID, legal_entity_filter: uuid.UUID | None) -> RowMapping:
+async def get_legal_entity(
+    conn: AsyncConnection,
+    id_: uuid.UUID,
+    legal_entity_filter: uuid.UUID | None,
+    created_by_mis: uuid.UUID | None = None,
+) -> RowMapping:
+    row = await get_row(conn, legal_entities, id_, "Legal entity not found")
     if legal_entity_filter is not None and id_ != legal_entity_filter:
-        raise NotFound("Legal entity not found")
-    return await get_row(conn, legal_entities, id_, "Legal entity not found")
+        if created_by_mis is None or row["created_by_mis_client_id"] != created_by_mis:
+            raise NotFound("Legal entity not found")
+    return row
 
 
 def _validate_legal_entity(body: schemas.LegalEntityCreate) -> None:
@@ -151,11 +161,17 @@ async def _edrpou_taken(conn: AsyncConnection, edrpou: str, type_: str, except_i
         raise Conflict(f"Legal entity with EDRPOU {edrpou} and type {type_} already exists")
 
 
-async def create_legal_entity(conn: AsyncConnection, body: schemas.LegalEntityCreate, actor: Actor) -> RowMapping:
+async def create_legal_entity(
+    conn: AsyncConnection,
+    body: schemas.LegalEntityCreate,
+    actor: Actor,
+    created_by_mis: uuid.UUID | None = None,
+) -> RowMapping:
     _validate_legal_entity(body)
     await _edrpou_taken(conn, body.edrpou, body.type, None)
     values = schemas.columns(body, LE_JSONB)
     values |= {"id": uuid7(), "is_active": body.status == "ACTIVE", "inserted_by": actor.user_id}
+    values["created_by_mis_client_id"] = created_by_mis
     values["updated_by"] = actor.user_id
     # ON CONFLICT covers the race between the check above and the insert.
     stmt = insert(legal_entities).values(values).on_conflict_do_nothing().returning(*legal_entities.c)

@@ -38,7 +38,7 @@ def _address(addresses: list[dict[str, Any]] | None, kind: str) -> dict[str, Any
 _LE_V1 = (
     "id name short_name public_name type owner_property_type legal_form edrpou kveds addresses phones email website"
     " receiver_funds_code beneficiary archive is_active inserted_by inserted_at updated_at updated_by status"
-    " nhs_verified nhs_reviewed nhs_comment mis_verified"
+    " nhs_verified nhs_reviewed nhs_comment mis_verified created_by_mis_client_id"
 )
 
 
