@@ -171,6 +171,12 @@ def nhs_headers(db_url: str, settings: Settings, server: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
+def nhs_headers_with(db_url: str, settings: Settings, server: str) -> Callable[[list[str]], dict[str, str]]:
+    """An НСЗУ operator's token narrowed to the given scopes."""
+    return lambda scopes: _mint_headers(db_url, settings, scope=scopes)
+
+
+@pytest.fixture(scope="session")
 def headers_for(db_url: str, settings: Settings, server: str) -> Callable[..., dict[str, str]]:
     """`headers_for(legal_entity_id, client_type="MSP", scopes=None)`: a token of that legal entity's client
     (scopes=None = everything its client type may hold). The legal entity must exist."""

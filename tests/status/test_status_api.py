@@ -2,6 +2,7 @@
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -21,11 +22,20 @@ def _subscribe_confirmed(pg: psycopg.Connection, email: str, components: list[st
     )
 
 
-def test_admin_writes_need_a_token_with_the_scope(public: httpx.Client) -> None:
-    body = {"title": "t", "impact": "minor", "components": ["api"], "message": "m"}
+def test_admin_writes_need_a_token_with_the_scope(
+    public: httpx.Client, pg: psycopg.Connection, nhs_headers_with: Callable[[list[str]], dict[str, str]]
+) -> None:
+    title = f"t-{uuid.uuid4().hex[:8]}"
+    body = {"title": title, "impact": "minor", "components": ["api"], "message": "m"}
     response = public.post("/api/status/incidents", json=body)
     assert response.status_code == 401
     assert response.json()["error"]["type"] == "access_denied"
+    # A valid operator token without status:write is refused, naming the missing allowance.
+    reader = public.post("/api/status/incidents", json=body, headers=nhs_headers_with(["status:read"]))
+    assert reader.status_code == 403
+    assert reader.json()["error"]["type"] == "forbidden"
+    assert "status:write" in reader.json()["error"]["message"]
+    assert count(pg, "SELECT count(*) FROM status_incidents WHERE title = %s", title) == 0
 
 
 def test_incident_lifecycle_shows_on_the_page_and_emails_subscribers(
