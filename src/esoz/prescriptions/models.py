@@ -16,26 +16,12 @@ from sqlalchemy import (
     Numeric,
     Table,
     Text,
-    func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
+from esoz.core.columns import jsonb, timestamps
 from esoz.core.db import metadata
-
-
-def _ts() -> list[Column]:
-    return [
-        Column("inserted_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-        Column("inserted_by", UUID(as_uuid=True)),
-        Column("updated_by", UUID(as_uuid=True)),
-    ]
-
-
-def _jsonb(name: str, default: str = "'{}'::jsonb") -> Column:
-    return Column(name, JSONB, nullable=False, server_default=text(default))
-
 
 # --- dictionaries -------------------------------------------------------------------------------------
 
@@ -52,7 +38,7 @@ innms = Table(
     Column("ddd_unit", Text),  # g | mg | mcg | U
     Column("aware", Text),  # ACCESS | WATCH | RESERVE; null = not an antibacterial
     Column("is_active", Boolean, nullable=False, server_default=text("true")),
-    *_ts(),
+    *timestamps(authors=True),
     Index("uq_innms_name_original", "name_original", unique=True),
 )
 
@@ -64,16 +50,16 @@ medications = Table(
     Column("type", Text, nullable=False),
     Column("name", Text, nullable=False),
     Column("form", Text, nullable=False),
-    _jsonb("code_atc", "'[]'::jsonb"),
-    _jsonb("container", "'null'::jsonb"),
-    _jsonb("manufacturer", "'null'::jsonb"),
+    jsonb("code_atc", "'[]'::jsonb"),
+    jsonb("container", "'null'::jsonb"),
+    jsonb("manufacturer", "'null'::jsonb"),
     Column("package_qty", Integer),
     Column("package_min_qty", Integer),
     Column("daily_dosage", Numeric(12, 4)),
     Column("certificate", Text),
     Column("certificate_expired_at", Date),
     Column("is_active", Boolean, nullable=False, server_default=text("true")),
-    *_ts(),
+    *timestamps(authors=True),
     Index("ix_medications_type_name", "type", "name"),
 )
 
@@ -85,7 +71,7 @@ ingredients = Table(
     Column("parent_id", UUID(as_uuid=True), ForeignKey("medications.id"), nullable=False, index=True),
     Column("innm_child_id", UUID(as_uuid=True), ForeignKey("innms.id"), index=True),
     Column("medication_child_id", UUID(as_uuid=True), ForeignKey("medications.id"), index=True),
-    _jsonb("dosage", "'null'::jsonb"),
+    jsonb("dosage", "'null'::jsonb"),
     Column("is_primary", Boolean, nullable=False, server_default=text("false")),
     Index("uq_ingredients_parent_id_primary", "parent_id", unique=True, postgresql_where=text("is_primary")),
 )
@@ -105,9 +91,9 @@ medical_programs = Table(
     Column("medication_request_allowed_text", Text),
     Column("medication_dispense_allowed", Boolean, nullable=False, server_default=text("true")),
     Column("medication_dispense_allowed_text", Text),
-    _jsonb("medical_program_settings"),
+    jsonb("medical_program_settings"),
     Column("medical_program_settings_text", Text),
-    *_ts(),
+    *timestamps(authors=True),
     Index("uq_medical_programs_name", "name", unique=True),
 )
 
@@ -117,14 +103,14 @@ program_medications = Table(
     Column("id", UUID(as_uuid=True), primary_key=True),
     Column("medical_program_id", UUID(as_uuid=True), ForeignKey("medical_programs.id"), nullable=False),
     Column("medication_id", UUID(as_uuid=True), ForeignKey("medications.id"), nullable=False, index=True),
-    _jsonb("reimbursement"),  # {"type": "FIXED", "reimbursement_amount": <UAH per package>}
+    jsonb("reimbursement"),  # {"type": "FIXED", "reimbursement_amount": <UAH per package>}
     Column("wholesale_price", Numeric(12, 2)),
     Column("consumer_price", Numeric(12, 2)),
     Column("reimbursement_daily_dosage", Numeric(12, 4)),
     Column("estimated_payment_amount", Numeric(12, 2)),
     Column("medication_request_allowed", Boolean, nullable=False, server_default=text("true")),
     Column("is_active", Boolean, nullable=False, server_default=text("true")),
-    *_ts(),
+    *timestamps(authors=True),
     Index("uq_program_medications_program_medication", "medical_program_id", "medication_id", unique=True),
 )
 
@@ -143,7 +129,7 @@ contracts = Table(
     Column("start_date", Date, nullable=False),
     Column("end_date", Date, nullable=False),
     Column("contract_divisions", ARRAY(UUID(as_uuid=True)), nullable=False, server_default=text("'{}'")),
-    *_ts(),
+    *timestamps(authors=True),
     Index("uq_contracts_contract_number", "contract_number", unique=True),
 )
 
@@ -163,8 +149,8 @@ medication_request_requests = Table(
     Column("medication_id", UUID(as_uuid=True), nullable=False),
     Column("medical_program_id", UUID(as_uuid=True)),
     Column("intent", Text, nullable=False),
-    _jsonb("data"),  # the render returned by create: what the doctor must sign, byte for byte as JSON
-    *_ts(),
+    jsonb("data"),  # the render returned by create: what the doctor must sign, byte for byte as JSON
+    *timestamps(authors=True),
     Index("ix_medication_request_requests_person_id_status", "person_id", "status"),
     Index(
         "ix_medication_request_requests_new_inserted_at",
@@ -197,7 +183,7 @@ medication_requests = Table(
     Column("intent", Text, nullable=False),
     Column("category", Text, nullable=False),
     Column("medication_request_requests_id", UUID(as_uuid=True), nullable=False),
-    _jsonb("data"),  # the signed MRR render (plus status fields when rendered)
+    jsonb("data"),  # the signed MRR render (plus status fields when rendered)
     Column("rejected_at", DateTime(timezone=True)),
     Column("rejected_by", UUID(as_uuid=True)),
     Column("reject_reason", Text),
@@ -207,7 +193,7 @@ medication_requests = Table(
     Column("block_reason_code", Text),
     Column("blocked_to", Date),
     Column("blocked_by_legal_entity", UUID(as_uuid=True)),
-    *_ts(),
+    *timestamps(authors=True),
     Index("ix_medication_requests_person_id_status", "person_id", "status"),
     Index("ix_medication_requests_request_number", "request_number"),
     Index("ix_medication_requests_person_id_innm_id", "person_id", "innm_id", "medical_program_id"),
@@ -237,8 +223,8 @@ medication_dispenses = Table(
     Column("payment_amount", Numeric(12, 2)),
     Column("note", Text),
     Column("processed_at", DateTime(timezone=True)),
-    _jsonb("data"),  # the render the pharmacist signs
-    *_ts(),
+    jsonb("data"),  # the render the pharmacist signs
+    *timestamps(authors=True),
     Index("ix_medication_dispenses_medication_request_id", "medication_request_id"),
     Index("ix_medication_dispenses_legal_entity_id_dispensed_at", "legal_entity_id", "dispensed_at"),
     Index("ix_medication_dispenses_new", "inserted_at", postgresql_where=text("status = 'NEW'")),
@@ -279,15 +265,15 @@ antibiotic_restrictions = Table(
     Column("atc_prefix", Text),
     Column("region", Text, ForeignKey("regions.katottg")),  # null = the whole country
     Column("forbidden", Boolean, nullable=False, server_default=text("false")),
-    _jsonb("allowed_specialities", "'[]'::jsonb"),
+    jsonb("allowed_specialities", "'[]'::jsonb"),
     Column("max_qty", Numeric(12, 3)),
     Column("max_days", Integer),
-    _jsonb("required_diagnoses", "'[]'::jsonb"),
+    jsonb("required_diagnoses", "'[]'::jsonb"),
     Column("start_date", Date, nullable=False),
     Column("end_date", Date),
     Column("is_active", Boolean, nullable=False, server_default=text("true")),
     Column("reason", Text),
-    *_ts(),
+    *timestamps(authors=True),
 )
 
 TABLES = (

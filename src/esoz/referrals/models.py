@@ -1,17 +1,14 @@
 """Tables of the referrals domain (DDL in migrations/versions/0007_referrals_conclusions.py)."""
 
-from sqlalchemy import Column, DateTime, Integer, Table, Text, func, text
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy import Column, DateTime, Integer, Table, Text, text
+from sqlalchemy.dialects.postgresql import UUID
 
+from esoz.core.columns import jsonb, timestamp
 from esoz.core.db import metadata
 
 
 def _jsonb(name: str, default: str | None = None, nullable: bool = True) -> Column:
-    return Column(name, JSONB, nullable=nullable, server_default=text(default) if default else None)
-
-
-def _ts(name: str, nullable: bool = False) -> Column:
-    return Column(name, DateTime(timezone=True), nullable=nullable, server_default=func.now() if not nullable else None)
+    return jsonb(name, default, nullable)  # referral sub-records are optional by default
 
 
 me_jobs = Table(
@@ -25,8 +22,8 @@ me_jobs = Table(
     Column("request_hash", Text),
     _jsonb("links", "'[]'::jsonb", nullable=False),
     _jsonb("error"),
-    _ts("inserted_at"),
-    _ts("updated_at"),
+    timestamp("inserted_at"),
+    timestamp("updated_at"),
 )
 
 service_requests = Table(
@@ -51,6 +48,6 @@ service_requests = Table(
     _jsonb("status_history", "'[]'::jsonb", nullable=False),
     Column("inserted_by", UUID(as_uuid=True)),
     Column("updated_by", UUID(as_uuid=True)),
-    _ts("inserted_at"),
-    _ts("updated_at"),
+    timestamp("inserted_at"),
+    timestamp("updated_at"),
 )

@@ -17,20 +17,14 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import UUID
 
+from esoz.core.columns import jsonb, timestamps
 from esoz.core.db import metadata
 
 
-def _timestamps() -> list[Column]:
-    return [
-        Column("inserted_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    ]
-
-
 def _jsonb(name: str, default: str = "'[]'::jsonb") -> Column:
-    return Column(name, JSONB, nullable=False, server_default=text(default))
+    return jsonb(name, default)  # registry sub-records are lists by default
 
 
 regions = Table(
@@ -83,7 +77,7 @@ legal_entities = Table(
     _jsonb("accreditation", "'null'::jsonb"),
     _jsonb("licenses"),
     _jsonb("archive"),
-    *_timestamps(),
+    *timestamps(),
     Column("inserted_by", UUID(as_uuid=True)),
     Column("updated_by", UUID(as_uuid=True)),
     Index("uq_legal_entities_edrpou_type", "edrpou", "type", unique=True),
@@ -108,7 +102,7 @@ divisions = Table(
     _jsonb("phones"),
     _jsonb("location", "'null'::jsonb"),
     _jsonb("working_hours", "'null'::jsonb"),
-    *_timestamps(),
+    *timestamps(),
 )
 
 parties = Table(
@@ -132,7 +126,7 @@ parties = Table(
     _jsonb("qualifications"),
     _jsonb("specialities"),
     _jsonb("science_degree", "'null'::jsonb"),
-    *_timestamps(),
+    *timestamps(),
 )
 
 employees = Table(
@@ -151,7 +145,7 @@ employees = Table(
     Column("status_reason", Text),
     # {"speciality", "speciality_officio", "level", "qualification_type", ...}; null for non-clinical staff
     _jsonb("speciality", "'null'::jsonb"),
-    *_timestamps(),
+    *timestamps(),
 )
 
 persons = Table(
@@ -183,7 +177,7 @@ persons = Table(
     _jsonb("authentication_methods"),
     _jsonb("emergency_contact", "'null'::jsonb"),
     _jsonb("confidant_person"),
-    *_timestamps(),
+    *timestamps(),
     Column("inserted_by", UUID(as_uuid=True)),
     Column("updated_by", UUID(as_uuid=True)),
     # The exact-match search always has these three; the rest filters a handful of rows.
@@ -212,7 +206,7 @@ declarations = Table(
     Column("declaration_request_id", UUID(as_uuid=True)),
     Column("created_by", UUID(as_uuid=True)),
     Column("updated_by", UUID(as_uuid=True)),
-    *_timestamps(),
+    *timestamps(),
     # A doctor's active count (limits) and dismissal; an MIS's newest-first list of its legal entity.
     Index("ix_declarations_employee_id_status", "employee_id", "status"),
     Index("ix_declarations_legal_entity_id_inserted_at", "legal_entity_id", "inserted_at", "id"),
