@@ -9,6 +9,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from esoz import __version__
+from esoz.analytics.api import router as dashboards_router
+from esoz.analytics.pages import router as dashboards_pages_router
 from esoz.conclusions.api import router as conclusions_router
 from esoz.core.db import make_engine
 from esoz.core.handlers import install_handlers
@@ -58,8 +60,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.engine = make_engine(settings.database_url, settings.db_pool_size)
-        app.state.rate_limiter = RateLimiter(app.state.engine, settings.redis_url)
+        # Pools sized once, without overflow (bench/README.md, issue #9). Overflow connections were opened and
+        # closed per request under load (TLS probe, asyncpg type introspection) and throughput collapsed.
+        # The auth gate (token lookup, rate-limit counters, authz.denied audit) has a pool of its own: routes take
+        # their ReadConn/WriteConn before the scope dependency runs, so with one pool, more requests in flight
+        # than connections each held one while waiting for a second, and the pool deadlocked for its 30 s timeout.
+        app.state.engine = make_engine(settings.database_url, settings.db_pool_size, max_overflow=0)
+        app.state.auth_engine = make_engine(settings.database_url, 6, max_overflow=0)
+        app.state.rate_limiter = RateLimiter(app.state.auth_engine, settings.redis_url)
         stop = asyncio.Event()
         jobs = asyncio.create_task(run_jobs(app.state.engine, stop, settings)) if settings.inprocess_worker else None
         try:
@@ -70,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await jobs
             await app.state.rate_limiter.close()
             await app.state.engine.dispose()
+            await app.state.auth_engine.dispose()
 
     app = FastAPI(title="esoz", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
@@ -92,6 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(prescriptions_admin_router)
     app.include_router(status_router)
     app.include_router(status_pages_router)
+    app.include_router(dashboards_router)
+    app.include_router(dashboards_pages_router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.include_router(referrals_router)
     app.include_router(me_jobs_router)

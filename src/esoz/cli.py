@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from esoz.analytics.cli import app as dashboards_app
 from esoz.conclusions import commands as _conclusions_commands  # noqa: F401  (adds `esoz sim pfu`)
 from esoz.core.embedded import database_url
 from esoz.core.logging import configure_logging, get_logger
@@ -25,6 +26,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(sim_app, name="sim")
 app.add_typer(pki_app, name="pki")
+app.add_typer(dashboards_app, name="dashboards")
 app.command("sign")(sign)
 log = get_logger("esoz.cli")
 

@@ -180,6 +180,10 @@ class Settings(BaseSettings):
     status_probe_timeout_seconds: float = Field(3, gt=0, le=30, description="per CA/OCSP/ПФУ reachability probe")
     status_pfu_probe_url: str | None = Field(None, description="URL probed for the ПФУ connector; unset = ESOZ_PFU_URL")
 
+    # --- dashboards ---
+    dashboards_rollup_seconds: float = Field(5, gt=0, description="how often the dashboards take in new events")
+    dashboards_rollup_batch: int = Field(5000, ge=1, description="most events the dashboards take in per run")
+
     @property
     def pg_data_dir(self) -> Path:
         return self.data_dir / "pg"

@@ -90,7 +90,9 @@ async def _rate_limit(request: Request, ctx: AuthContext) -> None:
 
 
 async def _deny(request: Request, ctx: AuthContext, missing: list[str]) -> None:
-    async with request.app.state.engine.begin() as conn:
+    # The gate's pool (app.py): the route may hold the main pool's connections, which do not overflow.
+    engine = getattr(request.app.state, "auth_engine", None) or request.app.state.engine
+    async with engine.begin() as conn:
         await audit.record(
             conn,
             action="authz.denied",

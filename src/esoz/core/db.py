@@ -41,11 +41,13 @@ def _json_dumps(value: object) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
+def make_engine(url: str, pool_size: int = 10, max_overflow: int | None = None) -> AsyncEngine:
+    """max_overflow: extra connections opened when the pool is empty and closed again on return (default
+    pool_size); 0 for a pool whose users never hold one connection while waiting for another (no churn)."""
     return create_async_engine(
         async_url(url),
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=pool_size if max_overflow is None else max_overflow,
         pool_pre_ping=False,
         pool_reset_on_return=None,  # every unit of work ends with COMMIT/ROLLBACK itself
         json_serializer=_json_dumps,

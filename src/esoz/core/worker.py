@@ -45,6 +45,7 @@ JOB_FACTORIES: tuple[str, ...] = (
     "esoz.referrals.jobs:jobs",
     "esoz.conclusions.jobs:jobs",
     "esoz.status.jobs:jobs",
+    "esoz.analytics.jobs:jobs",
 )
 
 
