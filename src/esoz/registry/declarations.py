@@ -5,12 +5,13 @@ One active declaration per person (partial unique index); a new one terminates t
 signings for one patient or one doctor serialise instead of breaking the limit or the index.
 """
 
+import functools
 import uuid
 from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -58,6 +59,7 @@ _PARTY_COLUMNS = [
 ]
 
 
+@functools.cache  # the statement is immutable (`.where` returns a copy): build its ~100 labels once
 def _joined() -> Select[Any]:
     d, e = declarations, employees
     return select(
@@ -74,6 +76,14 @@ def _joined() -> Select[Any]:
         .join(divisions, divisions.c.id == d.c.division_id)
         .join(legal_entities, legal_entities.c.id == d.c.legal_entity_id)
     )
+
+
+# The two hottest reads as whole statements built once: SQLAlchemy memoizes the cache key on the statement
+# object, so a request no longer re-derives it over ~100 columns (bench/README.md, issue #9).
+_BY_ID = _joined().where(declarations.c.id == bindparam("id_"))
+_ACTIVE_OF_PERSON = _joined().where(
+    declarations.c.person_id == bindparam("person_id"), declarations.c.status.in_(ACTIVE_STATUSES)
+)
 
 
 # --- reads ------------------------------------------------------------------------------------------
@@ -128,7 +138,7 @@ async def list_declarations(
 async def get_declaration(
     conn: AsyncConnection, id_: uuid.UUID, legal_entity_filter: uuid.UUID | None, actor: Actor
 ) -> RowMapping:
-    row = (await conn.execute(_joined().where(declarations.c.id == id_))).mappings().first()
+    row = (await conn.execute(_BY_ID, {"id_": id_})).mappings().first()
     if row is None or (legal_entity_filter is not None and row["dc_legal_entity_id"] != legal_entity_filter):
         raise NotFound("Declaration not found")
     await audit.record(conn, action="declaration.read", resource_type="declaration", resource_id=id_, actor=actor)
@@ -138,8 +148,7 @@ async def get_declaration(
 async def get_person_declaration(
     conn: AsyncConnection, person_id: uuid.UUID, legal_entity_filter: uuid.UUID | None, actor: Actor
 ) -> RowMapping:
-    query = _joined().where(declarations.c.person_id == person_id, declarations.c.status.in_(ACTIVE_STATUSES))
-    row = (await conn.execute(query)).mappings().first()
+    row = (await conn.execute(_ACTIVE_OF_PERSON, {"person_id": person_id})).mappings().first()
     if row is None:
         raise NotFound("Declaration not found")
     denied = legal_entity_filter is not None and row["dc_legal_entity_id"] != legal_entity_filter
@@ -159,7 +168,7 @@ async def get_person_declaration(
 
 async def get_declaration_row(conn: AsyncConnection, id_: uuid.UUID) -> RowMapping:
     """The joined row for rendering after a write (no audit: the write is audited)."""
-    return (await conn.execute(_joined().where(declarations.c.id == id_))).mappings().one()
+    return (await conn.execute(_BY_ID, {"id_": id_})).mappings().one()
 
 
 # --- writes -----------------------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 """Parties and employees: reads with party/division/legal-entity details in one query, admin writes, dismissal."""
 
+import functools
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, bindparam, case, func, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -38,6 +39,7 @@ def _declaration_count() -> Any:
     return case((employees.c.employee_type == "DOCTOR", count), else_=0).label("declaration_count")
 
 
+@functools.cache  # the statement is immutable (`.where` returns a copy): build its labelled columns once
 def _joined() -> Select[Any]:
     e = employees
     return select(
@@ -87,8 +89,13 @@ async def list_employees(
     return await fetch_page(conn, query, page)
 
 
+# Built once: every signed document looks its author up here; SQLAlchemy memoizes the cache key on the
+# statement object instead of re-deriving it per request (bench/README.md, issue #9).
+_BY_ID = _joined().where(employees.c.id == bindparam("id_"))
+
+
 async def get_employee(conn: AsyncConnection, id_: uuid.UUID, legal_entity_filter: uuid.UUID | None) -> RowMapping:
-    row = (await conn.execute(_joined().where(employees.c.id == id_))).mappings().first()
+    row = (await conn.execute(_BY_ID, {"id_": id_})).mappings().first()
     if row is None or (legal_entity_filter is not None and row["e_legal_entity_id"] != legal_entity_filter):
         raise NotFound("Employee not found")
     return row
