@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from esoz.core import audit, clock, envelope
 from esoz.core.auth import AuthContext
-from esoz.core.errors import Conflict, Forbidden, NotFound, ValidationFailed, invalid_entry
+from esoz.core.errors import Conflict, Forbidden, ValidationFailed, invalid_entry
 from esoz.core.ids import uuid7
+from esoz.core.rows import get_scoped_row
 from esoz.events import service as event_service
 from esoz.prescriptions import people, prescriptions, requests, schemas, stewardship, views
 from esoz.prescriptions.common import SYSTEM_USER, money, num, settings_of, today
@@ -350,15 +351,14 @@ async def _insert(
 async def _get(
     conn: AsyncConnection, id_: uuid.UUID, legal_entity_filter: uuid.UUID | None, lock: bool = False
 ) -> RowMapping:
-    query = select(medication_dispenses).where(medication_dispenses.c.id == id_)
-    if legal_entity_filter is not None:
-        query = query.where(medication_dispenses.c.legal_entity_id == legal_entity_filter)
-    if lock:
-        query = query.with_for_update()
-    row = (await conn.execute(query)).mappings().first()
-    if row is None:
-        raise NotFound("Medication dispense not found")
-    return row
+    return await get_scoped_row(
+        conn,
+        medication_dispenses,
+        id_,
+        "Medication dispense not found",
+        legal_entity_filter=legal_entity_filter,
+        lock=lock,
+    )
 
 
 def render(row: Any) -> dict[str, Any]:

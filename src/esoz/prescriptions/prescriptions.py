@@ -13,6 +13,7 @@ from esoz.core import audit, clock, envelope
 from esoz.core.auth import AuthContext
 from esoz.core.errors import Conflict, Forbidden, NotFound, ValidationFailed, invalid_entry
 from esoz.core.ids import uuid7
+from esoz.core.rows import get_scoped_row
 from esoz.events import service as event_service
 from esoz.notifications import templates
 from esoz.notifications.service import queue_sms
@@ -54,15 +55,14 @@ def looks_like_number(value: str) -> bool:
 async def get_row(
     conn: AsyncConnection, id_: uuid.UUID, legal_entity_filter: uuid.UUID | None, lock: bool = False
 ) -> RowMapping:
-    query = select(medication_requests).where(medication_requests.c.id == id_)
-    if legal_entity_filter is not None:
-        query = query.where(medication_requests.c.legal_entity_id == legal_entity_filter)
-    if lock:
-        query = query.with_for_update()
-    row = (await conn.execute(query)).mappings().first()
-    if row is None:
-        raise NotFound("Medication request not found")
-    return row
+    return await get_scoped_row(
+        conn,
+        medication_requests,
+        id_,
+        "Medication request not found",
+        legal_entity_filter=legal_entity_filter,
+        lock=lock,
+    )
 
 
 async def get(
