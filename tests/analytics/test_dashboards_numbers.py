@@ -4,6 +4,7 @@ on seeded data of known shape; DDD/1000/day on a hand-checked example; rebuild a
 import asyncio
 import os
 import subprocess
+import sys
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -332,8 +333,8 @@ def test_rebuild_command(world_db: tuple[str, World], tmp_path: Any) -> None:
     env = os.environ | {"ESOZ_DATABASE_URL": url, "ESOZ_DATA_DIR": str(tmp_path), "ESOZ_LOG_LEVEL": "WARNING"}
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["esoz", "dashboards", "rebuild", *args], env=env, capture_output=True, text=True,
-                              timeout=120)  # fmt: skip
+        command = [sys.executable, "-m", "esoz", "dashboards", "rebuild", *args]  # no venv on PATH in CI
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
 
     ok = run("--check")
     assert ok.returncode == 0, ok.stdout + ok.stderr
