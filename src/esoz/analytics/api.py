@@ -1,8 +1,8 @@
 """Public JSON API of the dashboards (open data): every chart's data as JSON and CSV; no token needed."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from esoz.analytics import queries, service
@@ -19,6 +19,22 @@ Region = Annotated[str | None, Query(max_length=19, description="oblast, a KATOT
 Program = Annotated[str | None, Query(max_length=36, description="medical programme id")]
 Page = Annotated[int, Query(ge=1, le=MAX_PAGE, description="page of paged charts (top INNs)")]
 PageSize = Annotated[int, Query(ge=1, le=100)]
+
+
+def _filters(
+    month_from: From = None,
+    month_to: To = None,
+    region: Region = None,
+    program: Program = None,
+    page: Page = 1,
+    page_size: PageSize = 20,
+) -> dict[str, Any]:
+    """The query filters every dashboard route takes, as keyword arguments for service.dashboard."""
+    return {"month_from": month_from, "month_to": month_to, "region": region, "program": program, "page": page,
+            "page_size": page_size}  # fmt: skip
+
+
+Filters = Annotated[dict[str, Any], Depends(_filters)]
 
 
 @router.get("", summary="The dashboards and their charts")
@@ -40,24 +56,18 @@ async def get_dashboard(
     request: Request,
     conn: ReadConn,
     dashboard: str,
-    month_from: From = None,
-    month_to: To = None,
-    region: Region = None,
-    program: Program = None,
-    page: Page = 1,
-    page_size: PageSize = 20,
+    filters: Filters,
 ) -> Response:
-    found = await service.dashboard(conn, dashboard, month_from=month_from, month_to=month_to, region=region,
-                                    program=program, page=page, page_size=page_size)  # fmt: skip
+    found = await service.dashboard(conn, dashboard, **filters)
     response = envelope.ok(request, found.as_dict())
     response.headers.update(CACHE)
     return response
 
 
 async def _chart(
-    conn: ReadConn, dashboard: str, chart: str, params: dict[str, object]
+    conn: ReadConn, dashboard: str, chart: str, filters: dict[str, Any]
 ) -> tuple[queries.Dashboard, service.Chart]:
-    found = await service.dashboard(conn, dashboard, **params)  # type: ignore[arg-type]
+    found = await service.dashboard(conn, dashboard, **filters)
     return found, service.chart_of(found, chart)
 
 
@@ -66,16 +76,9 @@ async def get_chart_csv(
     conn: ReadConn,
     dashboard: str,
     chart: str,
-    month_from: From = None,
-    month_to: To = None,
-    region: Region = None,
-    program: Program = None,
-    page: Page = 1,
-    page_size: PageSize = 20,
+    filters: Filters,
 ) -> Response:
-    params = {"month_from": month_from, "month_to": month_to, "region": region, "program": program, "page": page,
-              "page_size": page_size}  # fmt: skip
-    found, data = await _chart(conn, dashboard, chart, params)
+    found, data = await _chart(conn, dashboard, chart, filters)
     name = service.download_name(found, data, "csv")
     headers = CACHE | {"Content-Disposition": f'attachment; filename="{name}"'}
     return Response(service.to_csv(data), media_type="text/csv; charset=utf-8", headers=headers)
@@ -87,16 +90,9 @@ async def get_chart_json(
     conn: ReadConn,
     dashboard: str,
     chart: str,
-    month_from: From = None,
-    month_to: To = None,
-    region: Region = None,
-    program: Program = None,
-    page: Page = 1,
-    page_size: PageSize = 20,
+    filters: Filters,
 ) -> Response:
-    params = {"month_from": month_from, "month_to": month_to, "region": region, "program": program, "page": page,
-              "page_size": page_size}  # fmt: skip
-    found, data = await _chart(conn, dashboard, chart, params)
+    found, data = await _chart(conn, dashboard, chart, filters)
     response = envelope.ok(request, service.chart_payload(found, data))
     name = service.download_name(found, data, "json")
     response.headers.update(CACHE | {"Content-Disposition": f'attachment; filename="{name}"'})
