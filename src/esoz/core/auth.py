@@ -85,8 +85,12 @@ async def _rate_limit(request: Request, ctx: AuthContext) -> None:
         return
     settings = request.app.state.settings
     window = settings.ratelimit_window_seconds
-    await limiter.hit(f"api:client:{ctx.client_id}", settings.ratelimit_api_per_client, window)
-    await limiter.hit(f"api:ip:{client_ip(request)}", settings.ratelimit_api_per_ip, window)
+    # Both counters in one round trip: this runs on every gated request.
+    limits = {
+        f"api:client:{ctx.client_id}": settings.ratelimit_api_per_client,
+        f"api:ip:{client_ip(request)}": settings.ratelimit_api_per_ip,
+    }
+    await limiter.hit_all(limits, window)
 
 
 async def _deny(request: Request, ctx: AuthContext, missing: list[str]) -> None:

@@ -1,8 +1,9 @@
 """Rate limits shared by every worker: fixed-window counters in PostgreSQL, or in Redis when configured.
 
-`hit(key, limit, window)` counts one request and raises 429 once the window's count passes the limit.
-The PostgreSQL counter is one upsert in autocommit (no transaction held); old windows are pruned by
-the worker job `ratelimit.prune`.
+`hit(key, limit, window)` counts one request and raises 429 once the window's count passes the limit;
+`hit_all` counts several keys (e.g. per client and per IP) in one round trip. The PostgreSQL counters are
+one multi-row upsert in autocommit (no transaction held); old windows are pruned by the worker job
+`ratelimit.prune`.
 """
 
 import time
@@ -23,8 +24,9 @@ rate_limit_counters = Table(
 )
 
 _UPSERT = text(
-    "INSERT INTO rate_limit_counters (key, window_start, count) VALUES (:key, :window, 1)"
-    " ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limit_counters.count + 1 RETURNING count"
+    "INSERT INTO rate_limit_counters (key, window_start, count)"
+    " SELECT k, :window, 1 FROM unnest(CAST(:keys AS text[])) AS k"
+    " ON CONFLICT (key, window_start) DO UPDATE SET count = rate_limit_counters.count + 1 RETURNING key, count"
 )
 
 
@@ -47,29 +49,35 @@ class RateLimiter:
 
             self.redis = redis.from_url(redis_url)
 
-    async def count(self, key: str, window: int) -> tuple[int, int]:
-        """Count one hit; returns (hits in this window, seconds until the window ends)."""
+    async def count(self, keys: list[str], window: int) -> tuple[dict[str, int], int]:
+        """Count one hit on each key; returns (hits per key in this window, seconds until the window ends)."""
         now = int(time.time())
         start = now - now % window
         remaining = start + window - now
         if self.redis is not None:
-            name = f"esoz:rl:{key}:{start}"
             pipe = self.redis.pipeline()
-            pipe.incr(name)
-            pipe.expire(name, window + 1)
-            hits, _ = await pipe.execute()
-            return int(hits), remaining
+            for key in keys:
+                name = f"esoz:rl:{key}:{start}"
+                pipe.incr(name)
+                pipe.expire(name, window + 1)
+            replies = await pipe.execute()
+            return {key: int(hits) for key, hits in zip(keys, replies[::2], strict=True)}, remaining
         async with self.engine.connect() as conn:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            hits = (await conn.execute(_UPSERT, {"key": key, "window": start})).scalar_one()
-        return int(hits), remaining
+            rows = (await conn.execute(_UPSERT, {"keys": keys, "window": start})).all()
+        return {row.key: int(row.count) for row in rows}, remaining
+
+    async def hit_all(self, limits: dict[str, int], window: int) -> None:
+        """Count a hit on every key whose limit is on (> 0); 429 if any passed its limit."""
+        active = {key: limit for key, limit in limits.items() if limit > 0}
+        if not active:
+            return
+        hits, remaining = await self.count(list(active), window)
+        if any(hits[key] > limit for key, limit in active.items()):
+            raise RateLimited(remaining)
 
     async def hit(self, key: str, limit: int, window: int) -> None:
-        if limit <= 0:
-            return
-        hits, remaining = await self.count(key, window)
-        if hits > limit:
-            raise RateLimited(remaining)
+        await self.hit_all({key: limit}, window)
 
     async def close(self) -> None:
         if self.redis is not None:
