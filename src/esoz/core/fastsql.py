@@ -1,0 +1,86 @@
+"""The hottest reads without SQLAlchemy's execute path: built and compiled once, run by asyncpg directly.
+
+Why: per query, SQLAlchemy's async execute path (greenlet hop, cursor adapter, result processing) costs
+several times the CPU of asyncpg's own prepared-statement call; it was 30 % of the national mix's profile
+(bench/README.md, issue #9). The statement is still written with SQLAlchemy Core, so the schema stays in
+one place; only its execution is short-cut.
+
+Safe on any connection: in AUTOCOMMIT (ReadConn, the gate's pool) it runs directly; in a transaction
+(WriteConn) only once the transaction has begun on the wire. SQLAlchemy's asyncpg adapter sends BEGIN
+lazily at the first statement, so a statement sent before it would run outside the transaction: then
+`fetch` takes SQLAlchemy's path, which begins it. Errors are asyncpg's own (not wrapped by SQLAlchemy):
+use it for reads that need no error translation. Statements with expanding IN lists or JSON parameters
+are refused at construction (their parameters need SQLAlchemy's processing).
+"""
+
+from collections import namedtuple
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import JSON, Select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+_DIALECT = postgresql.asyncpg.dialect()  # type: ignore[attr-defined]
+_BASES: dict[tuple[str, ...], type] = {}
+
+
+def _row_class(keys: tuple[str, ...]) -> type:
+    """A tuple row with both access styles the views use: `row.name` and `row["name"]`."""
+    if keys not in _BASES:
+        base = namedtuple("FastRow", keys)  # type: ignore[misc]
+
+        class FastRow(base):  # type: ignore[misc, valid-type]
+            __slots__ = ()
+
+            def __getitem__(self, key: Any) -> Any:
+                return getattr(self, key) if isinstance(key, str) else tuple.__getitem__(self, key)
+
+            def keys(self) -> tuple[str, ...]:
+                return self._fields
+
+            def get(self, key: str, default: Any = None) -> Any:
+                return getattr(self, key, default)
+
+            @property
+            def _mapping(self) -> Mapping[str, Any]:
+                return dict(zip(self._fields, self, strict=True))
+
+        _BASES[keys] = FastRow
+    return _BASES[keys]
+
+
+class FastQuery:
+    """A SELECT compiled once for asyncpg; `await q.fetch(conn, name=value, ...)` → rows."""
+
+    __slots__ = ("_defaults", "_make", "_names", "keys", "sql", "stmt")
+
+    def __init__(self, stmt: Select[Any]) -> None:
+        compiled = stmt.compile(dialect=_DIALECT)
+        if "POSTCOMPILE" in compiled.string:
+            raise ValueError("expanding IN parameters need SQLAlchemy's execute path")
+        if any(isinstance(b.type, JSON) for b in compiled.binds.values()):
+            raise ValueError("JSON parameters need SQLAlchemy's bind processing")
+        self.stmt = stmt
+        self.sql: str = compiled.string
+        self._names: tuple[str, ...] = tuple(compiled.positiontup or ())
+        self.keys: tuple[str, ...] = tuple(col[0] for col in compiled._result_columns)
+        self._make = _row_class(self.keys)._make
+        # Literal-free defaults (bindparam(value=...)) are filled once here.
+        self._defaults = {name: b.value for name, b in compiled.binds.items() if b.value is not None}
+
+    async def fetch(self, conn: AsyncConnection, **params: Any) -> Sequence[Any]:
+        sync = conn.sync_connection
+        driver = sync.connection.driver_connection if sync is not None else None
+        if driver is None or not (
+            driver.is_in_transaction() or sync.get_execution_options().get("isolation_level") == "AUTOCOMMIT"  # type: ignore[union-attr]
+        ):
+            return (await conn.execute(self.stmt, params)).all()
+        values = self._defaults | params if self._defaults else params
+        records = await driver.fetch(self.sql, *[values[name] for name in self._names])  # type: ignore[union-attr]
+        make = self._make
+        return [make(r) for r in records]
+
+    async def first(self, conn: AsyncConnection, **params: Any) -> Any:
+        rows = await self.fetch(conn, **params)
+        return rows[0] if rows else None
