@@ -35,6 +35,7 @@ async def test_rows_match_sqlalchemy_with_both_access_styles(engine: AsyncEngine
     assert fast.n == 7 and fast["n"] == 7 and fast[3] == 7
     assert dict(fast) == {"name": "a", "id": fast.id, "doc": {"k": [1]}, "n": 7}
     assert fast._mapping["name"] == "a" and fast.get("missing") is None
+    assert dict(fast.items()) == dict(fast)
     assert hasattr(fast.id, "hex")
 
 

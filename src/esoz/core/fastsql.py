@@ -14,7 +14,7 @@ are refused at construction (their parameters need SQLAlchemy's processing).
 """
 
 from collections import namedtuple
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import JSON, Select
@@ -38,6 +38,9 @@ def _row_class(keys: tuple[str, ...]) -> type:
 
             def keys(self) -> tuple[str, ...]:
                 return self._fields
+
+            def items(self) -> Iterator[tuple[str, Any]]:
+                return zip(self._fields, self, strict=True)
 
             def get(self, key: str, default: Any = None) -> Any:
                 return getattr(self, key, default)
