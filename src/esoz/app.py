@@ -12,6 +12,7 @@ from esoz import __version__
 from esoz.analytics.api import router as dashboards_router
 from esoz.analytics.pages import router as dashboards_pages_router
 from esoz.conclusions.api import router as conclusions_router
+from esoz.core import audit
 from esoz.core.db import make_engine
 from esoz.core.handlers import install_handlers
 from esoz.core.health import router as health_router
@@ -68,6 +69,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = make_engine(settings.database_url, settings.db_pool_size, max_overflow=0)
         app.state.auth_engine = make_engine(settings.database_url, 6, max_overflow=0)
         app.state.rate_limiter = RateLimiter(app.state.auth_engine, settings.redis_url)
+        # Reads' audit rows in batches (core/audit.py: ReadAuditBuffer says what that guarantees).
+        read_audit = (
+            audit.ReadAuditBuffer(app.state.engine, settings.audit_read_flush_ms / 1000).start()
+            if settings.audit_read_flush_ms
+            else None
+        )
         stop = asyncio.Event()
         jobs = asyncio.create_task(run_jobs(app.state.engine, stop, settings)) if settings.inprocess_worker else None
         try:
@@ -76,6 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             stop.set()
             if jobs is not None:
                 await jobs
+            if read_audit is not None:
+                await read_audit.close()
             await app.state.rate_limiter.close()
             await app.state.engine.dispose()
             await app.state.auth_engine.dispose()

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = Field(10, ge=1, description="connections per worker process")
     inprocess_worker: bool = Field(True, description="run background jobs inside `esoz serve` (single node)")
+    audit_read_flush_ms: int = Field(
+        100, ge=0, le=10_000, description="reads' audit rows are written in batches this often (ms); 0 = one per read"
+    )
 
     # --- contract layer ---
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="largest accepted request body")

@@ -3,6 +3,7 @@
 import asyncio
 import uuid
 
+import httpx
 import psycopg
 import pytest
 from typer.testing import CliRunner
@@ -11,6 +12,7 @@ from esoz.cli import app as cli
 from esoz.core import audit
 from esoz.core.audit import Actor
 from esoz.core.db import libpq_url, make_engine
+from esoz.settings import Settings
 
 
 async def _record(url: str, n: int, action: str = "test.action") -> None:
@@ -111,3 +113,102 @@ def test_cli_detects_edit_or_deletion(fresh_db_url: str, monkeypatch: pytest.Mon
         assert "BROKEN" in broken.output
     finally:
         get_settings.cache_clear()
+
+
+# --- reads' audit rows in batches (ReadAuditBuffer) ----------------------------------------------------
+
+
+def _count(pg: psycopg.Connection, action: str) -> int:
+    return pg.execute("SELECT count(*) FROM audit_log WHERE action = %s", [action]).fetchone()[0]
+
+
+async def _record_on(conn: object, action: str) -> None:
+    await audit.record(conn, action=action, resource_type="thing", actor=Actor(user_id=uuid.uuid4()))  # type: ignore[arg-type]
+
+
+async def test_read_rows_are_queued_then_written_in_one_insert(db_url: str, pg: psycopg.Connection) -> None:
+    engine = make_engine(db_url, 2)
+    buffer = audit.ReadAuditBuffer(engine, interval=60).start()  # flushed by hand below
+    action = f"test.read.{uuid.uuid4().hex}"
+    try:
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            for _ in range(3):
+                await _record_on(conn, action)
+        assert buffer.pending == 3 and _count(pg, action) == 0
+        assert await buffer.flush() == 3
+        assert _count(pg, action) == 3
+        # Rows of a transaction are never buffered: they commit or roll back with the business rows.
+        async with engine.connect() as conn:
+            trans = await conn.begin()
+            await _record_on(conn, action + ".tx")
+            assert buffer.pending == 0
+            await trans.rollback()
+        assert _count(pg, action + ".tx") == 0
+    finally:
+        await buffer.close()
+        await engine.dispose()
+
+
+async def test_the_buffer_flushes_on_its_own_and_on_close(db_url: str, pg: psycopg.Connection) -> None:
+    engine = make_engine(db_url, 2)
+    buffer = audit.ReadAuditBuffer(engine, interval=0.05).start()
+    action = f"test.read.{uuid.uuid4().hex}"
+    try:
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await _record_on(conn, action)
+            for _ in range(100):
+                if _count(pg, action) == 1:
+                    break
+                await asyncio.sleep(0.02)
+            assert _count(pg, action) == 1
+            buffer.interval = 60  # the next row waits for close()
+            await asyncio.sleep(0.1)
+            await _record_on(conn, action)
+    finally:
+        await buffer.close()
+        await engine.dispose()
+    assert _count(pg, action) == 2
+
+
+async def test_a_failed_flush_keeps_the_rows_and_a_full_buffer_writes_synchronously(
+    db_url: str, pg: psycopg.Connection
+) -> None:
+    engine = make_engine(db_url, 2)
+    dead = make_engine("postgresql://postgres@127.0.0.1:1/nowhere", 1)
+    buffer = audit.ReadAuditBuffer(engine, interval=60, max_pending=2).start()
+    action = f"test.read.{uuid.uuid4().hex}"
+    try:
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await _record_on(conn, action)
+            await _record_on(conn, action)
+            await _record_on(conn, action)  # over max_pending: written at once, with the read
+            assert buffer.pending == 2 and _count(pg, action) == 1
+            buffer.engine = dead  # the database cannot be written
+            with pytest.raises(OSError):
+                await buffer.flush()
+            assert buffer.pending == 2
+            buffer.engine = engine
+            assert await buffer.flush() == 2
+        assert _count(pg, action) == 3
+    finally:
+        await buffer.close()
+        await engine.dispose()
+        await dead.dispose()
+
+
+def test_a_stopping_server_writes_the_reads_it_has_queued(
+    live_server: type, settings: Settings, nhs_headers: dict[str, str], pg: psycopg.Connection
+) -> None:
+    request_id = f"audit-flush-{uuid.uuid4().hex}"
+    params = {"first_name": "Ніхто", "last_name": "Ніхтенко", "birth_date": "1990-01-01"}
+    with live_server(settings.model_copy(update={"audit_read_flush_ms": 10_000})) as live:
+        response = httpx.get(
+            f"{live.url}/api/persons", params=params, headers=nhs_headers | {"X-Request-Id": request_id}
+        )
+        assert response.status_code == 200 and response.json()["data"] == []
+        row = "SELECT action FROM audit_log WHERE request_id = %s"
+        assert pg.execute(row, [request_id]).fetchall() == []  # queued, not yet written
+    assert pg.execute(row, [request_id]).fetchall() == [("person.search",)]

@@ -8,6 +8,7 @@ import httpx
 import psycopg
 from registry_factories import declare
 
+from audit_rows import wait_for_audit
 from esoz.registry.validators import today
 
 
@@ -59,9 +60,12 @@ def test_create_and_read_a_declaration(
 
     by_person = api.get(f"/api/persons/{person['id']}/declaration")
     assert by_person.status_code == 200 and [d["id"] for d in by_person.json()["data"]] == [created["id"]]
-    audited = pg.execute(
-        "SELECT action FROM audit_log WHERE resource_id IN (%s, %s) ORDER BY id", [person["id"], created["id"]]
-    ).fetchall()
+    audited = wait_for_audit(
+        pg,
+        "SELECT action FROM audit_log WHERE resource_id IN (%s, %s) ORDER BY id",
+        [person["id"], created["id"]],
+        until=lambda rows: len(rows) >= 4,
+    )
     assert [a for (a,) in audited] == [
         "person.create",
         "declaration.create",

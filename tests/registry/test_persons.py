@@ -8,6 +8,7 @@ import psycopg
 import pytest
 from registry_factories import bad_check_digit, person_body, rnokpp, years_ago
 
+from audit_rows import wait_for_audit
 from esoz.registry.validators import today
 
 
@@ -178,10 +179,12 @@ def test_search_exact_match_returns_only_requested_fields(
     assert api.get("/api/persons", params=_search_params(person, tax_id=rnokpp(date(1990, 1, 1)))).json()["data"] == []
     assert api.get("/api/persons", params=_search_params(person, second_name="Інше")).json()["data"] == []
 
-    audit = pg.execute(
+    audit = wait_for_audit(
+        pg,
         "SELECT outcome, details FROM audit_log WHERE action = 'person.search' AND resource_id = %s ORDER BY id",
         [person["id"]],
-    ).fetchall()
+        until=lambda rows: len(rows) >= 2,
+    )
     assert len(audit) == 2 and audit[0][0] == "success"
     assert audit[1][1]["fields"] == ["first_name", "last_name", "birth_date", "tax_id", "phone_number"]
     assert person["last_name"] not in str(audit)  # the criteria themselves are not logged
@@ -207,7 +210,8 @@ def test_search_matching_two_persons(api: httpx.Client, pg: psycopg.Connection, 
     twin = person_body() | {k: first[k] for k in ("first_name", "last_name", "birth_date")}
     twin["unzr"] = None
     api.post("/admin/persons", json={"person": twin}).raise_for_status()
-    before = pg.execute("SELECT count(*) FROM audit_log WHERE action = 'person.search'").fetchone()[0]
+    count = "SELECT count(*) FROM audit_log WHERE action = 'person.search' AND outcome = 'too_many_results'"
+    before = pg.execute(count).fetchone()[0]
     response = api.get("/api/persons", params=_search_params(first))
     assert response.status_code == 403
     error = response.json()["error"]
@@ -216,11 +220,7 @@ def test_search_matching_two_persons(api: httpx.Client, pg: psycopg.Connection, 
         "This API method returns only exact match results, please retry with more specific search result"
     )
     assert "data" not in response.json()
-    outcome = pg.execute(
-        "SELECT outcome FROM audit_log WHERE action = 'person.search' ORDER BY id DESC LIMIT 1"
-    ).fetchone()[0]
-    assert outcome == "too_many_results"
-    assert pg.execute("SELECT count(*) FROM audit_log WHERE action = 'person.search'").fetchone()[0] == before + 1
+    assert wait_for_audit(pg, count, until=lambda rows: rows[0][0] > before)[0][0] == before + 1
     # a more specific search finds exactly one
     narrowed = api.get("/api/persons", params=_search_params(first, tax_id=first["tax_id"])).json()["data"]
     assert [p["id"] for p in narrowed] == [first["id"]]

@@ -1,24 +1,32 @@
 """Append-only audit log with a hash chain.
 
-`record()` inserts an unsealed row inside the caller's transaction: no lock shared across requests.
+`record()` inserts an unsealed row inside the caller's transaction: no lock shared across requests. On an
+AUTOCOMMIT connection (reads) there is no transaction to join, and with a `ReadAuditBuffer` running the row
+is queued and written with others in one INSERT a moment later (see the class for the guarantee).
 `seal()` (run by the worker every second) takes the rows of transactions that have finished, gives
 them consecutive `seq` numbers and chains `hash = sha256(prev_hash + canonical row)`. `verify_chain()`
 recomputes the chain: an edited, inserted or deleted row breaks it from that point on.
 """
 
+import asyncio
+import contextlib
 import hashlib
 import uuid
+import weakref
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Engine, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from esoz.core.context import current_request_id
 from esoz.core.db import make_engine
+from esoz.core.logging import get_logger
 from esoz.core.models import audit_log
 
+log = get_logger("esoz.audit")
 GENESIS = "0" * 64
 SEAL_BATCH = 5000
 
@@ -50,20 +58,109 @@ async def record(
     actor: Actor = SYSTEM,
     details: dict[str, Any] | None = None,
 ) -> None:
-    await conn.execute(
-        _INSERT,
-        {
-            "request_id": current_request_id(),
-            "actor_user_id": actor.user_id,
-            "client_id": actor.client_id,
-            "legal_entity_id": actor.legal_entity_id,
-            "action": action,
-            "resource_type": resource_type,
-            "resource_id": None if resource_id is None else str(resource_id),
-            "outcome": outcome,
-            "details": details or {},
-        },
-    )
+    row = {
+        "request_id": current_request_id(),
+        "actor_user_id": actor.user_id,
+        "client_id": actor.client_id,
+        "legal_entity_id": actor.legal_entity_id,
+        "action": action,
+        "resource_type": resource_type,
+        "resource_id": None if resource_id is None else str(resource_id),
+        "outcome": outcome,
+        "details": details or {},
+    }
+    buffer = _BUFFERS.get(conn.sync_engine) if _BUFFERS else None
+    if buffer is not None and buffer.accepts(conn):
+        buffer.add(row)
+        return
+    await conn.execute(_INSERT, row)
+
+
+# The running buffer of each engine (an API process has one; tests run several apps in one process).
+_BUFFERS: "weakref.WeakKeyDictionary[Engine, ReadAuditBuffer]" = weakref.WeakKeyDictionary()
+
+
+class ReadAuditBuffer:
+    """Audit rows of reads, written in batches: one multi-row INSERT every `interval` seconds.
+
+    Why: nearly every read records who looked (a national system must show a patient who read their
+    record), and as its own INSERT that was a round trip and a WAL flush per read — the largest single cost
+    of a read after the read itself (bench/README.md, issue #9). Only rows recorded on AUTOCOMMIT connections
+    are buffered; rows of write transactions still commit or roll back with the business rows.
+
+    The guarantee: a read's row reaches the table within `interval` (100 ms by default) with the time of the
+    read, and the buffer is flushed when the process stops. A process killed hard loses at most that interval
+    of read rows. When the table cannot be written (the database is down), rows are kept and retried; past
+    `max_pending` rows `record()` writes synchronously again, so the read fails with its audit rather than
+    succeeding without it.
+    """
+
+    def __init__(self, engine: AsyncEngine, interval: float, max_pending: int = 20_000) -> None:
+        self.engine = engine
+        self.interval = interval
+        self.max_pending = max_pending
+        self._rows: list[dict[str, Any]] = []
+        self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._closing = False
+
+    def accepts(self, conn: AsyncConnection) -> bool:
+        if len(self._rows) >= self.max_pending or self._closing:
+            return False
+        sync = conn.sync_connection
+        return sync is not None and sync.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+
+    def add(self, row: dict[str, Any]) -> None:
+        row["occurred_at"] = datetime.now(UTC)  # the read's time, not the flush's
+        self._rows.append(row)
+
+    @property
+    def pending(self) -> int:
+        return len(self._rows)
+
+    def start(self) -> "ReadAuditBuffer":
+        _BUFFERS[self.engine.sync_engine] = self
+        self._task = asyncio.create_task(self._run(), name="audit-read-buffer")
+        return self
+
+    async def flush(self) -> int:
+        """Write what is queued; on failure keep it (in order) for the next try and re-raise."""
+        rows, self._rows = self._rows, []
+        if not rows:
+            return 0
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(_INSERT, rows)
+        except BaseException:
+            self._rows[:0] = rows
+            raise
+        return len(rows)
+
+    async def _run(self) -> None:
+        backoff = self.interval
+        while not self._closing:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), backoff)
+            try:
+                await self.flush()
+                backoff = self.interval
+            except Exception:
+                log.exception("read audit flush failed; rows kept for the next try", pending=len(self._rows))
+                backoff = min(max(backoff * 2, self.interval), 5.0)
+
+    async def close(self) -> None:
+        """Stop taking rows, flush the rest; called before the engine is disposed."""
+        self._closing = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+        try:
+            await self.flush()
+        except Exception:
+            log.exception("read audit rows lost at shutdown", lost=len(self._rows))
+        finally:
+            if _BUFFERS.get(self.engine.sync_engine) is self:
+                del _BUFFERS[self.engine.sync_engine]
 
 
 _FIELDS = (
