@@ -20,7 +20,11 @@ class _StderrLogger:
     """Writes to whatever sys.stderr is at the time of the call (test capture swaps it, and closes old ones)."""
 
     def msg(self, message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
+        # One write per line: print() writes the text and the newline separately, and another thread's line
+        # (uvicorn's, httpx's in tests) could land between them.
+        stream = sys.stderr
+        stream.write(message + "\n")
+        stream.flush()
 
     log = debug = info = warn = warning = error = critical = exception = fatal = msg
 
