@@ -1,6 +1,7 @@
 """create_app(): the ASGI application — routers, middleware, error handlers, lifespan."""
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -77,6 +78,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         stop = asyncio.Event()
         jobs = asyncio.create_task(run_jobs(app.state.engine, stop, settings)) if settings.inprocess_worker else None
+        # What exists now (modules, tables, routes, schemas) lives as long as the process: move it out of the
+        # collector's generations, so that full collections under load walk only per-request garbage.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

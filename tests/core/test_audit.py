@@ -61,6 +61,23 @@ def test_chain_seals_and_verifies(fresh_db_url: str) -> None:
     assert stored == ("\r\nFAKE admin login",)  # kept as data in JSON, never interpreted
 
 
+def test_sealing_in_chunks_keeps_one_chain_and_honours_the_batch(fresh_db_url: str) -> None:
+    asyncio.run(_record(fresh_db_url, 2 * audit.SEAL_CHUNK + 7))
+
+    async def seal(batch: int) -> int:
+        engine = make_engine(fresh_db_url, 1)
+        try:
+            async with engine.begin() as conn:
+                return await audit.seal(conn, batch=batch)
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(seal(audit.SEAL_CHUNK + 1)) == audit.SEAL_CHUNK + 1  # stops at the batch, mid-chunk
+    assert asyncio.run(seal(5000)) == audit.SEAL_CHUNK + 6
+    report = asyncio.run(_verify(fresh_db_url))
+    assert report.ok and report.checked == 2 * audit.SEAL_CHUNK + 7 and report.unsealed == 0
+
+
 def test_rows_cannot_be_updated_or_deleted(fresh_db_url: str) -> None:
     asyncio.run(_record(fresh_db_url, 2))
     asyncio.run(_seal(fresh_db_url))

@@ -29,6 +29,7 @@ from esoz.core.models import audit_log
 log = get_logger("esoz.audit")
 GENESIS = "0" * 64
 SEAL_BATCH = 5000
+SEAL_CHUNK = 250
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,24 +197,31 @@ async def seal(conn: AsyncConnection, batch: int = SEAL_BATCH) -> int:
     ).first()
     seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
     # Only committed rows are visible here; a row whose transaction is still open is sealed on a later run,
-    # so seq follows commit visibility rather than id order.
-    rows = (
-        await conn.execute(
-            text(f"SELECT {_SELECT_FIELDS} FROM audit_log WHERE seq IS NULL ORDER BY id LIMIT :batch"),
-            {"batch": batch},
-        )
-    ).all()
-    updates = []
-    for row in rows:
-        seq += 1
-        digest = row_hash(prev, seq, row)
-        updates.append({"id": row.id, "seq": seq, "prev": prev, "hash": digest})
-        prev = digest
-    if updates:
-        await conn.execute(
-            text("UPDATE audit_log SET seq = :seq, prev_hash = :prev, hash = :hash WHERE id = :id"), updates
-        )
-    return len(updates)
+    # so seq follows commit visibility rather than id order. Chunks of SEAL_CHUNK rows: hashing is CPU work on
+    # the event loop of an API process (the in-process worker), and 5,000 rows at once stalled its requests
+    # for ~100 ms after a burst (bench/README.md); between chunks the loop serves requests.
+    sealed = 0
+    while sealed < batch:
+        rows = (
+            await conn.execute(
+                text(f"SELECT {_SELECT_FIELDS} FROM audit_log WHERE seq IS NULL ORDER BY id LIMIT :batch"),
+                {"batch": min(SEAL_CHUNK, batch - sealed)},
+            )
+        ).all()
+        updates = []
+        for row in rows:
+            seq += 1
+            digest = row_hash(prev, seq, row)
+            updates.append({"id": row.id, "seq": seq, "prev": prev, "hash": digest})
+            prev = digest
+        if updates:
+            await conn.execute(
+                text("UPDATE audit_log SET seq = :seq, prev_hash = :prev, hash = :hash WHERE id = :id"), updates
+            )
+        sealed += len(updates)
+        if len(rows) < SEAL_CHUNK:
+            break
+    return sealed
 
 
 @dataclass
