@@ -387,8 +387,13 @@ async def build_world(url: str, accounts: dict[str, Any], synthetic_clinics: int
         persons = [
             dict(r)
             for r in await pg.fetch(
-                f"SELECT id, first_name, last_name, birth_date, tax_id FROM persons TABLESAMPLE SYSTEM ({fraction}) "
-                "WHERE is_active AND tax_id IS NOT NULL LIMIT 20000"
+                f"SELECT id, first_name, last_name, birth_date, tax_id FROM persons p TABLESAMPLE SYSTEM ({fraction}) "
+                "WHERE is_active AND tax_id IS NOT NULL"
+                # A namesake born the same day (random РНОКПП serials can repeat too) makes the exact-match search
+                # answer 403 too_many_results, as it should; the mix samples people it can find.
+                " AND NOT EXISTS (SELECT 1 FROM persons q WHERE q.id <> p.id AND q.status = 'active'"
+                " AND lower(q.last_name) = lower(p.last_name) AND lower(q.first_name) = lower(p.first_name)"
+                " AND q.birth_date = p.birth_date) LIMIT 20000"
             )
         ]
         prescriptions = [
@@ -1214,12 +1219,20 @@ def main(argv: list[str] | None = None) -> int:
             if w:
                 print(f"wrk GET /health, 64 connections: {w.get('rps')} rps, p50 {w.get('p50')}, p99 {w.get('p99')}\n")
             log("baseline: bare ASGI at the target rate")
+            cpu0 = _cpu_times(proc)
             bare = asyncio.run(
                 run_open_loop(
                     args.port, None, args.rate, args.baseline_seconds, args.connections, ("health", "/health")
                 )
             )
+            cpu1 = _cpu_times(proc)
             report["bare_asgi_at_rate"] = bare.table()["TOTAL"]
+            if cpu0 is not None and cpu1 is not None and bare.table()["TOTAL"]["count"]:
+                # The floor under every request of the mix: uvicorn, the middleware and routing, no database.
+                report["bare_asgi_server_cpu_ms_per_request"] = round(
+                    1000 * (cpu1 - cpu0) / bare.table()["TOTAL"]["count"], 3
+                )
+                print(f"bare ASGI: server CPU {report['bare_asgi_server_cpu_ms_per_request']} ms per request\n")
             tables.append(print_table(f"bare ASGI GET /health at {args.rate:.0f}/s offered", bare.table()))
             log("baseline: raw database (pgbench)")
             report["pgbench"] = pgbench(args.url, args.baseline_seconds, 16, world.persons)
