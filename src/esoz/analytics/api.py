@@ -21,7 +21,7 @@ Page = Annotated[int, Query(ge=1, le=MAX_PAGE, description="page of paged charts
 PageSize = Annotated[int, Query(ge=1, le=100)]
 
 
-def _filters(
+async def _filters(  # async: a plain def dependency would run in the thread pool
     month_from: From = None,
     month_to: To = None,
     region: Region = None,

@@ -29,7 +29,9 @@ class PageParams:
         return (self.page - 1) * self.page_size
 
 
-def page_params(
+# async on purpose: FastAPI runs a plain `def` dependency in its thread pool, a thread hop (and GIL handoffs with
+# the event loop) per request for two integers (bench/README.md).
+async def page_params(
     page: Annotated[int, Query(ge=1, description="page number, from 1")] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"rows per page, 1..{MAX_PAGE_SIZE}")] = 50,
 ) -> PageParams:
