@@ -9,12 +9,12 @@ transaction; cancelling it queues the cancellation for the registry.
 
 import secrets
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select
-from sqlalchemy.engine import RowMapping
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from esoz.conclusions import pfu
@@ -32,7 +32,9 @@ from esoz.conclusions.schemas import (
 from esoz.core import audit, clock, numbers
 from esoz.core.auth import AuthContext
 from esoz.core.errors import ENTRY_QUERY, Conflict, NotFound, ValidationFailed, invalid_entry
+from esoz.core.fastsql import FastQuery
 from esoz.core.pagination import PageParams
+from esoz.core.rows import first, get_row_by_id
 from esoz.events.service import record_status_change
 from esoz.notifications import templates
 from esoz.notifications.service import queue_sms
@@ -49,6 +51,16 @@ KYIV = ZoneInfo("Europe/Kyiv")
 PRELIMINARY, FINAL, AMENDED, ENTERED_IN_ERROR = "PRELIMINARY", "FINAL", "AMENDED", "ENTERED_IN_ERROR"
 ENTITY = "Composition"
 TITLE_ALPHABET = numbers.ALPHABET
+
+# The reads of create, sign and GET are built once and run through core.fastsql: built per call, SQLAlchemy
+# re-keyed and executed them on its slow path (bench/README.md, issue #9).
+_C = compositions
+_BY_ID = FastQuery(select(_C).where(_C.c.id == bindparam("id_"), _C.c.person_id == bindparam("person_id")))
+_BY_ID_LOCKED = FastQuery(_BY_ID.stmt.with_for_update())
+_ID_TAKEN = FastQuery(select(_C.c.id).where(_C.c.id == bindparam("id_")))
+_TITLE_LOCKED = FastQuery(
+    select(composition_titles).where(composition_titles.c.title == bindparam("title")).with_for_update()
+)
 
 
 # --- titles -----------------------------------------------------------------------------------------
@@ -80,7 +92,7 @@ async def create_title(
 # --- rendering --------------------------------------------------------------------------------------
 
 
-def render(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
+def render(row: Mapping[str, Any]) -> dict[str, Any]:
     """The composition as the API returns it; sign and mark_in_error sign exactly this plus their changes."""
     data = dict(row["content"])
     data |= {
@@ -99,7 +111,7 @@ def kyiv_day(value: datetime) -> date:
     return value.astimezone(KYIV).date()
 
 
-def validity_days(row: RowMapping | dict[str, Any]) -> int:
+def validity_days(row: Mapping[str, Any]) -> int:
     return (row["validity_end"] - row["validity_start"]).days + 1
 
 
@@ -108,7 +120,7 @@ def validity_days(row: RowMapping | dict[str, Any]) -> int:
 
 async def _validate(
     conn: AsyncConnection, body: CompositionContent, person_id: uuid.UUID, auth: AuthContext
-) -> tuple[RowMapping, RowMapping | None, date, date]:
+) -> tuple[Mapping[str, Any], Mapping[str, Any] | None, date, date]:
     errors: list[dict[str, Any]] = []
     if body.type.system != TYPES_SYSTEM or body.type.code != TEMP_DISABILITY:
         errors.append(invalid_entry("$.type.coding[0].code", "inclusion", "value is not allowed in enum",
@@ -140,7 +152,7 @@ async def _validate(
     assert start is not None and end is not None
     author = await clinician(conn, body.author.id, auth.legal_entity_id, "$.author")
     await _check_title(conn, body.title, person_id)
-    if (await conn.execute(select(compositions.c.id).where(compositions.c.id == body.id))).first():
+    if await _ID_TAKEN.first(conn, id_=body.id) is not None:
         raise Conflict("Composition with such id already exists")
     target = None
     if body.relates_to:
@@ -149,21 +161,15 @@ async def _validate(
 
 
 async def _check_title(conn: AsyncConnection, title: str, person_id: uuid.UUID) -> None:
-    t = composition_titles
-    row = (await conn.execute(select(t).where(t.c.title == title).with_for_update())).mappings().first()
-    if row is None or row["person_id"] != person_id:
+    row = await _TITLE_LOCKED.first(conn, title=title)
+    if row is None or row.person_id != person_id:
         raise ValidationFailed([invalid_entry("$.title", "invalid", "Composition title not found")])
-    if row["composition_id"] is not None:
+    if row.composition_id is not None:
         raise ValidationFailed([invalid_entry("$.title", "invalid", "Composition title is already used")])
 
 
-async def _prolongation_target(conn: AsyncConnection, target_id: uuid.UUID, person_id: uuid.UUID) -> RowMapping:
-    t = compositions
-    target = (
-        (await conn.execute(select(t).where(t.c.id == target_id, t.c.person_id == person_id).with_for_update()))
-        .mappings()
-        .first()
-    )
+async def _prolongation_target(conn: AsyncConnection, target_id: uuid.UUID, person_id: uuid.UUID) -> Mapping[str, Any]:
+    target = await first(_BY_ID_LOCKED, conn, id_=target_id, person_id=person_id)
     if target is None:
         raise ValidationFailed(
             [invalid_entry("$.relates_to[0].resource_reference.identifier.value", "invalid", "Composition not found")]
@@ -257,8 +263,8 @@ async def _finalize(
     conn: AsyncConnection,
     settings: Settings,
     auth: AuthContext,
-    person: RowMapping,
-    row: RowMapping | dict[str, Any],
+    person: Mapping[str, Any],
+    row: Mapping[str, Any],
     doc: VerifiedDocument,
 ) -> None:
     now = clock.now()
@@ -266,25 +272,22 @@ async def _finalize(
     integration = [pfu.task_entry(pfu.CREATE, now)]
     updated = await _update(conn, row, auth, FINAL, {"signed_at": now, "integration_data": integration})
     if row["replaces_id"] is not None:
-        t = compositions
-        target = (
-            (await conn.execute(select(t).where(t.c.id == row["replaces_id"], t.c.person_id == row["person_id"])))
-            .mappings()
-            .one()
-        )
+        target = await first(_BY_ID, conn, id_=row["replaces_id"], person_id=row["person_id"])
+        assert target is not None  # locked by _prolongation_target earlier in this transaction
         await _update(conn, target, auth, AMENDED, {"replaced_by_id": row["id"]})
     await pfu.queue_create(conn, await _erln_record(conn, updated, person))
     if settings.composition_sms:
         await _sms(conn, person, updated, f"composition-final:{row['id']}")
 
 
-async def _erln_record(conn: AsyncConnection, row: RowMapping, person: RowMapping) -> dict[str, Any]:
+async def _erln_record(conn: AsyncConnection, row: Mapping[str, Any], person: Mapping[str, Any]) -> dict[str, Any]:
     author = await clinician(conn, row["author_id"], None, "$.author")
-    le = (await conn.execute(select(legal_entities).where(legal_entities.c.id == row["custodian_id"]))).mappings().one()
+    le = await get_row_by_id(conn, legal_entities, row["custodian_id"])
+    assert le is not None  # the custodian is a registered legal entity (it was the author's at create)
     return pfu.erln_record(row, person, author, le, validity_days(row))
 
 
-async def _sms(conn: AsyncConnection, person: RowMapping, row: RowMapping, key: str) -> None:
+async def _sms(conn: AsyncConnection, person: Mapping[str, Any], row: Mapping[str, Any], key: str) -> None:
     phone = sms_phone(person, row["content"].get("inform_with"))
     if phone is not None:
         kind, text = templates.composition_created(row["title"])
@@ -293,11 +296,11 @@ async def _sms(conn: AsyncConnection, person: RowMapping, row: RowMapping, key: 
 
 async def _update(
     conn: AsyncConnection,
-    row: RowMapping | dict[str, Any],
+    row: Mapping[str, Any],
     auth: AuthContext,
     new_status: str,
     values: dict[str, Any] | None = None,
-) -> RowMapping:
+) -> Mapping[str, Any]:
     t = compositions
     stmt = (
         t.update()
@@ -365,12 +368,8 @@ async def mark_in_error(
 
 async def _row(
     conn: AsyncConnection, composition_id: uuid.UUID, person_id: uuid.UUID, auth: AuthContext, lock: bool = False
-) -> RowMapping:
-    t = compositions
-    query = select(t).where(t.c.id == composition_id, t.c.person_id == person_id)
-    if lock:
-        query = query.with_for_update()
-    row = (await conn.execute(query)).mappings().first()
+) -> Mapping[str, Any]:
+    row = await first(_BY_ID_LOCKED if lock else _BY_ID, conn, id_=composition_id, person_id=person_id)
     if row is None or (auth.legal_entity_filter is not None and row["custodian_id"] != auth.legal_entity_filter):
         raise NotFound("Composition not found")
     return row
@@ -384,7 +383,7 @@ async def get(
 
 async def get_row(
     conn: AsyncConnection, auth: AuthContext, person_id: uuid.UUID, composition_id: uuid.UUID
-) -> RowMapping:
+) -> Mapping[str, Any]:
     return await _row(conn, composition_id, person_id, auth)
 
 

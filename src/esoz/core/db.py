@@ -52,6 +52,9 @@ def make_engine(url: str, pool_size: int = 10, max_overflow: int | None = None) 
         pool_reset_on_return=None,  # every unit of work ends with COMMIT/ROLLBACK itself
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
+        # asyncpg's per-connection cache of prepared statements (core.fastsql's hot reads) holds 100 by default;
+        # the request paths use more than half of that already, and an evicted statement is parsed again.
+        connect_args={"statement_cache_size": 500},
     )
 
 

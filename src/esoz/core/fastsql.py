@@ -78,7 +78,7 @@ class FastQuery:
         if driver is None or not (
             driver.is_in_transaction() or sync.get_execution_options().get("isolation_level") == "AUTOCOMMIT"  # type: ignore[union-attr]
         ):
-            return (await conn.execute(self.stmt, params)).all()
+            return [self._make(row) for row in (await conn.execute(self.stmt, params)).all()]  # same row type
         values = self._defaults | params if self._defaults else params
         records = await driver.fetch(self.sql, *[values[name] for name in self._names])  # type: ignore[union-attr]
         make = self._make

@@ -21,13 +21,14 @@ from urllib.parse import urlencode
 from authlib.oauth2.rfc6749 import errors as oauth_errors
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from esoz.core import audit, clock
 from esoz.core.audit import Actor
 from esoz.core.errors import ApiError, Forbidden, field_error
+from esoz.core.fastsql import FastQuery
 from esoz.core.ids import uuid7
 from esoz.identity import scopes, tokens, users
 from esoz.identity.models import apps, clients, connections
@@ -179,14 +180,18 @@ async def authorize_app(
 # --- token endpoint ---------------------------------------------------------------------------------
 
 
-async def authenticate_client(conn: AsyncConnection, client_id: str | None, secret: str | None) -> tuple[Any, Any]:
-    """client_id = the legal entity's client; client_secret = the secret of one of its MIS connections."""
+def _client_uuid(client_id: str | None, secret: str | None) -> uuid.UUID:
     if not client_id or not secret:
         raise invalid_client("client_id and client_secret are required.")
     try:
-        cid = uuid.UUID(client_id)
+        return uuid.UUID(client_id)
     except ValueError:
         raise invalid_client() from None
+
+
+async def authenticate_client(conn: AsyncConnection, client_id: str | None, secret: str | None) -> tuple[Any, Any]:
+    """client_id = the legal entity's client; client_secret = the secret of one of its MIS connections."""
+    cid = _client_uuid(client_id, secret)
     row = (
         await conn.execute(
             select(connections, clients.c.is_blocked, clients.c.client_type, clients.c.legal_entity_id)
@@ -387,16 +392,43 @@ async def revoke(engine: AsyncEngine, *, client_id: str | None, client_secret: s
     await in_transaction(engine, work)
 
 
+# Introspection is 10 % of the national mix (bench/README.md, issue #9): its two reads (the client by its
+# secret, the token by its digest) are built once and run through core.fastsql on an autocommit connection.
+# Tokens and connections reference their client by NOT NULL foreign keys, so no join to `clients` is needed
+# beyond the blocked flag.
+_INTROSPECTING_CLIENT = FastQuery(
+    select(clients.c.is_blocked)
+    .select_from(connections.join(clients, clients.c.id == connections.c.client_id))
+    .where(connections.c.client_id == bindparam("client_id"), connections.c.secret_hash == bindparam("secret_hash"))
+)
+_INTROSPECTED_TOKEN = FastQuery(
+    select(
+        tokens.tokens.c.name,
+        tokens.tokens.c.client_id,
+        tokens.tokens.c.user_id,
+        tokens.tokens.c.scope,
+        tokens.tokens.c.expires_at,
+        tokens.tokens.c.revoked_at,
+        tokens.tokens.c.inserted_at,
+    ).where(tokens.tokens.c.value_hash == bindparam("value_hash"))
+)
+
+
 async def introspect(
     engine: AsyncEngine, *, client_id: str | None, client_secret: str | None, token: str | None
 ) -> dict[str, Any]:
     """RFC 7662: active + metadata for the client's own live tokens; `{"active": false}` otherwise."""
     async with engine.connect() as conn:
-        client, _ = await authenticate_client(conn, client_id, client_secret)
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")  # reads only: no BEGIN/ROLLBACK
+        cid = _client_uuid(client_id, client_secret)
+        assert client_secret is not None
+        client = await _INTROSPECTING_CLIENT.first(conn, client_id=cid, secret_hash=tokens.digest(client_secret))
+        if client is None or client.is_blocked:
+            raise invalid_client()
         if not token:
             raise invalid_request("token is required.")
-        row = await tokens.find(conn, token)
-        if row is None or row.client_id != client.id or not tokens.is_live(row) or row.name == tokens.CODE:
+        row = await _INTROSPECTED_TOKEN.first(conn, value_hash=tokens.digest(token))
+        if row is None or row.client_id != cid or not tokens.is_live(row) or row.name == tokens.CODE:
             return {"active": False}
         return {
             "active": True,

@@ -11,15 +11,17 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, func, select
+from sqlalchemy import Text, and_, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from esoz.core import audit, clock, envelope
 from esoz.core.auth import AuthContext
 from esoz.core.errors import Conflict, Forbidden, ValidationFailed, invalid_entry
+from esoz.core.fastsql import FastQuery
 from esoz.core.ids import uuid7
-from esoz.core.rows import get_scoped_row
+from esoz.core.rows import get_row_by_id, get_scoped_row
 from esoz.events import service as event_service
 from esoz.prescriptions import people, prescriptions, requests, schemas, stewardship, views
 from esoz.prescriptions.common import SYSTEM_USER, money, num, settings_of, today
@@ -41,6 +43,37 @@ PHARMACY_TYPES = ("PHARMACY", "MSP_PHARMACY")
 PAYMENT_FIELDS = ("payment_id", "payment_amount")
 DISCOUNT_MISMATCH = "Requested discount price does not satisfy allowed reimbursement amount"
 QTY_NOT_DIVISIBLE = "The amount of medications in medication dispense must be divisible to package minimum quantity"
+
+
+# The look-ups of create and process are built once and run through core.fastsql: built per call, SQLAlchemy
+# re-keyed and executed each on its slow path (bench/README.md, issue #9).
+_D, _DD = medication_dispenses, medication_dispense_details
+_DISPENSED_QTY = FastQuery(
+    select(
+        func.count(func.distinct(_D.c.id)).label("dispenses"),
+        func.coalesce(func.sum(_DD.c.medication_qty), 0).label("qty"),
+    )
+    .select_from(_D.outerjoin(_DD, _DD.c.medication_dispense_id == _D.c.id))
+    # = ANY(array) rather than IN (...): an expanding IN list needs SQLAlchemy's execute path.
+    .where(
+        _D.c.medication_request_id == bindparam("mr_id"), _D.c.status == any_(bindparam("statuses", type_=ARRAY(Text)))
+    )
+)
+_CONTRACTS = FastQuery(
+    select(contracts.c.is_suspended, contracts.c.contract_divisions).where(
+        contracts.c.legal_entity_id == bindparam("legal_entity_id"),
+        contracts.c.medical_program_id == bindparam("program_id"),
+        contracts.c.status == "VERIFIED",
+        contracts.c.start_date <= bindparam("on", type_=contracts.c.start_date.type),
+        contracts.c.end_date >= bindparam("on", type_=contracts.c.end_date.type),
+    )
+)
+_DDD_FACTS = FastQuery(select(innms.c.ddd, innms.c.ddd_unit).where(innms.c.id == bindparam("innm_id")))
+_CONTAINERS = FastQuery(
+    select(medications.c.id, medications.c.container).where(
+        medications.c.id == any_(bindparam("ids", type_=ARRAY(medications.c.id.type)))
+    )
+)
 
 
 def _bad(entry: str, description: str) -> ValidationFailed:
@@ -85,7 +118,8 @@ def _check_prescription(mr: Any, dispensed_at: date) -> None:
 async def _program(conn: AsyncConnection, mr: Any, program_id: uuid.UUID) -> Any:
     if program_id != mr["medical_program_id"]:
         raise Conflict("Medical program in medication dispense differs from the one in medication request")
-    program = (await conn.execute(select(medical_programs).where(medical_programs.c.id == program_id))).mappings().one()
+    program = await get_row_by_id(conn, medical_programs, program_id)
+    assert program is not None  # the prescription's own programme (`.one()` before)
     if not program["is_active"]:
         raise Conflict("Medical program is not active")
     if not program["medication_dispense_allowed"]:
@@ -98,18 +132,7 @@ async def _program(conn: AsyncConnection, mr: Any, program_id: uuid.UUID) -> Any
 async def _check_contract(conn: AsyncConnection, program: Any, le_id: uuid.UUID, division_id: uuid.UUID) -> None:
     if settings_of(program)["skip_contract_provision_verify"]:
         return
-    on = today()
-    rows = (
-        await conn.execute(
-            select(contracts.c.is_suspended, contracts.c.contract_divisions).where(
-                contracts.c.legal_entity_id == le_id,
-                contracts.c.medical_program_id == program["id"],
-                contracts.c.status == "VERIFIED",
-                contracts.c.start_date <= on,
-                contracts.c.end_date >= on,
-            )
-        )
-    ).all()
+    rows = await _CONTRACTS.fetch(conn, legal_entity_id=le_id, program_id=program["id"], on=today())
     if not rows:
         raise Conflict("Program cannot be used - no active contract exists")
     running = [r for r in rows if not r.is_suspended]
@@ -120,15 +143,8 @@ async def _check_contract(conn: AsyncConnection, program: Any, le_id: uuid.UUID,
 
 
 async def _dispensed_qty(conn: AsyncConnection, mr_id: uuid.UUID, statuses: tuple[str, ...]) -> tuple[int, Decimal]:
-    d, dd = medication_dispenses, medication_dispense_details
-    row = (
-        await conn.execute(
-            select(func.count(func.distinct(d.c.id)), func.coalesce(func.sum(dd.c.medication_qty), 0))
-            .select_from(d.outerjoin(dd, dd.c.medication_dispense_id == d.c.id))
-            .where(d.c.medication_request_id == mr_id, d.c.status.in_(statuses))
-        )
-    ).one()
-    return row[0], Decimal(row[1])
+    row = await _DISPENSED_QTY.first(conn, mr_id=mr_id, statuses=list(statuses))
+    return row.dispenses, Decimal(row.qty)
 
 
 def _check_discount(i: int, detail: schemas.DispenseDetail, brand: Any, settings: Settings) -> Decimal:
@@ -157,15 +173,7 @@ async def create(
     d = body.medication_dispense
     le, party, division = await _pharmacy(conn, auth, d.division_id)
     # The row lock serialises dispenses of one prescription: the loser waits, then sees the winner's row.
-    mr = (
-        (
-            await conn.execute(
-                select(medication_requests).where(medication_requests.c.id == d.medication_request_id).with_for_update()
-            )
-        )
-        .mappings()
-        .first()
-    )
+    mr = await get_row_by_id(conn, medication_requests, d.medication_request_id, lock=True)
     if mr is None:
         raise _bad("medication_request_id", "Medication request not found")
     _check_prescription(mr, d.dispensed_at)
@@ -195,8 +203,7 @@ async def create(
 
 
 async def _ddd_facts(conn: AsyncConnection, mr: Any) -> Any:
-    query = select(innms.c.ddd, innms.c.ddd_unit).where(innms.c.id == mr["innm_id"])
-    return (await conn.execute(query)).first()
+    return await _DDD_FACTS.first(conn, innm_id=mr["innm_id"])
 
 
 async def _insert(
@@ -214,14 +221,7 @@ async def _insert(
     md_id = uuid7()
     now = clock.now()
     facts = await _ddd_facts(conn, mr)
-    containers = {
-        r.id: r.container
-        for r in await conn.execute(
-            select(medications.c.id, medications.c.container).where(
-                medications.c.id.in_([b["id"] for _, b, _ in lines])
-            )
-        )
-    }
+    containers = {r.id: r.container for r in await _CONTAINERS.fetch(conn, ids=[b["id"] for _, b, _ in lines])}
     details = [
         {
             "id": uuid7(),
@@ -408,17 +408,8 @@ async def _complete(
 ) -> None:
     """MD → PROCESSED and, when everything prescribed has been dispensed, MR → COMPLETED: one transaction."""
     now = clock.now()
-    mr = (
-        (
-            await conn.execute(
-                select(medication_requests)
-                .where(medication_requests.c.id == row["medication_request_id"])
-                .with_for_update()
-            )
-        )
-        .mappings()
-        .one()
-    )
+    mr = await get_row_by_id(conn, medication_requests, row["medication_request_id"], lock=True)
+    assert mr is not None  # the dispense's own prescription (`.one()` before)
     await conn.execute(
         medication_dispenses.update()
         .where(medication_dispenses.c.id == row["id"])

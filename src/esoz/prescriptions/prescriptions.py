@@ -1,19 +1,21 @@
 """Medication requests (MR, the prescription): reads, signed reject, resend, block/unblock, expiry (§3.4)."""
 
 import uuid
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import Integer, bindparam, func, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from esoz.core import audit, clock, envelope
 from esoz.core.auth import AuthContext
 from esoz.core.errors import Conflict, Forbidden, NotFound, ValidationFailed, invalid_entry
+from esoz.core.fastsql import FastQuery
 from esoz.core.ids import uuid7
-from esoz.core.rows import get_scoped_row
+from esoz.core.rows import all_rows, first, get_scoped_row
 from esoz.events import service as event_service
 from esoz.notifications import templates
 from esoz.notifications.service import queue_sms
@@ -45,6 +47,32 @@ FILTERS: dict[str, tuple[str, str]] = {
     "dispense_valid_to_start": ("dispense_valid_to", "ge"),
     "dispense_valid_to_end": ("dispense_valid_to", "le"),
 }
+
+
+# A pharmacy's look-up by number and a patient's list are hot reads of the national mix (bench/README.md,
+# issue #9): built once and run through core.fastsql. A list with extra filters is built per call.
+_T = medication_requests
+_BY_NUMBER = FastQuery(select(_T).where(_T.c.request_number == bindparam("number")).limit(1))
+_BY_ID = FastQuery(select(_T).where(_T.c.id == bindparam("id_")).limit(1))
+
+
+def _of_person_queries(by_legal_entity: bool) -> tuple[FastQuery, FastQuery]:
+    """(page, count) of a patient's prescriptions in one status (and legal entity), newest first."""
+    where = [_T.c.person_id == bindparam("person_id"), _T.c.status == bindparam("status")]
+    if by_legal_entity:
+        where.append(_T.c.legal_entity_id == bindparam("legal_entity_id"))
+    page = (
+        select(_T)
+        .where(*where)
+        .order_by(_T.c.inserted_at.desc())
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+    )
+    count = select(func.count().label("total")).select_from(_T).where(*where)
+    return FastQuery(page), FastQuery(count)
+
+
+_OF_PERSON = {by_legal_entity: _of_person_queries(by_legal_entity) for by_legal_entity in (False, True)}
 
 
 def looks_like_number(value: str) -> bool:
@@ -83,6 +111,17 @@ async def list_for_person(
     limit: int,
     offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
+    if all(value is None for value in filters.values()):
+        params: dict[str, Any] = {"person_id": person_id, "status": status or "ACTIVE"}
+        if auth.legal_entity_filter is not None:
+            params["legal_entity_id"] = auth.legal_entity_filter
+        page_query, count_query = _OF_PERSON[auth.legal_entity_filter is not None]
+        found = await all_rows(page_query, conn, **params, limit=limit, offset=offset)
+        if 0 < len(found) < limit or (offset == 0 and not found):
+            total = offset + len(found)  # a partial page: nothing beyond it to count
+        else:
+            total = (await count_query.first(conn, **params)).total
+        return [views.medication_request(r) for r in found], total
     t = medication_requests
     where = [t.c.person_id == person_id, t.c.status == (status or "ACTIVE")]
     if auth.legal_entity_filter is not None:
@@ -103,15 +142,15 @@ async def list_for_person(
 
 async def pharmacy_get(conn: AsyncConnection, key: str, code: str | None) -> dict[str, Any]:
     """A pharmacy finds a prescription by id or by its number; with `code`, the patient's code is checked."""
-    t = medication_requests
+    row: Mapping[str, Any] | None
     if looks_like_number(key):
-        query = select(t).where(t.c.request_number == key.upper())
+        row = await first(_BY_NUMBER, conn, number=key.upper())
     else:
         try:
-            query = select(t).where(t.c.id == uuid.UUID(key))
+            id_ = uuid.UUID(key)
         except ValueError:
             raise NotFound("Medication request not found") from None
-    row = (await conn.execute(query.limit(1))).mappings().first()
+        row = await first(_BY_ID, conn, id_=id_)
     if row is None:
         raise NotFound("Medication request not found")
     if code is not None and not code_matches(row, code):

@@ -5,16 +5,19 @@ transaction.
 """
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from esoz.core import audit
 from esoz.core.audit import Actor
 from esoz.core.errors import Conflict, NotFound, ValidationFailed, invalid_entry
+from esoz.core.fastsql import FastQuery
 from esoz.core.ids import uuid7
+from esoz.core.rows import first
 from esoz.prescriptions import schemas
 from esoz.prescriptions.models import (
     contracts,
@@ -120,28 +123,32 @@ async def get_medication(conn: AsyncConnection, id_: uuid.UUID) -> dict[str, Any
     return out
 
 
-async def dosage_info(conn: AsyncConnection, medication_id: uuid.UUID) -> RowMapping | None:
-    """An active INNM_DOSAGE with its primary INN (name, ATC, DDD, AWaRe) in one query."""
-    query = (
-        select(
-            medications.c.id,
-            medications.c.name,
-            medications.c.form,
-            ingredients.c.dosage,
-            innms.c.id.label("innm_id"),
-            innms.c.name.label("innm_name"),
-            innms.c.name_original.label("innm_name_original"),
-            innms.c.sctid.label("innm_sctid"),
-            innms.c.atc_code,
-            innms.c.ddd,
-            innms.c.ddd_unit,
-            innms.c.aware,
-        )
-        .join(ingredients, and_(ingredients.c.parent_id == medications.c.id, ingredients.c.is_primary))
-        .join(innms, innms.c.id == ingredients.c.innm_child_id)
-        .where(medications.c.id == medication_id, medications.c.type == "INNM_DOSAGE", medications.c.is_active)
+# Built once and run through core.fastsql: every prescription create and sign looks its dosage up
+# (bench/README.md, issue #9).
+_DOSAGE_INFO = FastQuery(
+    select(
+        medications.c.id,
+        medications.c.name,
+        medications.c.form,
+        ingredients.c.dosage,
+        innms.c.id.label("innm_id"),
+        innms.c.name.label("innm_name"),
+        innms.c.name_original.label("innm_name_original"),
+        innms.c.sctid.label("innm_sctid"),
+        innms.c.atc_code,
+        innms.c.ddd,
+        innms.c.ddd_unit,
+        innms.c.aware,
     )
-    return (await conn.execute(query)).mappings().first()
+    .join(ingredients, and_(ingredients.c.parent_id == medications.c.id, ingredients.c.is_primary))
+    .join(innms, innms.c.id == ingredients.c.innm_child_id)
+    .where(medications.c.id == bindparam("medication_id"), medications.c.type == "INNM_DOSAGE", medications.c.is_active)
+)
+
+
+async def dosage_info(conn: AsyncConnection, medication_id: uuid.UUID) -> Mapping[str, Any] | None:
+    """An active INNM_DOSAGE with its primary INN (name, ATC, DDD, AWaRe) in one query."""
+    return await first(_DOSAGE_INFO, conn, medication_id=medication_id)
 
 
 async def list_drugs(

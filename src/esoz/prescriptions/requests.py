@@ -6,20 +6,22 @@ that render, then creates the prescription (MR) ACTIVE with its number and code 
 
 import secrets
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, func, select, text
-from sqlalchemy.engine import RowMapping
+from sqlalchemy import Text, and_, any_, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from esoz.core import audit, clock, envelope, numbers
 from esoz.core.auth import AuthContext
 from esoz.core.errors import ApiError, Conflict, Forbidden, NotFound, ValidationFailed, invalid_entry
+from esoz.core.fastsql import FastQuery
 from esoz.core.ids import uuid7
-from esoz.core.rows import get_scoped_row
+from esoz.core.rows import all_rows, get_row_by_id, get_scoped_row
 from esoz.events import service as event_service
 from esoz.notifications import templates
 from esoz.notifications.service import queue_sms
@@ -47,6 +49,62 @@ SAME_INN = (
 TOO_EARLY = "It's to early to create new medication request for such innm_dosage and medical_program_id"
 
 
+# The look-ups of create and sign are built once and run through core.fastsql: built per call, SQLAlchemy
+# re-keyed and executed each on its slow path (bench/README.md, issue #9).
+def _declaration_query(by_legal_entity: bool) -> FastQuery:
+    d = declarations
+    scope = (
+        d.c.legal_entity_id == bindparam("legal_entity_id")
+        if by_legal_entity
+        else d.c.employee_id == bindparam("employee_id")
+    )
+    return FastQuery(
+        select(d.c.id)
+        .where(d.c.person_id == bindparam("person_id"), d.c.status == "active", d.c.is_active, scope)
+        .limit(1)
+    )
+
+
+_DECLARATION = {by_legal_entity: _declaration_query(by_legal_entity) for by_legal_entity in (False, True)}
+_PARTICIPANTS = FastQuery(
+    select(
+        medications.c.id,
+        medications.c.name,
+        medications.c.form,
+        medications.c.manufacturer,
+        medications.c.package_qty,
+        medications.c.package_min_qty,
+        program_medications.c.id.label("program_medication_id"),
+        program_medications.c.reimbursement,
+    )
+    .join(ingredients, and_(ingredients.c.parent_id == medications.c.id, ingredients.c.is_primary))
+    .join(program_medications, program_medications.c.medication_id == medications.c.id)
+    .where(
+        ingredients.c.medication_child_id == bindparam("dosage_id"),
+        medications.c.type == "BRAND",
+        medications.c.is_active,
+        program_medications.c.medical_program_id == bindparam("program_id"),
+        program_medications.c.is_active,
+        program_medications.c.medication_request_allowed,
+    )
+    .order_by(medications.c.name)
+)
+_MR = medication_requests
+_LAST_OF_SAME_INN = FastQuery(
+    select(_MR.c.started_at, _MR.c.ended_at)
+    .where(
+        _MR.c.person_id == bindparam("person_id"),
+        _MR.c.innm_id == bindparam("innm_id"),
+        _MR.c.medical_program_id == bindparam("program_id"),
+        # = ANY(array) rather than IN (...): an expanding IN list needs SQLAlchemy's execute path.
+        _MR.c.status == any_(bindparam("statuses", value=["ACTIVE", "COMPLETED"], type_=ARRAY(Text))),
+        _MR.c.started_at <= bindparam("ended_at", type_=_MR.c.started_at.type),
+    )
+    .order_by(_MR.c.ended_at.desc())
+    .limit(1)
+)
+
+
 def _bad(field: str, description: str, rule: str = "invalid") -> ValidationFailed:
     return ValidationFailed([invalid_entry(f"$.data.{field}", rule, description)])
 
@@ -55,14 +113,14 @@ def _bad(field: str, description: str, rule: str = "invalid") -> ValidationFaile
 class Checked:
     """Everything create/prequalify looked up, for the render."""
 
-    legal_entity: RowMapping
-    division: RowMapping
-    employee: RowMapping
-    party: RowMapping
-    person: RowMapping
-    program: RowMapping
-    dosage: RowMapping
-    participants: list[RowMapping]
+    legal_entity: Mapping[str, Any]
+    division: Mapping[str, Any]
+    employee: Mapping[str, Any]
+    party: Mapping[str, Any]
+    person: Mapping[str, Any]
+    program: Mapping[str, Any]
+    dosage: Mapping[str, Any]
+    participants: list[Mapping[str, Any]]
 
 
 # --- validations (§3.3) ---------------------------------------------------------------------------------
@@ -70,7 +128,7 @@ class Checked:
 
 async def _subjects(
     conn: AsyncConnection, data: schemas.MedicationRequestRequestData, legal_entity_id: uuid.UUID
-) -> tuple[RowMapping, RowMapping, RowMapping, RowMapping, RowMapping]:
+) -> tuple[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any], Mapping[str, Any], Mapping[str, Any]]:
     le = await people.legal_entity(conn, legal_entity_id)
     if le is None or le["status"] != "ACTIVE" or not le["is_active"]:
         raise Conflict("Legal entity is not active")
@@ -110,13 +168,11 @@ async def _check_declaration(conn: AsyncConnection, emp: Any, person_id: uuid.UU
     settings = settings_of(program)
     if settings["skip_medication_request_legal_entity_declaration_verify"]:
         return
-    d = declarations
-    query = select(d.c.id).where(d.c.person_id == person_id, d.c.status == "active", d.c.is_active)
     if settings["skip_medication_request_employee_declaration_verify"]:
-        query = query.where(d.c.legal_entity_id == emp["legal_entity_id"])
+        found = await _DECLARATION[True].first(conn, person_id=person_id, legal_entity_id=emp["legal_entity_id"])
     else:
-        query = query.where(d.c.employee_id == emp["id"])
-    if (await conn.execute(query.limit(1))).first() is None:
+        found = await _DECLARATION[False].first(conn, person_id=person_id, employee_id=emp["id"])
+    if found is None:
         raise _bad(
             "employee_id", "Only doctors with an active declaration with the patient can create medication request!"
         )
@@ -139,10 +195,8 @@ def _check_dates(data: schemas.MedicationRequestRequestData, program: Any, setti
         raise _bad("ended_at", f"Treatment period cannot be more than {max_days} days")
 
 
-async def _program(conn: AsyncConnection, program_id: uuid.UUID) -> RowMapping:
-    program = (
-        (await conn.execute(select(medical_programs).where(medical_programs.c.id == program_id))).mappings().first()
-    )
+async def _program(conn: AsyncConnection, program_id: uuid.UUID) -> Mapping[str, Any]:
+    program = await get_row_by_id(conn, medical_programs, program_id)
     if program is None:
         raise _bad("medical_program_id", "Medical program not found", "required")
     if not program["is_active"]:
@@ -154,35 +208,12 @@ async def _program(conn: AsyncConnection, program_id: uuid.UUID) -> RowMapping:
     return program
 
 
-async def participants(conn: AsyncConnection, dosage_id: uuid.UUID, program_id: uuid.UUID) -> list[RowMapping]:
+async def participants(conn: AsyncConnection, dosage_id: uuid.UUID, program_id: uuid.UUID) -> list[Mapping[str, Any]]:
     """Active brands of this INN dosage that take part in the programme."""
-    query = (
-        select(
-            medications.c.id,
-            medications.c.name,
-            medications.c.form,
-            medications.c.manufacturer,
-            medications.c.package_qty,
-            medications.c.package_min_qty,
-            program_medications.c.id.label("program_medication_id"),
-            program_medications.c.reimbursement,
-        )
-        .join(ingredients, and_(ingredients.c.parent_id == medications.c.id, ingredients.c.is_primary))
-        .join(program_medications, program_medications.c.medication_id == medications.c.id)
-        .where(
-            ingredients.c.medication_child_id == dosage_id,
-            medications.c.type == "BRAND",
-            medications.c.is_active,
-            program_medications.c.medical_program_id == program_id,
-            program_medications.c.is_active,
-            program_medications.c.medication_request_allowed,
-        )
-        .order_by(medications.c.name)
-    )
-    return list((await conn.execute(query)).mappings())
+    return await all_rows(_PARTICIPANTS, conn, dosage_id=dosage_id, program_id=program_id)
 
 
-def _check_qty(qty: float, brands: list[RowMapping]) -> None:
+def _check_qty(qty: float, brands: list[Mapping[str, Any]]) -> None:
     if not any(b["package_min_qty"] and divisible(qty, b["package_min_qty"]) for b in brands):
         raise _bad(
             "medication_qty",
@@ -209,21 +240,9 @@ async def check_same_inn(
     """One ACTIVE/COMPLETED prescription per person × INN × programme per period, with the renewal window."""
     if settings_of(program)["skip_mnn_in_treatment_period"]:
         return
-    mr = medication_requests
-    last = (
-        await conn.execute(
-            select(mr.c.started_at, mr.c.ended_at)
-            .where(
-                mr.c.person_id == person_id,
-                mr.c.innm_id == innm_id,
-                mr.c.medical_program_id == program["id"],
-                mr.c.status.in_(("ACTIVE", "COMPLETED")),
-                mr.c.started_at <= ended_at,
-            )
-            .order_by(mr.c.ended_at.desc())
-            .limit(1)
-        )
-    ).first()
+    last = await _LAST_OF_SAME_INN.first(
+        conn, person_id=person_id, innm_id=innm_id, program_id=program["id"], ended_at=ended_at
+    )
     if last is None:
         return
     if started_at <= last.ended_at:
@@ -379,9 +398,7 @@ async def prequalify(
     legal_entity_id = people.require_legal_entity(auth)
     out = []
     for ref in body.programs:
-        program = (
-            (await conn.execute(select(medical_programs).where(medical_programs.c.id == ref.id))).mappings().first()
-        )
+        program = await get_row_by_id(conn, medical_programs, ref.id)
         if program is None:
             raise ValidationFailed([invalid_entry("$.programs[].id", "invalid", "Medical program not found")])
         try:
@@ -422,7 +439,7 @@ async def prequalify(
 
 async def _get(
     conn: AsyncConnection, id_: uuid.UUID, legal_entity_filter: uuid.UUID | None, lock: bool = False
-) -> RowMapping:
+) -> Mapping[str, Any]:
     return await get_scoped_row(
         conn,
         medication_request_requests,
@@ -504,11 +521,8 @@ async def sign(
     check_signer_drfo(doc.signer, party["tax_id"], entry="$.employee_id.drfo")
     check_content(doc.content, row["data"], entry=entry)
     draft = row["data"]
-    program = (
-        (await conn.execute(select(medical_programs).where(medical_programs.c.id == row["medical_program_id"])))
-        .mappings()
-        .one()
-    )
+    program = await get_row_by_id(conn, medical_programs, row["medical_program_id"])
+    assert program is not None  # create checked the draft's programme (`.one()` before)
     dosage = await programs.dosage_info(conn, row["medication_id"])
     if dosage is None:
         raise _bad(

@@ -10,14 +10,16 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy import String, and_, bindparam, func, or_, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from esoz.core import audit
 from esoz.core.audit import Actor
 from esoz.core.errors import ENTRY_QUERY, Conflict, NotFound, ValidationFailed, invalid_entry
+from esoz.core.fastsql import FastQuery
 from esoz.core.ids import uuid7
+from esoz.core.rows import all_rows
 from esoz.prescriptions import schemas
 from esoz.prescriptions.common import today
 from esoz.prescriptions.models import (
@@ -121,6 +123,22 @@ def violation(row: Any, *, speciality: str | None, qty: float, days: int, diagno
     return None
 
 
+def _restrictions_query(by_atc: bool) -> FastQuery:
+    """The restrictions in force for an INN (or its ATC code) in a region, as of `on`."""
+    r = antibiotic_restrictions
+    target = r.c.innm_id == bindparam("innm_id")
+    if by_atc:
+        atc_code = bindparam("atc_code", type_=String)
+        target = or_(target, and_(r.c.atc_prefix.is_not(None), atc_code.startswith(r.c.atc_prefix)))
+    region = or_(r.c.region.is_(None), r.c.region == bindparam("region", type_=r.c.region.type))
+    stmt = select(r).where(*_active_on(bindparam("on", type_=r.c.start_date.type)), target, region)
+    return FastQuery(stmt.order_by(r.c.inserted_at))
+
+
+# Checked on every prescription create: built once per shape, run through core.fastsql (bench/README.md).
+_RESTRICTIONS = {by_atc: _restrictions_query(by_atc) for by_atc in (False, True)}
+
+
 async def check_restrictions(
     conn: AsyncConnection,
     *,
@@ -132,16 +150,11 @@ async def check_restrictions(
     days: int,
     diagnoses: list[str],
 ) -> None:
-    r = antibiotic_restrictions
-    target = r.c.innm_id == innm_id
+    params: dict[str, Any] = {"innm_id": innm_id, "on": today(), "region": region}
     if atc_code:
-        target = or_(target, and_(r.c.atc_prefix.is_not(None), literal(atc_code).startswith(r.c.atc_prefix)))
-    query = (
-        select(r)
-        .where(*_active_on(today()), target, or_(r.c.region.is_(None), r.c.region == region))
-        .order_by(r.c.inserted_at)
-    )
-    for row in (await conn.execute(query)).mappings():
+        params["atc_code"] = atc_code
+    # A NULL region matches only the national restrictions, as `region IS NULL` did when built per call.
+    for row in await all_rows(_RESTRICTIONS[bool(atc_code)], conn, **params):
         problem = violation(row, speciality=speciality, qty=qty, days=days, diagnoses=diagnoses)
         if problem:
             raise Conflict(problem)

@@ -1,11 +1,15 @@
-"""What the medical-events domains need from the registry: the patient, the doctor, their phone for SMS."""
+"""What the medical-events domains need from the registry: the patient, the doctor, their phone for SMS.
+
+Every referral and conclusion request looks up its patient and its author: the lookups are statements built
+once and run through core.fastsql (registry.service.get_row, employees.get_signer; bench/README.md, issue #9).
+"""
 
 import uuid
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from esoz.core.errors import Conflict, NotFound, ValidationFailed, invalid_entry
@@ -25,7 +29,7 @@ def parse(model: type[M], data: Any) -> M:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
 
 
-async def active_patient(conn: AsyncConnection, person_id: uuid.UUID) -> RowMapping:
+async def active_patient(conn: AsyncConnection, person_id: uuid.UUID) -> Mapping[str, Any]:
     try:
         person = await get_row(conn, persons, person_id, "Patient not found")
     except NotFound:
@@ -35,7 +39,7 @@ async def active_patient(conn: AsyncConnection, person_id: uuid.UUID) -> RowMapp
     return person
 
 
-async def active_legal_entity(conn: AsyncConnection, legal_entity_id: uuid.UUID, entry: str) -> RowMapping:
+async def active_legal_entity(conn: AsyncConnection, legal_entity_id: uuid.UUID, entry: str) -> Mapping[str, Any]:
     try:
         le = await get_row(conn, legal_entities, legal_entity_id, "Legal entity not found")
     except NotFound:
@@ -47,10 +51,12 @@ async def active_legal_entity(conn: AsyncConnection, legal_entity_id: uuid.UUID,
 
 async def clinician(
     conn: AsyncConnection, employee_id: uuid.UUID, legal_entity_id: uuid.UUID | None, entry: str
-) -> RowMapping:
-    """An approved doctor/specialist of the caller's legal entity (the real ME's employee validations)."""
+) -> Mapping[str, Any]:
+    """An approved doctor/specialist of the caller's legal entity (the real ME's employee validations).
+
+    The row holds the employee (`e_*`) and its party (`p_*`) only: the signer checks need no more."""
     try:
-        employee = await employee_service.get_employee(conn, employee_id, None)
+        employee = await employee_service.get_signer(conn, employee_id)
     except NotFound:
         raise ValidationFailed([invalid_entry(entry, "invalid", "Employee not found")]) from None
     if legal_entity_id is not None and employee["e_legal_entity_id"] != legal_entity_id:
@@ -62,7 +68,7 @@ async def clinician(
     return employee
 
 
-def sms_phone(person: RowMapping, auth_method_id: uuid.UUID | str | None = None) -> str | None:
+def sms_phone(person: Mapping[str, Any], auth_method_id: uuid.UUID | str | None = None) -> str | None:
     """The phone of the patient's chosen OTP authentication method (`inform_with`), else of the first one."""
     methods = [m for m in person["authentication_methods"] or [] if m.get("type") == "OTP" and m.get("phone_number")]
     if auth_method_id is not None:

@@ -11,18 +11,21 @@ Status machine (2019 ME code; `process`/`release` are deprecated in 2026 but sti
 
 import hashlib
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, func, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from esoz.core import audit, clock
 from esoz.core.auth import AuthContext
 from esoz.core.errors import Conflict, NotFound, ValidationFailed, invalid_entry
+from esoz.core.fastsql import FastQuery
 from esoz.core.pagination import PageParams
+from esoz.core.rows import all_rows, first
 from esoz.events.service import record_status_change
 from esoz.notifications import templates
 from esoz.notifications.service import queue_sms
@@ -43,11 +46,47 @@ RECALL_SYSTEM = "eHealth/service_request_recall_reasons"
 CANCEL_SYSTEM = "eHealth/service_request_cancel_reasons"
 ENTITY = "ServiceRequest"
 
+# The hot statements (the requisition look-up, the per-request reads of create and of the actions) are built
+# once and run through core.fastsql: built per call, SQLAlchemy re-keyed and executed them on its slow path
+# (bench/README.md, issue #9).
+_T = service_requests
+_ID_TAKEN = FastQuery(select(_T.c.id).where(_T.c.id == bindparam("id_")))
+
+
+def _by_id(person: bool, lock: bool) -> FastQuery:
+    stmt = select(_T).where(_T.c.id == bindparam("id_"))
+    if person:
+        stmt = stmt.where(_T.c.person_id == bindparam("person_id"))
+    return FastQuery(stmt.with_for_update() if lock else stmt)
+
+
+_BY_ID = {(person, lock): _by_id(person, lock) for person in (False, True) for lock in (False, True)}
+
+
+def _paged(query: Select[Any]) -> Select[Any]:
+    return (
+        query.order_by(_T.c.inserted_at.desc(), _T.c.id)
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=Integer))
+    )
+
+
+def _by_requisition(with_status: bool) -> tuple[FastQuery, FastQuery]:
+    """(page, count) of the look-up by requisition number, optionally of one status."""
+    cond: ColumnElement[bool] = _T.c.requisition == bindparam("requisition")
+    if with_status:
+        cond = and_(cond, _T.c.status == bindparam("status"))
+    count = select(func.count().label("total")).select_from(_T).where(cond)
+    return FastQuery(_paged(select(_T).where(cond))), FastQuery(count)
+
+
+_BY_REQUISITION = {with_status: _by_requisition(with_status) for with_status in (False, True)}
+
 
 # --- rendering --------------------------------------------------------------------------------------
 
 
-def render(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
+def render(row: Mapping[str, Any]) -> dict[str, Any]:
     """The service request as the API returns it; recall/cancel sign exactly this plus their changes."""
     data = dict(row["content"])
     data |= {
@@ -136,7 +175,7 @@ async def create(
     body = parse(ServiceRequestContent, doc.content)
     employee = await _validate_create(conn, body, person_id, auth)
     check_signer_drfo(doc.signer, employee["p_tax_id"])
-    if (await conn.execute(select(service_requests.c.id).where(service_requests.c.id == body.id))).first():
+    if await _ID_TAKEN.first(conn, id_=body.id) is not None:
         raise Conflict("Service request with such id already exists")
 
     now = clock.now()
@@ -200,13 +239,9 @@ async def _sms(
 
 async def _row(
     conn: AsyncConnection, sr_id: uuid.UUID, person_id: uuid.UUID | None = None, lock: bool = False
-) -> RowMapping:
-    query = select(service_requests).where(service_requests.c.id == sr_id)
-    if person_id is not None:
-        query = query.where(service_requests.c.person_id == person_id)
-    if lock:
-        query = query.with_for_update()
-    row = (await conn.execute(query)).mappings().first()
+) -> Mapping[str, Any]:
+    params = {"id_": sr_id} if person_id is None else {"id_": sr_id, "person_id": person_id}
+    row = await first(_BY_ID[person_id is not None, lock], conn, **params)
     if row is None:
         raise NotFound("Service request not found")
     return row
@@ -260,19 +295,35 @@ async def search_by_requisition(
     conn: AsyncConnection, requisition: str, status: str | None, page: PageParams
 ) -> tuple[list[dict[str, Any]], int]:
     """Any performer may look a referral up by the number the patient presents (§4)."""
-    cond = [service_requests.c.requisition == requisition.strip()]
+    params: dict[str, Any] = {"requisition": requisition.strip()}
     if status is not None:
-        cond.append(service_requests.c.status == status)
-    return await _page(conn, and_(*cond), page)
+        params["status"] = status
+    page_query, count_query = _BY_REQUISITION[status is not None]
+    rows = await all_rows(page_query, conn, **params, limit=page.page_size, offset=page.offset)
+    total = _total_of_page(rows, page)
+    if total is None:
+        total = (await count_query.first(conn, **params)).total
+    return [render(r) for r in rows], total
+
+
+def _total_of_page(rows: Sequence[Any], page: PageParams) -> int | None:
+    """A partial page (or an empty first one) gives the total without counting; None when it must be counted."""
+    if 0 < len(rows) < page.page_size or (page.offset == 0 and not rows):
+        return page.offset + len(rows)
+    return None
 
 
 async def _page(conn: AsyncConnection, cond: Any, page: PageParams) -> tuple[list[dict[str, Any]], int]:
     t = service_requests
-    total = (await conn.execute(select(func.count()).select_from(t).where(cond))).scalar_one()
-    rows = await conn.execute(
-        select(t).where(cond).order_by(t.c.inserted_at.desc(), t.c.id).limit(page.page_size).offset(page.offset)
+    rows = (
+        (await conn.execute(_paged(select(t).where(cond)), {"limit": page.page_size, "offset": page.offset}))
+        .mappings()
+        .all()
     )
-    return [render(r) for r in rows.mappings()], total
+    total = _total_of_page(rows, page)
+    if total is None:
+        total = (await conn.execute(select(func.count()).select_from(t).where(cond))).scalar_one()
+    return [render(r) for r in rows], total
 
 
 # --- status changes ---------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ Writes run in the caller's transaction and add an audit row to it.
 """
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Select, Table, func, or_, select
@@ -19,6 +19,7 @@ from esoz.core.audit import Actor
 from esoz.core.errors import ENTRY_QUERY, Conflict, NotFound, ValidationFailed, invalid_entry
 from esoz.core.ids import uuid7
 from esoz.core.pagination import PageParams, Paging
+from esoz.core.rows import get_row_by_id
 from esoz.registry import schemas, validators
 from esoz.registry.models import dictionaries, divisions, legal_entities
 from esoz.registry.validators import raise_if
@@ -51,11 +52,12 @@ async def fetch_page(
     return rows, Paging.of(page, total)
 
 
-async def get_row(conn: AsyncConnection, table: Table, id_: uuid.UUID, message: str, lock: bool = False) -> RowMapping:
-    query = select(table).where(table.c.id == id_)
-    if lock:
-        query = query.with_for_update()
-    row = (await conn.execute(query)).mappings().first()
+async def get_row(
+    conn: AsyncConnection, table: Table, id_: uuid.UUID, message: str, lock: bool = False
+) -> Mapping[str, Any]:
+    # The by-id statement is built once per table (core.rows, bench/README.md): patients and legal entities
+    # are looked up on every referral, conclusion and prescription.
+    row = await get_row_by_id(conn, table, id_, lock=lock)
     if row is None:
         raise NotFound(message)
     return row
