@@ -22,6 +22,7 @@ from esoz.core.middleware import RequestContextMiddleware
 from esoz.core.ratelimit import RateLimiter
 from esoz.core.worker import run_jobs
 from esoz.events.api import router as events_router
+from esoz.identity import token_cache
 from esoz.identity.admin import router as identity_admin_router
 from esoz.identity.api import router as identity_router
 from esoz.identity.pages import router as identity_pages_router
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = make_engine(settings.database_url, settings.db_pool_size, max_overflow=0)
         app.state.auth_engine = make_engine(settings.database_url, 6, max_overflow=0)
         app.state.rate_limiter = RateLimiter(app.state.auth_engine, settings.redis_url)
+        app.state.token_cache = await token_cache.start(settings)  # verified tokens, evicted by NOTIFY
         # Reads' audit rows in batches (core/audit.py: ReadAuditBuffer says what that guarantees).
         read_audit = (
             audit.ReadAuditBuffer(app.state.engine, settings.audit_read_flush_ms / 1000).start()
@@ -90,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await jobs
             if read_audit is not None:
                 await read_audit.close()
+            await app.state.token_cache.close()
             await app.state.rate_limiter.close()
             await app.state.engine.dispose()
             await app.state.auth_engine.dispose()

@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     token_refresh_seconds: int = Field(7 * 86400, ge=60, description="refresh token lifetime (absolute)")
     token_session_seconds: int = Field(900, ge=60, description="2FA / change-password / app:authorize tokens")
     token_idle_seconds: int = Field(1800, ge=0, description="an access token unused this long expires; 0 = off")
+    token_cache_seconds: int = Field(
+        30, ge=0, description="a verified access token is reused per worker this long (revocation evicts it); 0 = off"
+    )
     recovery_ttl_seconds: int = Field(1500, ge=60, le=3600, description="credentials recovery link lifetime")
     # Rate limits, shared by all workers (PostgreSQL, or Redis when redis_url is set); 0 = off
     redis_url: str | None = Field(None, description="Redis for rate-limit counters; unset = PostgreSQL")

@@ -21,6 +21,7 @@ from esoz.core.audit import Actor
 from esoz.core.auth import AuthContext
 from esoz.core.errors import ApiError
 from esoz.core.ids import uuid7
+from esoz.identity import token_cache
 from esoz.identity.models import clients, tokens, users
 
 ACCESS = "access_token"
@@ -77,9 +78,11 @@ async def revoke_live_sessions(conn: AsyncConnection, user_id: uuid.UUID, client
         update(tokens)
         .where(and_(*cond), tokens.c.name.in_([*SESSION_KINDS, REFRESH, CODE]))
         .values(revoked_at=now)
-        .returning(tokens.c.id)
+        .returning(tokens.c.value_hash)
     )
-    return len(result.all())
+    revoked = result.scalars().all()
+    token_cache.evict_here(revoked)
+    return len(revoked)
 
 
 async def issue(
@@ -98,7 +101,7 @@ async def issue(
     now = clock.now()
     if name in SESSION_KINDS:
         # one live session per user × client: the new one expires the old (with its refresh tokens)
-        await conn.execute(
+        result = await conn.execute(
             update(tokens)
             .where(
                 tokens.c.user_id == user_id,
@@ -108,7 +111,9 @@ async def issue(
                 tokens.c.expires_at > now,
             )
             .values(revoked_at=now)
+            .returning(tokens.c.value_hash)
         )
+        token_cache.evict_here(result.scalars().all())
     value = new_value()
     token_id = uuid7()
     family = family_id or token_id
@@ -151,20 +156,21 @@ async def find(conn: AsyncConnection, value: str, *, lock: bool = False) -> Any:
     return (await conn.execute(query)).first()
 
 
-async def _touch(conn: AsyncConnection, row: Any, idle: int) -> bool:
-    """Idle timeout: False if unused for `idle` seconds; else note the use (at most once a minute, so
-    the check costs a write only every minute per token)."""
+async def _touch(conn: AsyncConnection, row: Any, idle: int) -> datetime | None:
+    """Idle timeout: None if unused for `idle` seconds; else note the use (at most once a minute, so
+    the check costs a write only every minute per token) and return the last use the database now holds."""
+    last: datetime = row.last_used_at or row.inserted_at
     if idle <= 0:
-        return True
+        return last
     now = clock.now()
-    last = row.last_used_at or row.inserted_at
     if last + timedelta(seconds=idle) <= now:
-        return False
-    if now - last >= timedelta(seconds=60):
+        return None
+    if now - last >= token_cache.TOUCH_EVERY:
         await conn.execute(
             update(tokens).where(tokens.c.id == row.id, tokens.c.revoked_at.is_(None)).values(last_used_at=now)
         )
-    return True
+        return now
+    return last
 
 
 def is_live(row: Any) -> bool:
@@ -176,9 +182,11 @@ async def revoke_family(conn: AsyncConnection, family_id: uuid.UUID, reason: str
         update(tokens)
         .where(tokens.c.family_id == family_id, tokens.c.revoked_at.is_(None))
         .values(revoked_at=clock.now())
-        .returning(tokens.c.id)
+        .returning(tokens.c.value_hash)
     )
-    count = len(result.all())
+    revoked = result.scalars().all()
+    token_cache.evict_here(revoked)
+    count = len(revoked)
     await audit.record(
         conn,
         action="token.revoked",
@@ -230,23 +238,31 @@ _VERIFY = (
 
 
 async def verify_access_token(request: Request, value: str) -> AuthContext:
-    """core.auth's token verifier: bearer value → who calls, for which legal entity, with which scopes."""
+    """core.auth's token verifier: bearer value → who calls, for which legal entity, with which scopes.
+    A hit of the worker's token cache (token_cache.py) answers without the database."""
+    key = digest(value)
+    idle = request.app.state.settings.token_idle_seconds
+    cache: token_cache.TokenCache | None = getattr(request.app.state, "token_cache", None)
+    if cache is not None and (cached := cache.get(key, idle)) is not None:
+        return cached
+    mark = cache.mark() if cache is not None else 0
     # The gate's own pool (app.py): the route may already hold a connection of the main pool.
     engine = getattr(request.app.state, "auth_engine", None) or request.app.state.engine
     async with engine.connect() as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        row = (await conn.execute(_VERIFY, {"value_hash": digest(value)})).first()
+        row = (await conn.execute(_VERIFY, {"value_hash": key})).first()
         if row is None:
             raise token_error("token_not_found", "Token not found.")
         if row.name not in (ACCESS, CHANGE_PASSWORD):
             raise token_error("token_invalid_type", "Invalid token type.")
-        if not is_live(row) or not await _touch(conn, row, request.app.state.settings.token_idle_seconds):
+        last_used = await _touch(conn, row, idle) if is_live(row) else None
+        if last_used is None:
             raise token_error("token_expired", "Token expired.")
     if row.is_blocked:
         raise token_error("user_blocked", "User blocked.")
     if row.client_blocked:
         raise token_error("access_denied", "Client is blocked.")
-    return AuthContext(
+    ctx = AuthContext(
         user_id=row.user_id,
         client_id=row.client_id,
         legal_entity_id=row.legal_entity_id,
@@ -255,3 +271,6 @@ async def verify_access_token(request: Request, value: str) -> AuthContext:
         mis_client_id=row.mis_client_id,
         token_id=row.id,
     )
+    if cache is not None:
+        cache.put(key, ctx, expires_at=row.expires_at, last_used=last_used, mark=mark)
+    return ctx
