@@ -3,6 +3,7 @@
 Routes parse, authorise with a typed scope dependency, call one service function and render the envelope.
 """
 
+import inspect
 import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -172,6 +173,15 @@ async def reject_request(request: Request, conn: WriteConn, auth: MrrReject, id:
 # --- prescriptions --------------------------------------------------------------------------------------
 
 
+async def _medication_request_filters(**fields: Any) -> schemas.MedicationRequestFilters:
+    return schemas.MedicationRequestFilters(**fields)
+
+
+# The dataclass's own fields are the query parameters; async because FastAPI runs a class or a plain `def`
+# dependency in its thread pool, a thread hop per request (bench/README.md).
+_medication_request_filters.__signature__ = inspect.signature(schemas.MedicationRequestFilters)  # type: ignore[attr-defined]
+
+
 @router.get("/persons/{person_id}/medication_requests", summary="A patient's prescriptions", responses=READ)
 async def list_prescriptions(
     request: Request,
@@ -179,7 +189,7 @@ async def list_prescriptions(
     auth: MrRead,
     person_id: uuid.UUID,
     page: Pagination,
-    filters: Annotated[schemas.MedicationRequestFilters, Depends()],
+    filters: Annotated[schemas.MedicationRequestFilters, Depends(_medication_request_filters)],
     status: Literal["ACTIVE", "COMPLETED", "REJECTED", "EXPIRED"] | None = None,
 ) -> Response:
     rows, total = await prescriptions.list_for_person(
