@@ -547,8 +547,11 @@ class Mix:
         await call("token_introspect", "POST", "/oauth/introspect", b"", body, b"application/x-www-form-urlencoded")
 
     async def events(self, call: Call) -> None:
+        # An MIS polls for what happened since its last poll (here: the last minute), not the whole 3-hour
+        # window each time: that would count every event of the clinic's last 3 hours on every poll.
         auth = self.rng.choice(self.w.doctors).auth
-        await call("events_poll", "GET", "/api/events?page_size=50", auth, None, b"")
+        since = (datetime.now(UTC) - timedelta(seconds=60)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        await call("events_poll", "GET", f"/api/events?date={since}&page_size=50", auth, None, b"")
 
     async def rx_lookup(self, call: Call) -> None:
         number, code = self.rng.choice(self.w.prescriptions)
