@@ -1005,7 +1005,8 @@ INSERT INTO bench_sr (id, person_id, status, requisition, category, service_id, 
 INSERT INTO bench_audit (request_id, action, resource_type, resource_id, outcome, details)
   VALUES ('bench', 'service_request.created', 'service_request', :n, 'success', '{}');
 INSERT INTO bench_outbox (id, channel, kind, recipient, payload, idempotency_key)
-  VALUES (gen_random_uuid(), 'sms', 'service_request', '+380501234567', '{"text": "Направлення"}', 'k' || :n);
+  VALUES (gen_random_uuid(), 'sms', 'service_request', '+380501234567', '{"text": "Направлення"}',
+          gen_random_uuid()::text);
 INSERT INTO bench_events (id, event_type, entity_type, entity_id, properties, event_time)
   VALUES (gen_random_uuid(), 'StatusChangeEvent', 'ServiceRequest', gen_random_uuid(),
           '{"status": {"new_value": "active"}}', now());
