@@ -89,37 +89,34 @@ def _cached(api: httpx.Client, cache: TokenCache, le_id: uuid.UUID, headers: dic
     assert (cache.hits, cache.misses) == (hits + 1, misses)
 
 
-def test_revocation_by_another_worker_takes_effect(
-    api: httpx.Client, cache: TokenCache, pg: psycopg.Connection, clinic: tuple[uuid.UUID, dict[str, str]]
+# What another worker (or an operator in SQL) changes, and what the next request must then get.
+_CHANGES_ELSEWHERE = {
+    "token revoked": (
+        "UPDATE tokens SET revoked_at = now() WHERE value_hash = %(digest)s",
+        ("type", "token_expired"),
+    ),
+    "user blocked": (
+        "UPDATE users SET is_blocked = true WHERE id = (SELECT user_id FROM tokens WHERE value_hash = %(digest)s)",
+        ("type", "user_blocked"),
+    ),
+    "client blocked": ("UPDATE clients SET is_blocked = true WHERE id = %(le_id)s", ("message", "Client is blocked.")),
+}
+
+
+@pytest.mark.parametrize("change", list(_CHANGES_ELSEWHERE))
+def test_a_change_made_elsewhere_takes_effect(
+    api: httpx.Client,
+    cache: TokenCache,
+    pg: psycopg.Connection,
+    clinic: tuple[uuid.UUID, dict[str, str]],
+    change: str,
 ) -> None:
     le_id, headers = clinic
     _cached(api, cache, le_id, headers)
-    pg.execute("UPDATE tokens SET revoked_at = now() WHERE value_hash = %s", (_digest(headers),))
+    sql, (field, expected) = _CHANGES_ELSEWHERE[change]
+    pg.execute(sql, {"digest": _digest(headers), "le_id": le_id})
     refused = _until_refused(api, le_id, headers)
-    assert (refused.status_code, refused.json()["error"]["type"]) == (401, "token_expired")
-
-
-def test_blocked_user_is_refused(
-    api: httpx.Client, cache: TokenCache, pg: psycopg.Connection, clinic: tuple[uuid.UUID, dict[str, str]]
-) -> None:
-    le_id, headers = clinic
-    _cached(api, cache, le_id, headers)
-    pg.execute(
-        "UPDATE users SET is_blocked = true WHERE id = (SELECT user_id FROM tokens WHERE value_hash = %s)",
-        (_digest(headers),),
-    )
-    refused = _until_refused(api, le_id, headers)
-    assert (refused.status_code, refused.json()["error"]["type"]) == (401, "user_blocked")
-
-
-def test_blocked_client_is_refused(
-    api: httpx.Client, cache: TokenCache, pg: psycopg.Connection, clinic: tuple[uuid.UUID, dict[str, str]]
-) -> None:
-    le_id, headers = clinic
-    _cached(api, cache, le_id, headers)
-    pg.execute("UPDATE clients SET is_blocked = true WHERE id = %s", (le_id,))
-    refused = _until_refused(api, le_id, headers)
-    assert (refused.status_code, refused.json()["error"]["message"]) == (401, "Client is blocked.")
+    assert (refused.status_code, refused.json()["error"][field]) == (401, expected)
 
 
 def test_no_hits_while_the_listener_is_down(
