@@ -79,7 +79,30 @@ async def test_email_is_retried_while_the_relay_is_down_then_delivered(
     assert received["X-Esoz-Idempotency-Key"] == done.idempotency_key
     assert received.get_body(("plain",)).get_content().strip() == "Щоб змінити пароль, перейдіть за посиланням."
     assert received.get_body(("html",)) is not None
+    assert received["List-Unsubscribe"] is None  # a personal message, not a subscription
     assert done.provider == "smtp" and done.provider_message_id == received["Message-ID"]
+
+
+async def test_subscription_mail_carries_one_click_unsubscribe_headers(
+    fresh_engine: AsyncEngine, fresh_db: str
+) -> None:
+    port, inbox = free_port(), Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    link = "https://esoz.example/status/unsubscribe?token=abc_DEF-123"
+    try:
+        settings = delivery_settings(fresh_db, email_provider="smtp", smtp_port=port)
+        dispatcher = jobs.dispatcher(fresh_engine, settings)
+        async with fresh_engine.begin() as conn:
+            row_id = await service.queue_email(
+                conn, to="fan@clinic.example", subject="Інцидент", text="t", kind="status", unsubscribe_url=link
+            )
+        await _settle(dispatcher, fresh_engine, row_id, "delivered")
+    finally:
+        controller.stop()
+    (received,) = inbox.messages
+    assert received["List-Unsubscribe"] == f"<{link}>"
+    assert received["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
 async def test_refused_recipient_is_dead_lettered(fresh_engine: AsyncEngine, fresh_db: str) -> None:

@@ -82,10 +82,19 @@ def test_incident_lifecycle_shows_on_the_page_and_emails_subscribers(
     mails = "SELECT count(*) FROM outbox WHERE channel = 'email' AND kind = 'status_incident' AND recipient = %s"
     assert count(pg, mails, sms_fan) == 4 and count(pg, mails, all_fan) == 4
     assert count(pg, mails, api_fan) == 0
-    text = pg.execute(
-        "SELECT payload->>'text' FROM outbox WHERE kind = 'status_incident' AND recipient = %s LIMIT 1", (sms_fan,)
-    ).fetchone()[0]
-    assert "/status/unsubscribe?token=" in text
+    text, unsubscribe_url = pg.execute(
+        "SELECT payload->>'text', payload->>'unsubscribe_url' FROM outbox"
+        " WHERE kind = 'status_incident' AND recipient = %s LIMIT 1",
+        (sms_fan,),
+    ).fetchone()
+    assert "/status/unsubscribe?token=" in unsubscribe_url and unsubscribe_url in text
+    # RFC 8058 one-click: the mail client POSTs `List-Unsubscribe=One-Click` to the header's link.
+    path = "/status/unsubscribe?" + unsubscribe_url.split("?", 1)[1]
+    clicked = public.post(path, content=b"List-Unsubscribe=One-Click",
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+    assert clicked.status_code == 200
+    active = "SELECT count(*) FROM status_subscribers WHERE email = %s AND unsubscribed_at IS NULL"
+    assert count(pg, active, sms_fan) == 0
 
     history = public.get("/status/history").text
     assert title in history

@@ -44,12 +44,18 @@ async def queue_email(
     kind: str,
     html: str | None = None,
     idempotency_key: str | None = None,
+    unsubscribe_url: str | None = None,
 ) -> uuid.UUID:
+    """`unsubscribe_url`: for mail people subscribed to; the SMTP provider turns it into RFC 8058 one-click
+    `List-Unsubscribe` headers (the unsubscribe button mail clients show, required by large mailbox providers
+    for bulk mail)."""
     address = to.strip()
     valid = "@" in address and " " not in address and not address.startswith("@") and not address.endswith("@")
     payload: dict[str, Any] = {"subject": subject, "text": text}
     if html is not None:
         payload["html"] = html
+    if unsubscribe_url is not None:
+        payload["unsubscribe_url"] = unsubscribe_url
     return await ob.enqueue(
         conn,
         channel=EMAIL,

@@ -47,7 +47,15 @@ async def fan_out(
     for sub in await subscribers_of(conn, components):
         link = unsubscribe_link(base_url, sub.unsubscribe_token)
         text = f"{body}\n\nКомпоненти: {names}\nСторінка стану: {base_url.rstrip('/')}/status\n\nВідписатися: {link}\n"
-        await queue_email(conn, to=sub.email, subject=subject, text=text, kind=kind, idempotency_key=f"{key}:{sub.id}")
+        await queue_email(
+            conn,
+            to=sub.email,
+            subject=subject,
+            text=text,
+            kind=kind,
+            idempotency_key=f"{key}:{sub.id}",
+            unsubscribe_url=link,
+        )
         sent += 1
     return sent
 

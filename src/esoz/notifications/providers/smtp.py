@@ -36,6 +36,10 @@ class SmtpProvider:
         domain = self.sender.rsplit("@", 1)[-1].strip(">") or "esoz.local"
         email["Message-ID"] = make_msgid(idstring=message.idempotency_key.replace(":", "."), domain=domain)
         email["X-Esoz-Idempotency-Key"] = message.idempotency_key
+        if unsubscribe := message.payload.get("unsubscribe_url"):
+            # RFC 2369 + RFC 8058: the link answers a POST with `List-Unsubscribe=One-Click` (status pages do).
+            email["List-Unsubscribe"] = f"<{unsubscribe}>"
+            email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         email.set_content(str(message.payload.get("text", "")))
         if html := message.payload.get("html"):
             email.add_alternative(str(html), subtype="html")
