@@ -24,7 +24,8 @@ from esoz.core.ids import uuid7
 from esoz.core.rows import get_row_by_id, get_scoped_row
 from esoz.events import service as event_service
 from esoz.prescriptions import people, prescriptions, requests, schemas, stewardship, views
-from esoz.prescriptions.common import SYSTEM_USER, money, num, settings_of, today
+from esoz.prescriptions.common import money, num, settings_of, today
+from esoz.prescriptions.expiry import expire_batch
 from esoz.prescriptions.models import (
     contracts,
     innms,
@@ -486,35 +487,8 @@ async def reject(conn: AsyncConnection, id_: uuid.UUID, auth: AuthContext, setti
 async def expire(conn: AsyncConnection, settings: Settings, batch: int = 1000) -> int:
     t = medication_dispenses
     cutoff = clock.now() - timedelta(minutes=settings.md_expiration_minutes)
-    rows = (
-        (
-            await conn.execute(
-                select(t.c.id, t.c.legal_entity_id)
-                .where(t.c.status == "NEW", t.c.inserted_at <= cutoff)
-                .limit(batch)
-                .with_for_update(skip_locked=True)
-            )
-        )
-        .mappings()
-        .all()
-    )
-    if not rows:
-        return 0
-    await conn.execute(
-        t.update()
-        .where(t.c.id.in_([r["id"] for r in rows]))
-        .values(status="EXPIRED", is_active=False, updated_at=clock.now(), updated_by=SYSTEM_USER)
-    )
-    for r in rows:
-        await event_service.record_status_change(
-            conn,
-            entity_type="MedicationDispense",
-            entity_id=r["id"],
-            new_status="EXPIRED",
-            changed_by=SYSTEM_USER,
-            legal_entity_id=r["legal_entity_id"],
-        )
-    return len(rows)
+    due = (t.c.status == "NEW") & (t.c.inserted_at <= cutoff)
+    return await expire_batch(conn, t, entity_type="MedicationDispense", due=due, batch=batch, is_active=False)
 
 
 # --- reads ----------------------------------------------------------------------------------------------

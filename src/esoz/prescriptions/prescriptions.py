@@ -20,7 +20,8 @@ from esoz.events import service as event_service
 from esoz.notifications import templates
 from esoz.notifications.service import queue_sms
 from esoz.prescriptions import people, schemas, views
-from esoz.prescriptions.common import SYSTEM_USER, today
+from esoz.prescriptions.common import today
+from esoz.prescriptions.expiry import expire_batch
 from esoz.prescriptions.models import medication_dispenses, medication_requests
 from esoz.settings import Settings
 from esoz.signatures.service import verify_signed_document
@@ -306,33 +307,5 @@ async def expire(conn: AsyncConnection, batch: int = 1000) -> int:
     """
     t = medication_requests
     on = today()
-    rows = (
-        (
-            await conn.execute(
-                select(t.c.id, t.c.legal_entity_id)
-                .where(t.c.status == "ACTIVE", (t.c.dispense_valid_to < on) | (t.c.ended_at < on))
-                .limit(batch)
-                .with_for_update(skip_locked=True)
-            )
-        )
-        .mappings()
-        .all()
-    )
-    if not rows:
-        return 0
-    ids = [r["id"] for r in rows]
-    await conn.execute(
-        t.update()
-        .where(t.c.id.in_(ids))
-        .values(status="EXPIRED", is_active=False, updated_at=clock.now(), updated_by=SYSTEM_USER)
-    )
-    for r in rows:
-        await event_service.record_status_change(
-            conn,
-            entity_type="MedicationRequest",
-            entity_id=r["id"],
-            new_status="EXPIRED",
-            changed_by=SYSTEM_USER,
-            legal_entity_id=r["legal_entity_id"],
-        )
-    return len(rows)
+    due = (t.c.status == "ACTIVE") & ((t.c.dispense_valid_to < on) | (t.c.ended_at < on))
+    return await expire_batch(conn, t, entity_type="MedicationRequest", due=due, batch=batch, is_active=False)

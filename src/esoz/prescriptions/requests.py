@@ -26,7 +26,8 @@ from esoz.events import service as event_service
 from esoz.notifications import templates
 from esoz.notifications.service import queue_sms
 from esoz.prescriptions import people, prescriptions, programs, schemas, stewardship, views
-from esoz.prescriptions.common import SYSTEM_USER, dispense_window, settings_of, today
+from esoz.prescriptions.common import dispense_window, settings_of, today
+from esoz.prescriptions.expiry import expire_batch
 from esoz.prescriptions.models import (
     ingredients,
     medical_programs,
@@ -634,18 +635,5 @@ async def expire(conn: AsyncConnection, settings: Settings, batch: int = 1000) -
     """NEW drafts older than the expiration become EXPIRED (the real cron, every minute)."""
     t = medication_request_requests
     cutoff = clock.now() - timedelta(minutes=settings.mrr_expiration_minutes)
-    rows = (
-        (
-            await conn.execute(
-                select(t.c.id, t.c.legal_entity_id)
-                .where(t.c.status == "NEW", t.c.inserted_at <= cutoff)
-                .limit(batch)
-                .with_for_update(skip_locked=True)
-            )
-        )
-        .mappings()
-        .all()
-    )
-    if rows:
-        await _set_status(conn, list(rows), "EXPIRED", SYSTEM_USER)
-    return len(rows)
+    due = (t.c.status == "NEW") & (t.c.inserted_at <= cutoff)
+    return await expire_batch(conn, t, entity_type="MedicationRequestRequest", due=due, batch=batch)
