@@ -22,7 +22,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from esoz.core.context import current_request_id
-from esoz.core.db import make_engine
+from esoz.core.db import is_autocommit, make_engine
 from esoz.core.logging import get_logger
 from esoz.core.models import audit_log
 
@@ -106,10 +106,7 @@ class ReadAuditBuffer:
         self._closing = False
 
     def accepts(self, conn: AsyncConnection) -> bool:
-        if len(self._rows) >= self.max_pending or self._closing:
-            return False
-        sync = conn.sync_connection
-        return sync is not None and sync.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+        return len(self._rows) < self.max_pending and not self._closing and is_autocommit(conn)
 
     def add(self, row: dict[str, Any]) -> None:
         row["occurred_at"] = datetime.now(UTC)  # the read's time, not the flush's

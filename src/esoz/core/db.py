@@ -58,6 +58,12 @@ def make_engine(url: str, pool_size: int = 10, max_overflow: int | None = None) 
     )
 
 
+def is_autocommit(conn: AsyncConnection) -> bool:
+    """A ReadConn (or the gate's connection): each statement commits on its own, there is no transaction to join."""
+    sync = conn.sync_connection
+    return sync is not None and sync.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+
+
 def engine_of(request: Request) -> AsyncEngine:
     return request.app.state.engine
 

@@ -21,6 +21,8 @@ from sqlalchemy import JSON, Select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from esoz.core.db import is_autocommit
+
 _DIALECT = postgresql.asyncpg.dialect()  # type: ignore[attr-defined]
 _BASES: dict[tuple[str, ...], type] = {}
 
@@ -75,9 +77,7 @@ class FastQuery:
     async def fetch(self, conn: AsyncConnection, **params: Any) -> Sequence[Any]:
         sync = conn.sync_connection
         driver = sync.connection.driver_connection if sync is not None else None
-        if driver is None or not (
-            driver.is_in_transaction() or sync.get_execution_options().get("isolation_level") == "AUTOCOMMIT"  # type: ignore[union-attr]
-        ):
+        if driver is None or not (driver.is_in_transaction() or is_autocommit(conn)):
             return [self._make(row) for row in (await conn.execute(self.stmt, params)).all()]  # same row type
         values = self._defaults | params if self._defaults else params
         records = await driver.fetch(self.sql, *[values[name] for name in self._names])  # type: ignore[union-attr]

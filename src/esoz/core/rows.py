@@ -35,8 +35,7 @@ def by_id(table: Table, *, scoped: bool = False, lock: bool = False) -> FastQuer
 async def first(query: FastQuery, conn: AsyncConnection, **params: Any) -> Mapping[str, Any] | None:
     """The first row as a mapping (keys iterate, `in` tests keys), like `.mappings().first()`.
 
-    FastQuery's own rows iterate over values, and in a transaction not yet begun it returns SQLAlchemy rows:
-    `_mapping` is the one view both have.
+    FastQuery's rows iterate over values like SQLAlchemy's `Row`; callers written for `.mappings()` get a dict.
     """
     row = await query.first(conn, **params)
     return None if row is None else row._mapping
