@@ -29,6 +29,14 @@ class PageParams:
         return (self.page - 1) * self.page_size
 
 
+def total_from_page(found: int, offset: int, page_size: int) -> int | None:
+    """The total a page already tells: a partial page (or an empty first one) ends the list, so no COUNT is
+    needed; None when the page is full and the total must be counted."""
+    if 0 < found < page_size or (offset == 0 and found == 0):
+        return offset + found
+    return None
+
+
 # async on purpose: FastAPI runs a plain `def` dependency in its thread pool, a thread hop (and GIL handoffs with
 # the event loop) per request for two integers (bench/README.md).
 async def page_params(

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from esoz.core.errors import ENTRY_QUERY, NotFound, ValidationFailed, invalid_entry
 from esoz.core.fastsql import FastQuery
 from esoz.core.ids import uuid7
-from esoz.core.pagination import PageParams
+from esoz.core.pagination import PageParams, total_from_page
 from esoz.events.models import events
 
 STATUS_CHANGE, STATE_CHANGE = "StatusChangeEvent", "StateChangeEvent"
@@ -230,11 +230,10 @@ async def list_events(
         rows = await page_query.fetch(conn, **params, **paging)
     else:
         rows = (await conn.execute(page_query.stmt.where(json_filter), params | paging)).all()
-    if 0 < len(rows) < page.page_size or (page.offset == 0 and not rows):
-        total = page.offset + len(rows)  # a partial page: nothing beyond it to count
-    elif json_filter is None:
+    total = total_from_page(len(rows), page.offset, page.page_size)
+    if total is None and json_filter is None:
         total = (await count_query.first(conn, **params)).total
-    else:
+    elif total is None:
         total = (await conn.execute(count_query.stmt.where(json_filter), params)).scalar_one()
     return [as_dict(r) for r in rows], total
 

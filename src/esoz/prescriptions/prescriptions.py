@@ -15,6 +15,7 @@ from esoz.core.auth import AuthContext
 from esoz.core.errors import Conflict, Forbidden, NotFound, ValidationFailed, invalid_entry
 from esoz.core.fastsql import FastQuery
 from esoz.core.ids import uuid7
+from esoz.core.pagination import total_from_page
 from esoz.core.rows import all_rows, first, get_scoped_row
 from esoz.events import service as event_service
 from esoz.notifications import templates
@@ -118,9 +119,8 @@ async def list_for_person(
             params["legal_entity_id"] = auth.legal_entity_filter
         page_query, count_query = _OF_PERSON[auth.legal_entity_filter is not None]
         found = await all_rows(page_query, conn, **params, limit=limit, offset=offset)
-        if 0 < len(found) < limit or (offset == 0 and not found):
-            total = offset + len(found)  # a partial page: nothing beyond it to count
-        else:
+        total = total_from_page(len(found), offset, limit)
+        if total is None:
             total = (await count_query.first(conn, **params)).total
         return [views.medication_request(r) for r in found], total
     t = medication_requests

@@ -11,7 +11,7 @@ Status machine (2019 ME code; `process`/`release` are deprecated in 2026 but sti
 
 import hashlib
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,7 +24,7 @@ from esoz.core import audit, clock
 from esoz.core.auth import AuthContext
 from esoz.core.errors import Conflict, NotFound, ValidationFailed, invalid_entry
 from esoz.core.fastsql import FastQuery
-from esoz.core.pagination import PageParams
+from esoz.core.pagination import PageParams, total_from_page
 from esoz.core.rows import all_rows, first
 from esoz.events.service import record_status_change
 from esoz.notifications import templates
@@ -300,17 +300,10 @@ async def search_by_requisition(
         params["status"] = status
     page_query, count_query = _BY_REQUISITION[status is not None]
     rows = await all_rows(page_query, conn, **params, limit=page.page_size, offset=page.offset)
-    total = _total_of_page(rows, page)
+    total = total_from_page(len(rows), page.offset, page.page_size)
     if total is None:
         total = (await count_query.first(conn, **params)).total
     return [render(r) for r in rows], total
-
-
-def _total_of_page(rows: Sequence[Any], page: PageParams) -> int | None:
-    """A partial page (or an empty first one) gives the total without counting; None when it must be counted."""
-    if 0 < len(rows) < page.page_size or (page.offset == 0 and not rows):
-        return page.offset + len(rows)
-    return None
 
 
 async def _page(conn: AsyncConnection, cond: Any, page: PageParams) -> tuple[list[dict[str, Any]], int]:
@@ -320,7 +313,7 @@ async def _page(conn: AsyncConnection, cond: Any, page: PageParams) -> tuple[lis
         .mappings()
         .all()
     )
-    total = _total_of_page(rows, page)
+    total = total_from_page(len(rows), page.offset, page.page_size)
     if total is None:
         total = (await conn.execute(select(func.count()).select_from(t).where(cond))).scalar_one()
     return [render(r) for r in rows], total

@@ -18,7 +18,7 @@ from esoz.core import audit
 from esoz.core.audit import Actor
 from esoz.core.errors import ENTRY_QUERY, Conflict, NotFound, ValidationFailed, invalid_entry
 from esoz.core.ids import uuid7
-from esoz.core.pagination import PageParams, Paging
+from esoz.core.pagination import PageParams, Paging, total_from_page
 from esoz.core.rows import get_row_by_id
 from esoz.registry import schemas, validators
 from esoz.registry.models import dictionaries, divisions, legal_entities
@@ -40,9 +40,8 @@ async def fetch_page(
     planner, and a window count would join every matching row just to count it.
     """
     rows = (await conn.execute(query.limit(page.page_size).offset(page.offset))).mappings().all()
-    if 0 < len(rows) < page.page_size or (page.page == 1 and not rows):
-        total = page.offset + len(rows)
-    else:
+    total = total_from_page(len(rows), page.offset, page.page_size)
+    if total is None:
         counting = (
             count_query
             if count_query is not None
