@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import Table, and_, bindparam, func, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -259,21 +259,24 @@ async def list_programs(
     return list((await conn.execute(query)).mappings())
 
 
-async def set_program_active(conn: AsyncConnection, id_: uuid.UUID, active: bool, actor: Actor) -> RowMapping:
-    await get_program(conn, id_)
-    await conn.execute(
-        medical_programs.update()
-        .where(medical_programs.c.id == id_)
-        .values(is_active=active, updated_at=func.now(), updated_by=actor.user_id)
-    )
+async def _set_active(
+    conn: AsyncConnection, table: Table, id_: uuid.UUID, active: bool, actor: Actor, resource_type: str
+) -> None:
+    values = {"is_active": active, "updated_at": func.now(), "updated_by": actor.user_id}
+    await conn.execute(table.update().where(table.c.id == id_).values(values))
     await audit.record(
         conn,
-        action="medical_program.update",
-        resource_type="medical_program",
+        action=f"{resource_type}.update",
+        resource_type=resource_type,
         resource_id=id_,
         actor=actor,
         details={"is_active": active},
     )
+
+
+async def set_program_active(conn: AsyncConnection, id_: uuid.UUID, active: bool, actor: Actor) -> RowMapping:
+    await get_program(conn, id_)
+    await _set_active(conn, medical_programs, id_, active, actor, "medical_program")
     return await get_program(conn, id_)
 
 
@@ -322,19 +325,7 @@ async def set_program_medication_active(
     conn: AsyncConnection, id_: uuid.UUID, active: bool, actor: Actor
 ) -> RowMapping:
     await get_program_medication(conn, id_)
-    await conn.execute(
-        program_medications.update()
-        .where(program_medications.c.id == id_)
-        .values(is_active=active, updated_at=func.now(), updated_by=actor.user_id)
-    )
-    await audit.record(
-        conn,
-        action="program_medication.update",
-        resource_type="program_medication",
-        resource_id=id_,
-        actor=actor,
-        details={"is_active": active},
-    )
+    await _set_active(conn, program_medications, id_, active, actor, "program_medication")
     return await get_program_medication(conn, id_)
 
 
