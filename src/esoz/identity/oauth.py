@@ -189,20 +189,23 @@ def _client_uuid(client_id: str | None, secret: str | None) -> uuid.UUID:
         raise invalid_client() from None
 
 
-async def authenticate_client(conn: AsyncConnection, client_id: str | None, secret: str | None) -> tuple[Any, Any]:
-    """client_id = the legal entity's client; client_secret = the secret of one of its MIS connections."""
+# The client and the MIS connection that presented the secret, in one read built once (token grants, revocation,
+# and introspection, 10 % of the national mix: bench/README.md, issue #9).
+_CLIENT_BY_SECRET = FastQuery(
+    select(clients, connections.c.consumer_id)
+    .join(connections, connections.c.client_id == clients.c.id)
+    .where(clients.c.id == bindparam("client_id"), connections.c.secret_hash == bindparam("secret_hash"))
+)
+
+
+async def authenticate_client(conn: AsyncConnection, client_id: str | None, secret: str | None) -> Any:
+    """client_id = the legal entity's client; client_secret = the secret of one of its MIS connections.
+    The row is the client's, plus `consumer_id`: the MIS whose connection secret it was."""
     cid = _client_uuid(client_id, secret)
-    row = (
-        await conn.execute(
-            select(connections, clients.c.is_blocked, clients.c.client_type, clients.c.legal_entity_id)
-            .join(clients, clients.c.id == connections.c.client_id)
-            .where(connections.c.client_id == cid, connections.c.secret_hash == tokens.digest(secret))
-        )
-    ).first()
-    if row is None or row.is_blocked:
+    client = await _CLIENT_BY_SECRET.first(conn, client_id=cid, secret_hash=tokens.digest(secret or ""))
+    if client is None or client.is_blocked:
         raise invalid_client()
-    client = (await conn.execute(select(clients).where(clients.c.id == cid))).one()
-    return client, row
+    return client
 
 
 async def _issue_pair(
@@ -280,12 +283,10 @@ async def exchange(
         raise OAuthError(oauth_errors.UnsupportedGrantTypeError(grant_type or ""))
 
     async def work(conn: AsyncConnection) -> tuple[tokens.Issued, tokens.Issued]:
-        client, connection = await authenticate_client(conn, client_id, client_secret)
+        client = await authenticate_client(conn, client_id, client_secret)
         if grant_type == "authorization_code":
-            return await _code_grant(
-                conn, settings, client, connection, code, redirect_uri, code_verifier, require_pkce
-            )
-        return await _refresh_grant(conn, settings, client, connection, refresh_token)
+            return await _code_grant(conn, settings, client, code, redirect_uri, code_verifier, require_pkce)
+        return await _refresh_grant(conn, settings, client, refresh_token)
 
     return await in_transaction(engine, work)
 
@@ -294,7 +295,6 @@ async def _code_grant(
     conn: AsyncConnection,
     settings: Settings,
     client: Any,
-    connection: Any,
     value: str | None,
     redirect_uri: str | None,
     verifier: str | None,
@@ -312,7 +312,7 @@ async def _code_grant(
         raise Refusal(invalid_grant("Authorization code has already been used."))
     if not tokens.is_live(code):
         raise invalid_grant("Authorization code expired.")
-    if code.mis_client_id is not None and code.mis_client_id != connection.consumer_id:
+    if code.mis_client_id is not None and code.mis_client_id != client.consumer_id:
         raise invalid_grant("Authorization code was issued to another MIS.")
     if redirect_uri != code.details.get("redirect_uri"):
         raise invalid_grant("redirect_uri does not match the one the code was issued for.")
@@ -329,12 +329,12 @@ async def _code_grant(
     scope = scopes.join(set(code.scope.split()) & set(approval.scope.split()))
     return await _issue_pair(
         conn, settings, user_id=code.user_id, client=client, scope=scope, family_id=code.family_id,
-        mis_client_id=connection.consumer_id, grant_type="authorization_code", redirect_uri=redirect_uri,
+        mis_client_id=client.consumer_id, grant_type="authorization_code", redirect_uri=redirect_uri,
     )  # fmt: skip
 
 
 async def _refresh_grant(
-    conn: AsyncConnection, settings: Settings, client: Any, connection: Any, value: str | None
+    conn: AsyncConnection, settings: Settings, client: Any, value: str | None
 ) -> tuple[tokens.Issued, tokens.Issued]:
     if not value:
         raise invalid_request("refresh_token is required.")
@@ -381,7 +381,7 @@ async def revoke(engine: AsyncEngine, *, client_id: str | None, client_secret: s
     """RFC 7009: the client's own token (and its family) is revoked; anything else is silently ignored."""
 
     async def work(conn: AsyncConnection) -> None:
-        client, _ = await authenticate_client(conn, client_id, client_secret)
+        client = await authenticate_client(conn, client_id, client_secret)
         if not token:
             raise invalid_request("token is required.")
         row = await tokens.find(conn, token)
@@ -392,15 +392,8 @@ async def revoke(engine: AsyncEngine, *, client_id: str | None, client_secret: s
     await in_transaction(engine, work)
 
 
-# Introspection is 10 % of the national mix (bench/README.md, issue #9): its two reads (the client by its
-# secret, the token by its digest) are built once and run through core.fastsql on an autocommit connection.
-# Tokens and connections reference their client by NOT NULL foreign keys, so no join to `clients` is needed
-# beyond the blocked flag.
-_INTROSPECTING_CLIENT = FastQuery(
-    select(clients.c.is_blocked)
-    .select_from(connections.join(clients, clients.c.id == connections.c.client_id))
-    .where(connections.c.client_id == bindparam("client_id"), connections.c.secret_hash == bindparam("secret_hash"))
-)
+# Introspection's token read is built once too and, like the client's, runs through core.fastsql on an
+# autocommit connection.
 _INTROSPECTED_TOKEN = FastQuery(
     select(
         tokens.tokens.c.name,
@@ -420,15 +413,11 @@ async def introspect(
     """RFC 7662: active + metadata for the client's own live tokens; `{"active": false}` otherwise."""
     async with engine.connect() as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")  # reads only: no BEGIN/ROLLBACK
-        cid = _client_uuid(client_id, client_secret)
-        assert client_secret is not None
-        client = await _INTROSPECTING_CLIENT.first(conn, client_id=cid, secret_hash=tokens.digest(client_secret))
-        if client is None or client.is_blocked:
-            raise invalid_client()
+        client = await authenticate_client(conn, client_id, client_secret)
         if not token:
             raise invalid_request("token is required.")
         row = await _INTROSPECTED_TOKEN.first(conn, value_hash=tokens.digest(token))
-        if row is None or row.client_id != cid or not tokens.is_live(row) or row.name == tokens.CODE:
+        if row is None or row.client_id != client.id or not tokens.is_live(row) or row.name == tokens.CODE:
             return {"active": False}
         return {
             "active": True,
