@@ -17,6 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from esoz.core.errors import ENTRY_QUERY, ValidationFailed, invalid_entry
 
 MAX_PAGE_SIZE = 100
+# OFFSET paging past this is refused: the offset binds as a 32-bit integer, and a deep OFFSET reads and throws away
+# every row before the page anyway (huge lists take `cursor`).
+MAX_PAGE = 10_000
+
+PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"page number, 1..{MAX_PAGE}")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +45,7 @@ def total_from_page(found: int, offset: int, page_size: int) -> int | None:
 # async on purpose: FastAPI runs a plain `def` dependency in its thread pool, a thread hop (and GIL handoffs with
 # the event loop) per request for two integers (bench/README.md).
 async def page_params(
-    page: Annotated[int, Query(ge=1, description="page number, from 1")] = 1,
+    page: PageNumber = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"rows per page, 1..{MAX_PAGE_SIZE}")] = 50,
 ) -> PageParams:
     return PageParams(page, page_size)

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from esoz.core.auth import client_ip
 from esoz.core.db import ReadConn
 from esoz.core.errors import ApiError
+from esoz.core.pagination import PageNumber
 from esoz.status import charts, feeds, incidents, maintenance, metrics, overview, reports, subscriptions, uptime
 from esoz.status.api import PERIODS, limit_per_ip
 from esoz.status.cache import TtlCache
@@ -105,8 +106,7 @@ async def status_page(request: Request, conn: ReadConn) -> Response:
 
 
 @router.get("/history")
-async def history(request: Request, conn: ReadConn, page: int = 1) -> Response:
-    page = max(page, 1)
+async def history(request: Request, conn: ReadConn, page: PageNumber = 1) -> Response:
     found, total = await incidents.list_incidents(conn, active=None, limit=20, offset=(page - 1) * 20)
     past = await maintenance.past(conn) if page == 1 else []
     return _render(request, "history.html", incidents=found, maintenance=past, page=page, has_next=page * 20 < total)
