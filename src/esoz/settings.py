@@ -90,6 +90,16 @@ class Settings(BaseSettings):
         30, ge=0, description="a verified access token is reused per worker this long (revocation evicts it); 0 = off"
     )
     recovery_ttl_seconds: int = Field(1500, ge=60, le=3600, description="credentials recovery link lifetime")
+    recovery_max_per_account: int = Field(
+        3, ge=1, description="recovery e-mails one account gets per recovery_window_seconds (more are not sent)"
+    )
+    recovery_window_seconds: int = Field(3600, ge=60, description="window of the per-account recovery e-mail limit")
+    factor_change_window_seconds: int = Field(
+        300, ge=30, le=3600, description="a second-factor change must follow the password and 2FA step-up this soon"
+    )
+    oauth_contract_codes_without_pkce: bool = Field(
+        True, description="POST /oauth/tokens (the contract's) accepts codes issued without PKCE; false refuses them"
+    )
     # Rate limits, shared by all workers (PostgreSQL, or Redis when redis_url is set); 0 = off
     redis_url: str | None = Field(None, description="Redis for rate-limit counters; unset = PostgreSQL")
     ratelimit_auth_per_ip: int = Field(120, ge=0, description="requests to /auth, /oauth, /sign-in per IP per window")

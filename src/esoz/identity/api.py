@@ -107,7 +107,14 @@ async def apps_authorize(request: Request, body: AppRequest) -> Response:
     return response
 
 
-@router.post("/oauth/tokens", status_code=201, summary="Exchange a code, or a refresh token, for an access token")
+@router.post(
+    "/oauth/tokens",
+    status_code=201,
+    summary="Exchange a code, or a refresh token, for an access token",
+    description="A code issued with a PKCE challenge needs its `code_verifier`. **esoz:** a code issued without "
+    "one is accepted as the real system does, unless `ESOZ_OAUTH_CONTRACT_CODES_WITHOUT_PKCE=false` "
+    "(then 401 `invalid_grant`).",
+)
 async def oauth_tokens(request: Request, body: TokenRequest) -> Response:
     engine, settings = _deps(request)
     t = body.token
@@ -115,7 +122,7 @@ async def oauth_tokens(request: Request, body: TokenRequest) -> Response:
         access, refresh = await oauth.exchange(
             engine, settings, grant_type=t.grant_type, client_id=t.client_id, client_secret=t.client_secret,
             code=t.code, redirect_uri=t.redirect_uri, code_verifier=t.code_verifier, refresh_token=t.refresh_token,
-            require_pkce=False,
+            require_pkce=not settings.oauth_contract_codes_without_pkce,
         )  # fmt: skip
     except oauth.OAuthError as exc:
         # the real system answers grant and client failures as 401 access errors, bad requests as 422
