@@ -84,6 +84,9 @@ def token(
     scope: Annotated[list[str] | None, typer.Option(help="scopes; unset = all the client type may hold")] = None,
 ) -> None:
     """Print an access token (for operators, the demo and scripts; anyone here already holds the database)."""
+    # Routes declare their scopes as their modules load, and НСЗУ may hold every declared scope: without the
+    # routers loaded, a token "with every scope" would lack all those the scope tables do not list.
+    import esoz.app  # noqa: F401
     from esoz.identity.bootstrap import mint_token
 
     async def work(conn: AsyncConnection, settings: Settings) -> str:
