@@ -58,3 +58,101 @@ def test_last_allowed_page_is_served(client: httpx.Client, nhs_headers: dict[str
 def test_status_history_page_is_bounded(client: httpx.Client) -> None:
     _only_invalid(client.get("/status/history?page=2147483648"), "$.page", "query_param")
     assert client.get("/status/history?page=2").status_code == 200
+
+
+# --- control characters ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "entry"),
+    [
+        (f"/api/persons/{PERSON}/medication_requests?request_number=a%00b", "$.request_number"),
+        ("/api/persons?first_name=a%00b&last_name=x&birth_date=1990-01-01", "$.first_name"),
+        ("/api/persons?first_name=a%1Fb&last_name=x&birth_date=1990-01-01", "$.first_name"),
+        ("/api/persons?first_name=a%7Fb&last_name=x&birth_date=1990-01-01", "$.first_name"),
+        ("/api/persons?first_name=a%C2%85b&last_name=x&birth_date=1990-01-01", "$.first_name"),
+        ("/api/persons?first_name=a%0Ab&last_name=x&birth_date=1990-01-01", "$.first_name"),
+        ("/api/v2/legal_entities?edrpou=1%00", "$.edrpou"),
+        ("/api/events?x%00y=1", "$.x\ufffdy"),
+    ],
+)
+def test_control_characters_in_the_query_are_refused(
+    client: httpx.Client, nhs_headers: dict[str, str], url: str, entry: str
+) -> None:
+    invalid = _only_invalid(client.get(url, headers=nhs_headers), entry, "query_param")
+    assert invalid["rules"][0]["rule"] == "format"
+
+
+@pytest.mark.parametrize(
+    ("url", "entry"),
+    [
+        ("/api/pharmacy/medication_requests/0000-A%00B?code=1234", "$.id"),
+        (f"/api/persons/{PERSON}%00/declaration", "$.id"),
+        (f"/api/persons/{PERSON}/medication_requests/x%0Ay", "$.id"),
+        ("/api/no_such%00route", "$.path"),
+    ],
+)
+def test_control_characters_in_the_path_are_refused(
+    client: httpx.Client, nhs_headers: dict[str, str], url: str, entry: str
+) -> None:
+    _only_invalid(client.get(url, headers=nhs_headers), entry, "path_param")
+
+
+def _innm(**fields: Any) -> dict[str, Any]:
+    return {"name": f"Edge {uuid.uuid4().hex[:8]}", "name_original": "Edge", **fields}
+
+
+def _innms_named(pg: Any, name: str) -> int:
+    return pg.execute("SELECT count(*) FROM innms WHERE name_original = %s OR name LIKE %s", (name, name)).fetchone()[0]
+
+
+@pytest.mark.parametrize(
+    ("raw", "entry"),
+    [
+        (b'{"name": "a\\u0000b", "name_original": "nul-body"}', "$.name"),
+        (b'{"name": "a\\u001bb", "name_original": "esc-body"}', "$.name"),
+        (b'{"name": "a\\ud800b", "name_original": "surrogate-body"}', "$.name"),
+        (b'{"name": "a\\u0085b", "name_original": "c1-body"}', "$.name"),
+        (b'{"name": "a\x7fb", "name_original": "del-body"}', "$.name"),
+        (b'{"name": "ok", "name_original": "key-body", "x\\u0000": 1}', "$.x\ufffd"),
+    ],
+)
+def test_control_characters_in_json_bodies_are_refused(
+    client: httpx.Client, nhs_headers: dict[str, str], pg: Any, raw: bytes, entry: str
+) -> None:
+    response = client.post(
+        "/admin/innms", content=raw, headers={**nhs_headers, "content-type": "application/json"}
+    )
+    invalid = _only_invalid(response, entry, "json_data_property")
+    assert invalid["rules"][0]["rule"] == "format"
+    assert _innms_named(pg, raw.decode().split('"name_original": "')[1].split('"')[0]) == 0
+
+
+def test_nested_json_entries_are_named(client: httpx.Client, nhs_headers: dict[str, str]) -> None:
+    body = {
+        "name": "ok",
+        "form": "TABLET",
+        "ingredients": [{"id": str(uuid.uuid4()), "is_primary": True, "dosage": {"numerator_unit": "mg\x00"}}],
+    }
+    response = client.post("/admin/innm_dosages", json=body, headers=nhs_headers)
+    _only_invalid(response, "$.ingredients[0].dosage.numerator_unit", "json_data_property")
+
+
+def test_escaped_text_that_is_not_a_control_character_passes(
+    client: httpx.Client, nhs_headers: dict[str, str], pg: Any
+) -> None:
+    # An escaped backslash before "u0000" is text, and line breaks and tabs are kept in body text.
+    name = "line one\nline\ttwo \\u0000 Ω 😀"
+    response = client.post("/admin/innms", json=_innm(name=name, name_original="escaped-ok"), headers=nhs_headers)
+    assert response.status_code == 201, response.text
+    stored = pg.execute("SELECT name FROM innms WHERE name_original = 'escaped-ok'").fetchone()[0]
+    assert stored == name
+
+
+def test_control_characters_in_form_bodies_are_refused(client: httpx.Client) -> None:
+    response = client.post(
+        "/oauth/token",
+        content=b"grant_type=authorization_code&code=a%00b&client_id=x",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    _only_invalid(response, "$.code", "json_data_property")

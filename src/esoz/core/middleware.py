@@ -1,7 +1,8 @@
-"""Pure-ASGI middleware (cheaper than BaseHTTPMiddleware): request id, access log, body guards.
+"""Pure-ASGI middleware (cheaper than BaseHTTPMiddleware): request id, access log, input guards.
 
-The body guards run before routing so that an oversized, non-JSON or non-UTF-8 body is refused
-with a contract error before any handler or database work happens.
+The guards run before routing so that an oversized, non-JSON or non-UTF-8 body, or text no column can store
+(control characters, non-finite numbers: core/inputguard.py), is refused with a contract error before any
+handler or database work happens.
 """
 
 import re
@@ -12,9 +13,9 @@ from collections.abc import Callable
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from esoz.core import envelope
+from esoz.core import envelope, inputguard
 from esoz.core.context import request_id_var
-from esoz.core.errors import ENTRY_HEADER, ENTRY_REQUEST, ApiError, RequestMalformed, invalid_entry
+from esoz.core.errors import ENTRY_HEADER, ENTRY_REQUEST, ApiError, RequestMalformed, ValidationFailed, invalid_entry
 from esoz.core.logging import get_logger
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:#-]{1,128}$")
@@ -66,7 +67,10 @@ class RequestContextMiddleware:
 
         try:
             body_error = None
-            if scope["method"].encode() in _BODY_METHODS:
+            unsafe = inputguard.path_problems(scope) + inputguard.query_problems(scope.get("query_string", b""))
+            if unsafe:
+                body_error = ValidationFailed(unsafe)
+            elif scope["method"].encode() in _BODY_METHODS:
                 body_error, receive = await self._guard_body(scope, receive)
             if body_error is not None:
                 response = envelope.error(Request(scope), body_error.status, body_error.body())
@@ -153,7 +157,8 @@ class RequestContextMiddleware:
                 ),
                 replay,
             )
-        return None, replay
+        unsafe = inputguard.form_problems(body) if form_ok else inputguard.json_problems(body)
+        return (ValidationFailed(unsafe) if unsafe else None), replay
 
     def _too_large(self) -> ApiError:
         return ApiError(
