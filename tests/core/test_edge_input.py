@@ -156,3 +156,87 @@ def test_control_characters_in_form_bodies_are_refused(client: httpx.Client) -> 
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
     _only_invalid(response, "$.code", "json_data_property")
+
+
+# --- numbers --------------------------------------------------------------------------------------------
+
+
+def _post_raw(client: httpx.Client, path: str, raw: bytes, headers: dict[str, str]) -> httpx.Response:
+    return client.post(path, content=raw, headers={**headers, "content-type": "application/json"})
+
+
+@pytest.mark.parametrize(
+    ("ddd", "rule"),
+    [("3.7e307", "number"), ("100000000", "number"), ("1e400", "number"), ("NaN", "number"), ("-Infinity", "number")],
+)
+def test_innm_ddd_out_of_its_column_is_refused(
+    client: httpx.Client, nhs_headers: dict[str, str], pg: Any, ddd: str, rule: str
+) -> None:
+    raw = f'{{"name": "Overflow", "name_original": "ddd-{ddd}", "ddd": {ddd}, "ddd_unit": "g"}}'.encode()
+    invalid = _only_invalid(_post_raw(client, "/admin/innms", raw, nhs_headers), "$.ddd", "json_data_property")
+    assert invalid["rules"][0]["rule"] == rule
+    assert _innms_named(pg, f"ddd-{ddd}") == 0
+
+
+def test_innm_ddd_at_the_column_maximum_is_stored(client: httpx.Client, nhs_headers: dict[str, str], pg: Any) -> None:
+    body = _innm(name_original="ddd-max", ddd=99999999.9999, ddd_unit="g")
+    response = client.post("/admin/innms", json=body, headers=nhs_headers)
+    assert response.status_code == 201, response.text
+    stored = pg.execute("SELECT ddd FROM innms WHERE name_original = 'ddd-max'").fetchone()[0]
+    assert str(stored) == "99999999.9999"
+
+
+def _brand(**fields: Any) -> dict[str, Any]:
+    return {
+        "name": "Edge brand",
+        "form": "TABLET",
+        "container": {"numerator_unit": "mg", "numerator_value": 1, "denumerator_unit": "pill", "denumerator_value": 1},
+        "manufacturer": {"name": "Edge", "country": "UA"},
+        "package_qty": 10,
+        "package_min_qty": 1,
+        "ingredients": [{"id": str(uuid.uuid4()), "is_primary": True, "dosage": {
+            "numerator_unit": "mg", "numerator_value": 1, "denumerator_unit": "pill", "denumerator_value": 1}}],
+        **fields,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("fields", "entry"),
+    [
+        ({"package_qty": 2**31}, "$.package_qty"),
+        ({"package_min_qty": 2**40}, "$.package_min_qty"),
+        ({"daily_dosage": 1e12}, "$.daily_dosage"),
+        (
+            {"container": {"numerator_unit": "mg", "numerator_value": 1e300, "denumerator_unit": "pill",
+                           "denumerator_value": 1}},
+            "$.container.numerator_value",
+        ),
+    ],
+)  # fmt: skip
+def test_brand_numbers_out_of_their_columns_are_refused(
+    client: httpx.Client, nhs_headers: dict[str, str], fields: dict[str, Any], entry: str
+) -> None:
+    response = client.post("/admin/medications", json=_brand(**fields), headers=nhs_headers)
+    invalid = _only_invalid(response, entry, "json_data_property")
+    assert invalid["rules"][0]["rule"] == "number"
+
+
+def test_programme_day_settings_are_bounded(client: httpx.Client, nhs_headers: dict[str, str], pg: Any) -> None:
+    name = f"Edge programme {uuid.uuid4().hex[:8]}"
+    body = {
+        "name": name,
+        "funding_source": "NHS",
+        "mr_blank_type": "F-1",
+        "medical_program_settings": {"medication_dispense_period_day": 10**12},
+    }
+    response = client.post("/admin/medical_programs", json=body, headers=nhs_headers)
+    _only_invalid(response, "$.medical_program_settings", "json_data_property")
+    assert pg.execute("SELECT count(*) FROM medical_programs WHERE name = %s", (name,)).fetchone()[0] == 0
+
+
+def test_integers_past_64_bits_anywhere_in_a_body_are_refused(
+    client: httpx.Client, nhs_headers: dict[str, str]
+) -> None:
+    raw = b'{"name": "Edge", "name_original": "big-int", "extra": {"n": [1, 123456789012345678901234567890]}}'
+    invalid = _only_invalid(_post_raw(client, "/admin/innms", raw, nhs_headers), "$.extra.n[1]", "json_data_property")
+    assert invalid["rules"][0]["rule"] == "number"

@@ -7,7 +7,8 @@ or form body (keys included), with a 422 naming the entry. Text fields of a body
 return (descriptions and addresses are multi-line); query and path values never need them.
 
 JSON bodies are also refused when they hold a number that is not finite (`NaN`, `Infinity`, or one too large for a
-double): the parser FastAPI uses accepts them, no column can store them.
+double) or an integer beyond 64 bits: the parser FastAPI uses accepts them, and neither a column nor the JSONB
+encoder takes them. Numbers of typed fields are bounded by their own columns (core/numeric.py).
 
 Cost: the query string, the path and each JSON body get one regex scan; a body is parsed here only when that scan
 finds a suspicious escape, which ordinary requests never carry.
@@ -26,6 +27,8 @@ from esoz.core.errors import ENTRY_JSON, ENTRY_PATH, ENTRY_QUERY, invalid_entry
 RULE = "format"
 CONTROL_DESCRIPTION = "must not contain control characters"
 NON_FINITE_DESCRIPTION = "must be a finite number"
+TOO_LARGE_DESCRIPTION = "must fit a 64-bit integer"
+INT64 = (-(2**63), 2**63 - 1)
 MAX_ENTRIES = 20
 
 # Every C0 and C1 control character and DEL (Unicode category Cc), and lone surrogates.
@@ -35,9 +38,12 @@ _TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 # In UTF-8 bytes: C0, DEL, and C1 (U+0080..U+009F are encoded as C2 80..C2 9F).
 _STRICT_BYTES = re.compile(rb"[\x00-\x1f\x7f]|\xc2[\x80-\x9f]")
 # What a JSON body must contain to hold anything refused here: an escaped control character or surrogate, a raw
-# DEL or C1 character, a non-finite literal, or an exponent of three digits (1e400 parses as infinity).
+# DEL or C1 character, or a value that is a non-finite literal, a number with an exponent of three digits (1e400
+# parses as infinity) or an integer of 19 digits or more. Values start after `:`, `,` or `[`, so base64 text (which
+# has none of those) does not set it off.
 _JSON_SUSPECT = re.compile(
-    rb"\\u(?:00[01]|007[fF]|00[89]|[dD][89a-fA-F])|\x7f|\xc2[\x80-\x9f]|NaN|Infinity|[eE]\+?[0-9]{3}"
+    rb"\\u(?:00[01]|007[fF]|00[89]|[dD][89a-fA-F])|\x7f|\xc2[\x80-\x9f]"
+    rb"|[:,\[]\s*-?(?:NaN|Infinity|[0-9.]+[eE]\+?[0-9]{3}|[0-9]{19})"
 )
 
 
@@ -133,6 +139,8 @@ def _walk(value: Any, path: str, found: list[dict[str, Any]]) -> None:
             found.append(invalid_entry(path, RULE, CONTROL_DESCRIPTION))
     elif isinstance(value, _NonFinite) or (isinstance(value, float) and not math.isfinite(value)):
         found.append(invalid_entry(path, "number", NON_FINITE_DESCRIPTION))
+    elif isinstance(value, int) and not isinstance(value, bool) and not INT64[0] <= value <= INT64[1]:
+        found.append(invalid_entry(path, "number", TOO_LARGE_DESCRIPTION, {"min": INT64[0], "max": INT64[1]}))
     elif isinstance(value, dict):
         for key, item in value.items():
             if _STRICT.search(key):

@@ -8,11 +8,19 @@ from typing import Annotated, Any, Literal
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from esoz.core.numeric import integer, numeric
 from esoz.prescriptions.common import BLANK_TYPES, DEFAULT_SETTINGS, FUNDING_SOURCES
 
 Text = Annotated[str, Field(min_length=1, max_length=255)]
-Money = Annotated[float, Field(ge=0, le=10_000_000)]
-Qty = Annotated[float, Field(gt=0, le=100_000)]
+# Each number is bounded by its column (models.py): NUMERIC(12, 2) money, NUMERIC(12, 3) quantities,
+# NUMERIC(12, 4) dosages and DDDs, INTEGER counts.
+Money = numeric(12, 2, ge=0, le=10_000_000)
+Qty = numeric(12, 3, gt=0, le=100_000)
+Dose = numeric(12, 4, gt=0)
+Count = integer(gt=0)
+# Programme settings that count days (the dispense window, the longest course): added to dates.
+SETTING_DAYS = ("medication_request_max_period_day", "medication_dispense_period_day")
+MAX_SETTING_DAYS = 3650
 
 
 class Strict(BaseModel):
@@ -24,9 +32,9 @@ class Strict(BaseModel):
 
 class Dosage(Strict):
     numerator_unit: Text
-    numerator_value: float = Field(gt=0)
+    numerator_value: Dose
     denumerator_unit: Text
-    denumerator_value: float = Field(gt=0)
+    denumerator_value: Dose
 
 
 class InnmCreate(Strict):
@@ -34,7 +42,7 @@ class InnmCreate(Strict):
     name_original: Text
     sctid: str | None = Field(None, max_length=32)
     atc_code: str | None = Field(None, pattern=r"^[A-Z][0-9]{2}[A-Z]{0,2}[0-9]{0,2}$")
-    ddd: float | None = Field(None, gt=0)
+    ddd: Dose | None = None
     ddd_unit: Literal["g", "mg", "mcg", "U"] | None = None
     aware: Literal["ACCESS", "WATCH", "RESERVE"] | None = None
 
@@ -70,9 +78,9 @@ class BrandCreate(Strict):
     code_atc: list[str] = Field(default_factory=list, max_length=5)
     container: Dosage
     manufacturer: Manufacturer
-    package_qty: int = Field(gt=0)
-    package_min_qty: int = Field(gt=0)
-    daily_dosage: float | None = Field(None, gt=0)
+    package_qty: Count
+    package_min_qty: Count
+    daily_dosage: Dose | None = None
     certificate: str | None = Field(None, max_length=64)
     certificate_expired_at: date | None = None
     ingredients: list[Ingredient] = Field(min_length=1, max_length=1)
@@ -101,6 +109,10 @@ class MedicalProgramCreate(Strict):
         unknown = sorted(set(value) - set(DEFAULT_SETTINGS))
         if unknown:
             raise ValueError(f"unknown settings: {', '.join(unknown)}")
+        for name in SETTING_DAYS:
+            days = value.get(name)
+            if days is not None and (type(days) is not int or not 1 <= days <= MAX_SETTING_DAYS):
+                raise ValueError(f"{name} must be a whole number of days, 1..{MAX_SETTING_DAYS}, or null")
         return value
 
 
@@ -115,7 +127,7 @@ class ProgramMedicationCreate(Strict):
     reimbursement: Reimbursement
     wholesale_price: Money | None = None
     consumer_price: Money | None = None
-    reimbursement_daily_dosage: float | None = Field(None, ge=0)
+    reimbursement_daily_dosage: numeric(12, 4, ge=0) | None = None
     estimated_payment_amount: Money | None = None
     medication_request_allowed: bool = True
 
@@ -282,7 +294,7 @@ class RestrictionCreate(Strict):
     region: str | None = Field(None, pattern=r"^UA[0-9]{17}$", description="KATOTTG oblast; null = nationwide")
     forbidden: bool = False
     allowed_specialities: list[Text] = Field(default_factory=list, max_length=50)
-    max_qty: float | None = Field(None, gt=0)
+    max_qty: Qty | None = None
     max_days: int | None = Field(None, gt=0, le=365)
     required_diagnoses: list[Annotated[str, Field(min_length=1, max_length=16)]] = Field(
         default_factory=list, max_length=100
