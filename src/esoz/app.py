@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from esoz import __version__
 from esoz.analytics.api import router as dashboards_router
 from esoz.analytics.pages import router as dashboards_pages_router
+from esoz.audit.api import router as audit_router
 from esoz.conclusions.api import router as conclusions_router
 from esoz.core import audit
 from esoz.core.db import make_engine
@@ -19,6 +20,7 @@ from esoz.core.handlers import install_handlers
 from esoz.core.health import router as health_router
 from esoz.core.logging import configure_logging
 from esoz.core.middleware import RequestContextMiddleware
+from esoz.core.patient_data import PatientDataMiddleware
 from esoz.core.ratelimit import RateLimiter
 from esoz.core.worker import run_jobs
 from esoz.events.api import router as events_router
@@ -101,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.token_verifier = verify_access_token  # core.auth's gate asks identity who is calling
     install_handlers(app)
+    app.add_middleware(PatientDataMiddleware)  # inside the request context: its rows carry the request id
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
@@ -128,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.include_router(registry_admin_router)
     app.include_router(notifications_admin_router)
+    app.include_router(audit_router)
     if settings.env == "dev":
         # The dev message view shows SMS codes: a sandbox convenience that production never serves.
         app.include_router(notifications_dev_router)

@@ -79,12 +79,13 @@ async def test_active_declaration_of_another_msp_is_forbidden(
         theirs_id = uuid.UUID(theirs["legal_entity"]["id"])
         row = await declarations.get_person_declaration(conn, uuid.UUID(person["id"]), theirs_id, actor)
         assert str(row["dc_id"]) == declaration["id"]
+    # The service records the refusal; a successful read is recorded by the route's declaration, over HTTP.
     outcomes = pg.execute(
-        "SELECT outcome, legal_entity_id FROM audit_log WHERE action = 'person.declaration.read' AND resource_id = %s"
-        " ORDER BY id",
+        "SELECT outcome, legal_entity_id, person_id FROM audit_log WHERE action = 'person.declaration.read'"
+        " AND resource_id = %s ORDER BY id",
         [person["id"]],
     ).fetchall()
-    assert outcomes == [("denied", own), ("success", own)]
+    assert outcomes == [("denied", own, uuid.UUID(person["id"]))]
 
 
 # --- the same over HTTP with real MSP tokens ------------------------------------------------------------

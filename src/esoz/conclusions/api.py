@@ -14,6 +14,7 @@ from esoz.core.auth import AuthContext, require_scopes
 from esoz.core.db import ReadConn, WriteConn
 from esoz.core.errors import ENTRY_QUERY, ValidationFailed, invalid_entry
 from esoz.core.pagination import Pagination, Paging
+from esoz.core.patient_data import patient_data
 from esoz.referrals import me_jobs
 from esoz.referrals.schemas import SignedData
 
@@ -58,7 +59,10 @@ async def submit(
     return me_jobs.accepted(request, job)
 
 
-@router.get("/compositions/search")
+@router.get(
+    "/compositions/search",
+    openapi_extra=patient_data("composition", person="path:patient_id", id="data:id"),
+)
 async def search(
     request: Request,
     conn: ReadConn,
@@ -80,14 +84,24 @@ async def search(
     return envelope.ok(request, rows, paging=Paging.of(page, total))
 
 
-@router.get("/compositions/{id}", responses={404: WRITE_ERRORS[404]})
+@router.get(
+    "/compositions/{id}",
+    responses={404: WRITE_ERRORS[404]},
+    openapi_extra=patient_data("composition", person="path:patient_id", id="path:id"),
+)
 async def get(
     request: Request, conn: ReadConn, auth: CompositionRead, patient_id: uuid.UUID, id: uuid.UUID
 ) -> Response:
     return envelope.ok(request, await service.get(conn, auth, patient_id, id))
 
 
-@router.get("/compositions/{id}/integration_data", responses={404: WRITE_ERRORS[404]})
+@router.get(
+    "/compositions/{id}/integration_data",
+    responses={404: WRITE_ERRORS[404]},
+    openapi_extra=patient_data(
+        "composition", person="path:patient_id", id="path:id", action="composition.integration_data.read"
+    ),
+)
 async def integration_data(
     request: Request, conn: ReadConn, auth: CompositionRead, patient_id: uuid.UUID, id: uuid.UUID
 ) -> Response:
@@ -95,7 +109,12 @@ async def integration_data(
     return envelope.ok(request, await service.integration_data(conn, auth, patient_id, id))
 
 
-@router.get("/compositions/{id}/print_form", response_class=HTMLResponse, responses={404: WRITE_ERRORS[404]})
+@router.get(
+    "/compositions/{id}/print_form",
+    response_class=HTMLResponse,
+    responses={404: WRITE_ERRORS[404]},
+    openapi_extra=patient_data("composition", person="path:patient_id", id="path:id", action="composition.print"),
+)
 async def print_form(
     request: Request, conn: ReadConn, auth: CompositionRead, patient_id: uuid.UUID, id: uuid.UUID,
     form_type: Annotated[str, Query(max_length=50)] = "INFO_CERTIFICATE",

@@ -58,6 +58,7 @@ async def record(
     outcome: str = "success",
     actor: Actor = SYSTEM,
     details: dict[str, Any] | None = None,
+    person_id: uuid.UUID | None = None,
 ) -> None:
     row = {
         "request_id": current_request_id(),
@@ -69,12 +70,38 @@ async def record(
         "resource_id": None if resource_id is None else str(resource_id),
         "outcome": outcome,
         "details": details or {},
+        # A row about a person concerns that patient, whoever wrote it.
+        "person_id": person_id if person_id is not None or resource_type != "person" else _uuid_or_none(resource_id),
     }
     buffer = _BUFFERS.get(conn.sync_engine) if _BUFFERS else None
     if buffer is not None and buffer.accepts(conn):
         buffer.add(row)
         return
     await conn.execute(_INSERT, row)
+
+
+async def record_reads(engine: AsyncEngine, rows: list[dict[str, Any]]) -> None:
+    """Rows of reads made outside any connection the caller holds (the patient-data gate, after the route).
+
+    Each row has the keys of `record()`'s row. With the engine's buffer running they are queued like any
+    read's row; otherwise (or when the buffer is full) they are written now, so the read fails with its audit.
+    """
+    buffer = _BUFFERS.get(engine.sync_engine) if _BUFFERS else None
+    if buffer is not None and buffer.has_room(len(rows)):
+        for row in rows:
+            buffer.add(row)
+        return
+    async with engine.begin() as conn:
+        await conn.execute(_INSERT, rows)
+
+
+def _uuid_or_none(value: object) -> uuid.UUID | None:
+    if value is None or isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 # The running buffer of each engine (an API process has one; tests run several apps in one process).
@@ -105,8 +132,11 @@ class ReadAuditBuffer:
         self._wake = asyncio.Event()
         self._closing = False
 
+    def has_room(self, count: int = 1) -> bool:
+        return len(self._rows) + count <= self.max_pending and not self._closing
+
     def accepts(self, conn: AsyncConnection) -> bool:
-        return len(self._rows) < self.max_pending and not self._closing and is_autocommit(conn)
+        return self.has_room() and is_autocommit(conn)
 
     def add(self, row: dict[str, Any]) -> None:
         row["occurred_at"] = datetime.now(UTC)  # the read's time, not the flush's
@@ -178,12 +208,15 @@ _FIELDS = (
 
 def row_hash(prev_hash: str, seq: int, row: Any) -> str:
     payload = {name: getattr(row, name) for name in _FIELDS}
+    # Chained only when set, so rows sealed before the column existed keep their hashes.
+    if row.person_id is not None:
+        payload["person_id"] = row.person_id
     payload["seq"] = seq
     canonical = orjson.dumps(payload, default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z)
     return hashlib.sha256(prev_hash.encode() + canonical).hexdigest()
 
 
-_SELECT_FIELDS = ", ".join(_FIELDS)
+_SELECT_FIELDS = ", ".join((*_FIELDS, "person_id"))
 
 
 async def seal(conn: AsyncConnection, batch: int = SEAL_BATCH) -> int:

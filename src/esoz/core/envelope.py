@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from esoz.core.context import current_request_id
 from esoz.core.pagination import KeysetPaging, Paging
+from esoz.core.patient_data import collect
 
 
 def _default(value: Any) -> Any:
@@ -40,6 +41,7 @@ def ok(
     paging: Paging | KeysetPaging | None = None,
     urgent: dict[str, Any] | None = None,
 ) -> Response:
+    collect(request.scope, data)  # whose data leaves, for routes that declare patient data
     body: dict[str, Any] = {"meta": meta(request, status, "list" if isinstance(data, list) else "object")}
     body["data"] = data
     if paging is not None:

@@ -21,10 +21,15 @@ audit_log = Table(
     Column("resource_id", Text),
     Column("outcome", Text, nullable=False),
     Column("details", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    # The patient whose data the row concerns (reads and writes of patient data): a patient's access history.
+    Column("person_id", UUID(as_uuid=True)),
     Column("seq", BigInteger, unique=True),
     Column("prev_hash", Text),
     Column("hash", Text),
     Index("ix_audit_log_unsealed", "id", postgresql_where=text("seq IS NULL")),
+    Index("ix_audit_log_person", "person_id", "occurred_at", postgresql_where=text("person_id IS NOT NULL")),
+    Index("ix_audit_log_request", "request_id"),
+    Index("ix_audit_log_occurred", "occurred_at", postgresql_using="brin"),
 )
 
 # One row per human number ever issued, whatever the entity: global uniqueness without

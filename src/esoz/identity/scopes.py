@@ -114,7 +114,8 @@ CLIENT_TYPE_SCOPES: dict[str, frozenset[str]] = {
     "PHARMACY": SESSION_SCOPES | PHARMACY | MANAGEMENT,
     "MSP_PHARMACY": _MSP | PHARMACY,
     "MIS": _MSP | PHARMACY,
-    "CABINET": SESSION_SCOPES | _expand("person:read", "declaration:read", "declaration_request:read write"),
+    "CABINET": SESSION_SCOPES
+    | _expand("person:read", "declaration:read", "declaration_request:read write", "person_access_history:read"),
 }
 CLIENT_TYPES = (*CLIENT_TYPE_SCOPES, "NHS")
 # Legal entity types (registry) → the client type their OAuth client gets.

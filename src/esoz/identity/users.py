@@ -5,6 +5,7 @@ employees (employee_type per legal entity).
 """
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -382,3 +383,13 @@ async def reset_factors(conn: AsyncConnection, user_id: uuid.UUID, actor: Actor)
         details={"removed": removed},
     )
     return removed
+
+
+async def parties_of(conn: AsyncConnection, *, user_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """The party (the person in the registry) behind each user that has one."""
+    if not user_ids:
+        return {}
+    rows = await conn.execute(
+        select(users.c.id, users.c.party_id).where(users.c.id.in_(list(user_ids)), users.c.party_id.is_not(None))
+    )
+    return {r.id: r.party_id for r in rows}

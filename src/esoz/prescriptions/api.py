@@ -15,6 +15,7 @@ from esoz.core import envelope
 from esoz.core.auth import AuthContext, require_scopes
 from esoz.core.db import ReadConn, WriteConn
 from esoz.core.pagination import Pagination, Paging
+from esoz.core.patient_data import patient_data
 from esoz.prescriptions import dispenses, prescriptions, programs, reimbursement, requests, schemas, views
 from esoz.registry.api import errors
 from esoz.settings import Settings
@@ -119,7 +120,10 @@ async def create_request(
 
 
 @router.get(
-    "/persons/{person_id}/medication_request_requests", summary="A patient's prescription drafts", responses=READ
+    "/persons/{person_id}/medication_request_requests",
+    summary="A patient's prescription drafts",
+    responses=READ,
+    openapi_extra=patient_data("medication_request_request", person="path:person_id", id="data:id"),
 )
 async def list_requests(
     request: Request,
@@ -144,12 +148,22 @@ async def list_requests(
     return envelope.ok(request, rows, paging=Paging.of(page, total))
 
 
-@router.get("/persons/{person_id}/medication_request_requests/{id}", summary="A prescription draft", responses=READ)
+@router.get(
+    "/persons/{person_id}/medication_request_requests/{id}",
+    summary="A prescription draft",
+    responses=READ,
+    openapi_extra=patient_data("medication_request_request", person="path:person_id", id="path:id"),
+)
 async def get_request(request: Request, conn: ReadConn, auth: MrrRead, person_id: uuid.UUID, id: uuid.UUID) -> Response:
     return envelope.ok(request, await requests.get(conn, id, auth, person_id))
 
 
-@router.get("/medication_request_requests/{id}", summary="A prescription draft (2019 path)", responses=READ)
+@router.get(
+    "/medication_request_requests/{id}",
+    summary="A prescription draft (2019 path)",
+    responses=READ,
+    openapi_extra=patient_data("medication_request_request", person="data:person.id", id="path:id"),
+)
 async def get_request_v1(request: Request, conn: ReadConn, auth: MrrRead, id: uuid.UUID) -> Response:
     return envelope.ok(request, await requests.get(conn, id, auth))
 
@@ -182,7 +196,12 @@ async def _medication_request_filters(**fields: Any) -> schemas.MedicationReques
 _medication_request_filters.__signature__ = inspect.signature(schemas.MedicationRequestFilters)  # type: ignore[attr-defined]
 
 
-@router.get("/persons/{person_id}/medication_requests", summary="A patient's prescriptions", responses=READ)
+@router.get(
+    "/persons/{person_id}/medication_requests",
+    summary="A patient's prescriptions",
+    responses=READ,
+    openapi_extra=patient_data("medication_request", person="path:person_id", id="data:id"),
+)
 async def list_prescriptions(
     request: Request,
     conn: ReadConn,
@@ -198,14 +217,24 @@ async def list_prescriptions(
     return envelope.ok(request, rows, paging=Paging.of(page, total))
 
 
-@router.get("/persons/{person_id}/medication_requests/{id}", summary="A prescription", responses=READ)
+@router.get(
+    "/persons/{person_id}/medication_requests/{id}",
+    summary="A prescription",
+    responses=READ,
+    openapi_extra=patient_data("medication_request", person="path:person_id", id="path:id"),
+)
 async def get_prescription(
     request: Request, conn: ReadConn, auth: MrDetails, person_id: uuid.UUID, id: uuid.UUID
 ) -> Response:
     return envelope.ok(request, await prescriptions.get(conn, id, auth, person_id))
 
 
-@router.get("/medication_requests/{id}", summary="A prescription", responses=READ)
+@router.get(
+    "/medication_requests/{id}",
+    summary="A prescription",
+    responses=READ,
+    openapi_extra=patient_data("medication_request", person="data:person.id", id="data:id"),
+)
 async def get_prescription_by_id(request: Request, conn: ReadConn, auth: MrDetails, id: uuid.UUID) -> Response:
     return envelope.ok(request, await prescriptions.get(conn, id, auth))
 
@@ -259,6 +288,7 @@ async def unblock_prescription(
         "**esoz:** `code`, when given, is checked (403 on mismatch)."
     ),
     responses=READ,
+    openapi_extra=patient_data("medication_request", person="data:person.id", id="data:id"),
 )
 async def pharmacy_get_prescription(
     request: Request,
@@ -326,7 +356,12 @@ async def reject_dispense(request: Request, conn: WriteConn, auth: MdReject, id:
     return envelope.ok(request, await dispenses.reject(conn, id, auth, _settings(request)))
 
 
-@router.get("/pharmacy/medication_dispenses", summary="The pharmacy's dispenses", responses=READ)
+@router.get(
+    "/pharmacy/medication_dispenses",
+    summary="The pharmacy's dispenses",
+    responses=READ,
+    openapi_extra=patient_data("medication_dispense", person="data:medication_request.person.id", id="data:id"),
+)
 async def list_dispenses(
     request: Request,
     conn: ReadConn,
@@ -352,7 +387,12 @@ async def list_dispenses(
     return envelope.ok(request, rows, paging=Paging.of(page, total))
 
 
-@router.get("/pharmacy/medication_dispenses/{id}", summary="A dispense", responses=READ)
+@router.get(
+    "/pharmacy/medication_dispenses/{id}",
+    summary="A dispense",
+    responses=READ,
+    openapi_extra=patient_data("medication_dispense", person="data:medication_request.person.id", id="path:id"),
+)
 async def get_dispense(request: Request, conn: ReadConn, auth: MdReadPharm, id: uuid.UUID) -> Response:
     return envelope.ok(request, await dispenses.get(conn, id, auth))
 
@@ -361,6 +401,7 @@ async def get_dispense(request: Request, conn: ReadConn, auth: MdReadPharm, id: 
     "/persons/{person_id}/medication_requests/{id}/medication_dispenses",
     summary="Dispenses of a prescription",
     responses=READ,
+    openapi_extra=patient_data("medication_dispense", person="path:person_id", id="data:id"),
 )
 async def list_prescription_dispenses(
     request: Request, conn: ReadConn, auth: MrDetails, person_id: uuid.UUID, id: uuid.UUID, page: Pagination

@@ -10,6 +10,7 @@ from esoz.core import envelope
 from esoz.core.auth import AuthContext, require_scopes
 from esoz.core.db import ReadConn, WriteConn
 from esoz.core.pagination import Pagination, Paging
+from esoz.core.patient_data import patient_data
 from esoz.referrals import me_jobs, service
 from esoz.referrals.schemas import CompleteBody, SignedData, UseBody
 
@@ -40,7 +41,11 @@ async def create(request: Request, conn: WriteConn, auth: SrWrite, patient_id: u
     return me_jobs.accepted(request, job)
 
 
-@router.get("/patients/{patient_id}/service_requests", responses={404: WRITE_ERRORS[404]})
+@router.get(
+    "/patients/{patient_id}/service_requests",
+    responses={404: WRITE_ERRORS[404]},
+    openapi_extra=patient_data("service_request", person="path:patient_id", id="data:id"),
+)
 async def list_(
     request: Request,
     conn: ReadConn,
@@ -59,14 +64,22 @@ async def list_(
     return envelope.ok(request, rows, paging=Paging.of(page, total))
 
 
-@router.get("/patients/{patient_id}/service_requests/{service_request_id}", responses={404: WRITE_ERRORS[404]})
+@router.get(
+    "/patients/{patient_id}/service_requests/{service_request_id}",
+    responses={404: WRITE_ERRORS[404]},
+    openapi_extra=patient_data("service_request", person="path:patient_id", id="path:service_request_id"),
+)
 async def get(
     request: Request, conn: ReadConn, auth: SrRead, patient_id: uuid.UUID, service_request_id: uuid.UUID
 ) -> Response:
     return envelope.ok(request, await service.get(conn, auth, patient_id, service_request_id))
 
 
-@router.get("/service_requests", summary="Search service requests by requisition number")
+@router.get(
+    "/service_requests",
+    summary="Search service requests by requisition number",
+    openapi_extra=patient_data("service_request", person="data:subject.identifier.value", id="data:id"),
+)
 async def search(
     request: Request,
     conn: ReadConn,

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from esoz.core import envelope
 from esoz.core.auth import AuthContext, require_scopes
 from esoz.core.db import ReadConn, WriteConn
+from esoz.core.patient_data import patient_data
 from esoz.registry import declarations, employees, persons, schemas, service, views
 from esoz.registry.api import errors
 
@@ -133,7 +134,12 @@ async def create_person(request: Request, conn: WriteConn, auth: PersonWrite, bo
     return envelope.ok(request, views.person(await persons.create_person(conn, body, auth.actor)), status=201)
 
 
-@router.get("/persons/{id}", summary="A person's full record (audited)", responses=errors(401, 403, 404, 422))
+@router.get(
+    "/persons/{id}",
+    summary="A person's full record (audited)",
+    responses=errors(401, 403, 404, 422),
+    openapi_extra=patient_data("person", person="path:id", id="path:id"),
+)
 async def get_person(request: Request, conn: ReadConn, auth: PersonRead, id: uuid.UUID) -> Response:
     return envelope.ok(request, views.person(await persons.get_person(conn, id, auth.actor)))
 

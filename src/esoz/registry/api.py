@@ -17,6 +17,7 @@ from esoz.core import envelope
 from esoz.core.auth import AuthContext, require_scopes
 from esoz.core.db import ReadConn
 from esoz.core.pagination import Cursor, PageParams, Pagination, Paging, keyset_of
+from esoz.core.patient_data import patient_data
 from esoz.registry import declarations, employees, persons, service, views
 
 router = APIRouter(prefix="/api", tags=["registry"])
@@ -234,6 +235,7 @@ async def get_employee(request: Request, conn: ReadConn, auth: EmployeeDetails, 
         "`too_many_results`."
     ),
     responses=errors(401, 403, 422, _403="too_many_results: more than one person matches"),
+    openapi_extra=patient_data("person", person="data:id", id="data:id"),
 )
 async def search_persons(
     request: Request,
@@ -267,6 +269,7 @@ async def search_persons(
     "/persons/{id}/declaration",
     summary="The person's active declaration",
     responses=errors(401, 404, 422, _403="forbidden: Active declaration belongs to another msp"),
+    openapi_extra=patient_data("declaration", person="path:id", id="data:id", action="person.declaration.read"),
 )
 async def get_person_declaration(request: Request, conn: ReadConn, auth: DeclarationRead, id: uuid.UUID) -> Response:
     row = await declarations.get_person_declaration(conn, id, auth.legal_entity_filter, auth.actor)
@@ -277,7 +280,12 @@ async def get_person_declaration(request: Request, conn: ReadConn, auth: Declara
 # --- declarations -----------------------------------------------------------------------------------
 
 
-@router.get("/declarations", summary="Declarations", responses=errors(401, 403, 422))
+@router.get(
+    "/declarations",
+    summary="Declarations",
+    responses=errors(401, 403, 422),
+    openapi_extra=patient_data("declaration", person="data:person.id", id="data:id"),
+)
 async def list_declarations(
     request: Request,
     conn: ReadConn,
@@ -307,7 +315,12 @@ async def list_declarations(
     return envelope.ok(request, [views.declaration(r, full=False) for r in rows], paging=paging)
 
 
-@router.get("/declarations/{id}", summary="Declaration details", responses=errors(401, 403, 404, 422))
+@router.get(
+    "/declarations/{id}",
+    summary="Declaration details",
+    responses=errors(401, 403, 404, 422),
+    openapi_extra=patient_data("declaration", person="data:person.id", id="path:id"),
+)
 async def get_declaration(request: Request, conn: ReadConn, auth: DeclarationRead, id: uuid.UUID) -> Response:
     row = await declarations.get_declaration(conn, id, auth.legal_entity_filter, auth.actor)
     return envelope.ok(request, views.declaration(row, full=True))

@@ -131,14 +131,7 @@ async def list_declarations(
         query = _joined().where(*conditions).order_by(d.c.inserted_at.desc(), d.c.id.desc())
         count_query = select(func.count()).select_from(d).where(*conditions)
         rows, paging = await fetch_page(conn, query, page, count_query)
-    # The list carries patients' names: who looked is recorded, by filter rather than by row.
-    await audit.record(
-        conn,
-        action="declaration.list",
-        resource_type="declaration",
-        actor=actor,
-        details={"filters": sorted(str(c.name) for c, v in filters.items() if v is not None), "count": len(rows)},
-    )
+    # Whose declarations were listed is recorded per patient by the route's declaration (core.patient_data).
     return rows, paging
 
 
@@ -148,7 +141,6 @@ async def get_declaration(
     row = await _BY_ID.first(conn, id_=id_)
     if row is None or (legal_entity_filter is not None and row["dc_legal_entity_id"] != legal_entity_filter):
         raise NotFound("Declaration not found")
-    await audit.record(conn, action="declaration.read", resource_type="declaration", resource_id=id_, actor=actor)
     return row
 
 
@@ -158,17 +150,18 @@ async def get_person_declaration(
     row = await _ACTIVE_OF_PERSON.first(conn, person_id=person_id)
     if row is None:
         raise NotFound("Declaration not found")
-    denied = legal_entity_filter is not None and row["dc_legal_entity_id"] != legal_entity_filter
-    await audit.record(
-        conn,
-        action="person.declaration.read",
-        resource_type="person",
-        resource_id=person_id,
-        outcome="denied" if denied else "success",
-        actor=actor,
-        details={"declaration_id": str(row["dc_id"])},
-    )
-    if denied:
+    if legal_entity_filter is not None and row["dc_legal_entity_id"] != legal_entity_filter:
+        # A refused look-up is recorded here; a successful one by the route's declaration (core.patient_data).
+        await audit.record(
+            conn,
+            action="person.declaration.read",
+            resource_type="person",
+            resource_id=person_id,
+            outcome="denied",
+            actor=actor,
+            details={"declaration_id": str(row["dc_id"])},
+            person_id=person_id,
+        )
         raise Forbidden("Active declaration belongs to another msp")
     return row
 
@@ -319,6 +312,7 @@ async def create_declaration(
             "terminated": [str(p) for p in previous],
             "overlimit": body.overlimit,
         },
+        person_id=body.person_id,
     )
     return await get_declaration_row(conn, id_)
 

@@ -116,6 +116,7 @@ async def search(
         actor=actor,
         # The criteria are personal data: only which fields were used goes to the log.
         details={"fields": ["first_name", "last_name", "birth_date", *requested], "found": min(len(rows), 2)},
+        person_id=rows[0]["id"] if len(rows) == 1 else None,
     )
     if too_many:
         raise TooManyResults()
@@ -181,9 +182,8 @@ async def create_person(conn: AsyncConnection, body: schemas.PersonCreate, actor
 
 
 async def get_person(conn: AsyncConnection, id_: uuid.UUID, actor: Actor) -> RowMapping:
-    row = await get_row(conn, persons, id_, "Person not found")
-    await audit.record(conn, action="person.read", resource_type="person", resource_id=id_, actor=actor)
-    return row
+    # The read is recorded by the route's patient-data declaration (core.patient_data), once it succeeds.
+    return await get_row(conn, persons, id_, "Person not found")
 
 
 async def update_person(conn: AsyncConnection, id_: uuid.UUID, patch: dict[str, Any], actor: Actor) -> RowMapping:

@@ -6,7 +6,8 @@ Writes run in the caller's transaction and add an audit row to it.
 """
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, Table, func, or_, select
@@ -20,7 +21,7 @@ from esoz.core.errors import ENTRY_QUERY, Conflict, NotFound, ValidationFailed, 
 from esoz.core.ids import uuid7
 from esoz.core.pagination import PageParams, Paging, total_from_page
 from esoz.core.rows import get_row_by_id
-from esoz.registry import schemas, validators
+from esoz.registry import models, schemas, validators
 from esoz.registry.models import dictionaries, divisions, legal_entities
 from esoz.registry.validators import raise_if
 
@@ -298,3 +299,42 @@ async def update_division(conn: AsyncConnection, id_: uuid.UUID, patch: dict[str
         details={"fields": sorted(patch)},
     )
     return row
+
+
+# --- names for other domains ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PartyName:
+    id: uuid.UUID
+    first_name: str
+    last_name: str
+    second_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LegalEntityName:
+    id: uuid.UUID
+    name: str
+    edrpou: str
+
+
+async def party_names(conn: AsyncConnection, *, party_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, PartyName]:
+    """Names of the people behind the given parties (staff), for lists that say who did something."""
+    if not party_ids:
+        return {}
+    p = models.parties
+    rows = await conn.execute(
+        select(p.c.id, p.c.first_name, p.c.last_name, p.c.second_name).where(p.c.id.in_(list(party_ids)))
+    )
+    return {r.id: PartyName(r.id, r.first_name, r.last_name, r.second_name) for r in rows}
+
+
+async def legal_entity_names(
+    conn: AsyncConnection, *, legal_entity_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, LegalEntityName]:
+    if not legal_entity_ids:
+        return {}
+    le = legal_entities
+    rows = await conn.execute(select(le.c.id, le.c.name, le.c.edrpou).where(le.c.id.in_(list(legal_entity_ids))))
+    return {r.id: LegalEntityName(r.id, r.name, r.edrpou) for r in rows}
