@@ -42,9 +42,9 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def password_login(
-    api: httpx.Client, world: World, email: str, password: str, grant: str = "password"
+    api: httpx.Client, world: World, email: str, password: str, grant: str = "password", scope: str | None = None
 ) -> httpx.Response:
-    scope = "app:authorize" if grant == "password" else "user:change_password"
+    scope = scope or ("app:authorize" if grant == "password" else "user:change_password")
     body = {
         "token": {
             "grant_type": grant,
@@ -70,6 +70,19 @@ def session_token(api: httpx.Client, pg: psycopg.Connection, world: World, user:
     assert first.json()["urgent"]["next_step"] == "REQUEST_OTP"
     second = second_step(api, first.json()["data"]["value"], sms_code(pg, user.phone))
     assert second.status_code == 201, second.text
+    return second.json()["data"]["value"]
+
+
+def step_up(api: httpx.Client, pg: psycopg.Connection, world: World, user: User, code: str | None = None) -> str:
+    """Password with scope user:change_factor → the current second factor (the SMS code unless `code`) → the
+    change-factor token."""
+    first = password_login(api, world, user.email, user.password, scope="user:change_factor")
+    assert first.status_code == 201, first.text
+    assert first.json()["urgent"]["next_step"] == "REQUEST_OTP"
+    second = second_step(api, first.json()["data"]["value"], code or sms_code(pg, user.phone))
+    assert second.status_code == 201, second.text
+    assert second.json()["data"]["name"] == "change_factor_token"
+    assert second.json()["urgent"]["next_step"] == "REQUEST_FACTOR"
     return second.json()["data"]["value"]
 
 

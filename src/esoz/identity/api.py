@@ -60,7 +60,12 @@ def _answer(request: Request, answer: login.Answer) -> Response:
     "/auth/login",
     status_code=201,
     summary="Sign in: password, second factor, change-password grants",
-    description="esoz: PUT is accepted too (the ESOZ 9.11 heading says PUT, its own k6 script POSTs).",
+    description="esoz: PUT is accepted too (the ESOZ 9.11 heading says PUT, its own k6 script POSTs).\n\n"
+    "**esoz: step-up for a factor change.** `grant_type: password` with `scope: user:change_factor` → "
+    "`2fa_access_token` (`next_step: REQUEST_OTP`) → `authorize_2fa_access_token` with the current factor's code → "
+    "a `change_factor_token` (`next_step: REQUEST_FACTOR`). It opens only `init_factor` and `approve_factor`, "
+    "and only within `ESOZ_FACTOR_CHANGE_WINDOW_SECONDS` (300 s) of the password; an older step-up answers 401 "
+    "`token_expired`.",
 )
 async def auth_login(request: Request, body: LoginRequest) -> Response:
     engine, settings = _deps(request)
@@ -133,7 +138,22 @@ async def oauth_tokens(request: Request, body: TokenRequest) -> Response:
     return response
 
 
-@router.post("/oauth/users/actions/init_factor", status_code=201, summary="Start enrolling an SMS or TOTP factor")
+FACTOR_TOKENS = (
+    "\n\n**esoz:** the bearer is a `change_factor_token` from the step-up of `POST /auth/login` (password with "
+    "scope `user:change_factor`, then the current second factor, within `ESOZ_FACTOR_CHANGE_WINDOW_SECONDS`), or, "
+    "for a user with no factor yet, the sign-in's `2fa_access_token` (`next_step: REQUEST_FACTOR`). Any other "
+    "token, an MIS access token included, answers 401 `token_invalid_type`; a 2FA token of a user who has a "
+    "factor answers 403 `forbidden`; an expired step-up 401 `token_expired`."
+)
+
+
+@router.post(
+    "/oauth/users/actions/init_factor",
+    status_code=201,
+    summary="Start enrolling an SMS or TOTP factor",
+    description="SMS: a code goes to the new phone. TOTP: the new secret is shown once; the current factor keeps "
+    "working until the new one is approved." + FACTOR_TOKENS,
+)
 async def init_factor(request: Request, body: InitFactorRequest) -> Response:
     engine, settings = _deps(request)
     answer = await login.init_factor(
@@ -142,7 +162,16 @@ async def init_factor(request: Request, body: InitFactorRequest) -> Response:
     return _answer(request, answer)
 
 
-@router.post("/oauth/users/actions/approve_factor", status_code=201, summary="Confirm the new factor with its code")
+@router.post(
+    "/oauth/users/actions/approve_factor",
+    status_code=201,
+    summary="Confirm the new factor with its code",
+    description="The factor becomes active, every session of the user ends, and the user is told on the old "
+    "channel (an SMS to the old phone, or an e-mail when there was no SMS factor). A first enrolment during "
+    "sign-in answers with the token the sign-in asked for. **esoz:** after a change with a `change_factor_token` "
+    "no token is returned (`data`: the factor's type): the user signs in again with the new factor."
+    + FACTOR_TOKENS,
+)
 async def approve_factor(request: Request, body: ApproveFactorRequest) -> Response:
     engine, settings = _deps(request)
     return _answer(

@@ -14,6 +14,7 @@ from typing import Any
 
 import pyotp
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from esoz.core import audit, clock
@@ -29,6 +30,20 @@ SMS = "SMS"
 TOTP = "TOTP"
 SMS_TEXT = "Код підтвердження: {code}"
 TOTP_ISSUER = "esoz"
+CHANGED_SMS = (
+    "esoz: другий фактор входу до вашого облікового запису змінено. "
+    "Якщо це були не ви, негайно зверніться до адміністратора закладу."
+)
+CHANGED_SUBJECT = "Другий фактор входу esoz змінено"
+CHANGED_BODY = (
+    "Вітаємо!\n\nДругий фактор входу до вашого облікового запису esoz щойно змінено: {what}.\n"
+    "Усі сеанси входу завершено.\n\nЯкщо це були не ви, негайно зверніться до адміністратора закладу."
+)
+WHAT_UK = {
+    SMS: "новий номер телефону для SMS-кодів",
+    TOTP: "новий застосунок-автентифікатор",
+    "reset": "оператор скинув другі фактори, під час наступного входу потрібно налаштувати новий",
+}
 
 
 def otp_error(type_: str, message: str, status: int = 401) -> ApiError:
@@ -211,3 +226,57 @@ async def check_totp(
         values["is_active"] = True
     await conn.execute(update(authentication_factors).where(authentication_factors.c.id == row.id).values(**values))
     await _right_code(conn, row.user_id, actor, TOTP)
+
+
+async def check_new_totp(
+    conn: AsyncConnection, settings: Settings, *, user_id: uuid.UUID, secret: str, code: str, actor: Actor
+) -> int:
+    """A code of a TOTP secret being enrolled (not stored as a factor yet); returns its time step."""
+    timecode = _totp_timecode(secret, code) if code.isdigit() else None
+    if timecode is None:
+        await _wrong_code(conn, settings, user_id, actor, TOTP)
+        raise Refusal(otp_error("otp_invalid", "Invalid OTP."))
+    await _right_code(conn, user_id, actor, TOTP)
+    return timecode
+
+
+async def activate_totp(conn: AsyncConnection, *, user_id: uuid.UUID, secret: str, timecode: int) -> None:
+    """The approved secret becomes the user's TOTP factor; the approving code's step cannot be replayed."""
+    await conn.execute(
+        insert(authentication_factors)
+        .values(id=uuid7(), user_id=user_id, type=TOTP, factor=secret, is_active=True, last_timecode=timecode)
+        .on_conflict_do_update(
+            index_elements=[authentication_factors.c.user_id, authentication_factors.c.type],
+            set_={"factor": secret, "is_active": True, "last_timecode": timecode},
+        )
+    )
+
+
+async def sms_phone(conn: AsyncConnection, user_id: uuid.UUID) -> str | None:
+    """The phone of the user's active SMS factor, if any."""
+    return (
+        await conn.execute(
+            select(authentication_factors.c.factor).where(
+                authentication_factors.c.user_id == user_id,
+                authentication_factors.c.type == SMS,
+                authentication_factors.c.is_active.is_(True),
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def notify_change(
+    conn: AsyncConnection, *, user_id: uuid.UUID, email: str, old_phone: str | None, what: str, key: str
+) -> str:
+    """Tell the user of a factor change on the channel they had before it: an SMS to the old phone, or an
+    e-mail when there was no SMS factor (whoever made the change may hold the new one). Returns the channel."""
+    from esoz.notifications.service import queue_email, queue_sms
+
+    if old_phone:
+        await queue_sms(conn, phone=old_phone, text=CHANGED_SMS, kind="factor_changed", idempotency_key=key)
+        return "sms"
+    await queue_email(
+        conn, to=email, subject=CHANGED_SUBJECT, text=CHANGED_BODY.format(what=WHAT_UK.get(what, what)),
+        kind="factor_changed", idempotency_key=key,
+    )  # fmt: skip
+    return "email"

@@ -435,7 +435,7 @@ async def logout(engine: AsyncEngine, *, bearer: str | None) -> None:
     for this client end."""
 
     async def work(conn: AsyncConnection) -> None:
-        row = await tokens.session_token(conn, bearer, tokens.ACCESS, tokens.TWO_FA, tokens.CHANGE_PASSWORD)
+        row = await tokens.session_token(conn, bearer, *tokens.SESSION_KINDS)
         actor = Actor(row.user_id, row.client_id)
         await tokens.revoke_family(conn, row.family_id, "logout", actor)
         await tokens.revoke_live_sessions(conn, row.user_id, row.client_id)

@@ -17,7 +17,7 @@ def _expand(*groups: str) -> frozenset[str]:
     return frozenset(out)
 
 
-SESSION_SCOPES = frozenset({"app:authorize", "user:change_password"})
+SESSION_SCOPES = frozenset({"app:authorize", "user:change_password", "user:change_factor"})
 
 READS = _expand(
     "legal_entity:read",

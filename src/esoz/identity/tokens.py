@@ -1,8 +1,9 @@
 """Opaque tokens: issued as 256-bit random strings, stored as SHA-256 digests, shown once.
 
 Kinds (`name`), as in the real system: access_token, refresh_token, authorization_code,
-2fa_access_token, change_password_token. Issuing an access, 2FA or change-password token expires every
-other live one of the same user × client (one session per user per client).
+2fa_access_token, change_password_token; and esoz's change_factor_token. Issuing a session token (access,
+2FA, change-password, change-factor) expires every other live one of the same user × client (one session
+per user per client).
 """
 
 import hashlib
@@ -29,7 +30,9 @@ REFRESH = "refresh_token"
 CODE = "authorization_code"
 TWO_FA = "2fa_access_token"
 CHANGE_PASSWORD = "change_password_token"
-SESSION_KINDS = (ACCESS, TWO_FA, CHANGE_PASSWORD)
+# esoz: opens only the factor actions, minutes after the password and the current second factor (step-up)
+CHANGE_FACTOR = "change_factor_token"
+SESSION_KINDS = (ACCESS, TWO_FA, CHANGE_PASSWORD, CHANGE_FACTOR)
 
 
 def new_value() -> str:
@@ -198,11 +201,12 @@ async def revoke_family(conn: AsyncConnection, family_id: uuid.UUID, reason: str
     return count
 
 
-async def session_token(conn: AsyncConnection, value: str | None, *names: str) -> Any:
-    """A live token of one of `names` (for /auth/login's second step, factors, update password)."""
+async def session_token(conn: AsyncConnection, value: str | None, *names: str, lock: bool = False) -> Any:
+    """A live token of one of `names` (for /auth/login's second step, factors, update password); `lock` holds
+    its row to the end of the transaction (a single-use step)."""
     if not value:
         raise token_error("access_denied", "Authorization header is missing")
-    row = await find(conn, value)
+    row = await find(conn, value, lock=lock)
     if row is None:
         raise token_error("token_not_found", "Token not found.")
     if not is_live(row):

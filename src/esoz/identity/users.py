@@ -17,7 +17,7 @@ from esoz.core import audit, clock
 from esoz.core.audit import Actor
 from esoz.core.errors import Conflict, NotFound, field_error
 from esoz.core.ids import uuid7
-from esoz.identity import passwords, policy, scopes, tokens
+from esoz.identity import factors, passwords, policy, scopes, tokens
 from esoz.identity.factors import SMS
 from esoz.identity.models import (
     authentication_factors,
@@ -365,8 +365,10 @@ def public(user: Any, roles: list[dict[str, Any]] | None = None) -> dict[str, An
 
 
 async def reset_factors(conn: AsyncConnection, user_id: uuid.UUID, actor: Actor) -> int:
-    """Drop every factor and every session: the next sign-in must enrol a factor again."""
-    await get(conn, user_id)
+    """Drop every factor and every session: the next sign-in must enrol a factor again. The user is told on
+    the channel they had."""
+    user = await get(conn, user_id)
+    old_phone = await factors.sms_phone(conn, user_id)
     result = await conn.execute(
         delete(authentication_factors)
         .where(authentication_factors.c.user_id == user_id)
@@ -374,13 +376,18 @@ async def reset_factors(conn: AsyncConnection, user_id: uuid.UUID, actor: Actor)
     )
     removed = len(result.all())
     await tokens.revoke_live_sessions(conn, user_id)
+    details: dict[str, Any] = {"removed": removed}
+    if removed:
+        details["notified"] = await factors.notify_change(
+            conn, user_id=user_id, email=user.email, old_phone=old_phone, what="reset", key=f"factor-reset:{uuid7()}"
+        )
     await audit.record(
         conn,
         action="factor.reset",
         resource_type="user",
         resource_id=user_id,
         actor=actor,
-        details={"removed": removed},
+        details=details,
     )
     return removed
 
