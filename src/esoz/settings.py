@@ -93,7 +93,10 @@ class Settings(BaseSettings):
     recovery_max_per_account: int = Field(
         3, ge=1, description="recovery e-mails one account gets per recovery_window_seconds (more are not sent)"
     )
-    recovery_window_seconds: int = Field(3600, ge=60, description="window of the per-account recovery e-mail limit")
+    # at most a day: used links are pruned a day after they expire, and the limit counts them
+    recovery_window_seconds: int = Field(
+        3600, ge=60, le=86400, description="window of the per-account recovery e-mail limit"
+    )
     factor_change_window_seconds: int = Field(
         300, ge=30, le=3600, description="a second-factor change must follow the password and 2FA step-up this soon"
     )

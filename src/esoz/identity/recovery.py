@@ -1,24 +1,29 @@
 """Credentials recovery by e-mail: a single-use link that expires (CREDENTIALS_RECOVERY_REQUEST_TTL).
 
-The request answers the same whether or not the e-mail is known (no account discovery). The link
+The request answers the same, and at once, whether or not the e-mail is known (no account discovery):
+the look-up, the per-account limit and the e-mail come after the answer, so its time tells nothing either.
+An account gets at most `recovery_max_per_account` links per `recovery_window_seconds`, whatever the
+addresses they are asked from; past that, nothing is sent and the caller is answered the same. The link
 carries a 256-bit secret stored as a digest; using it sets a new password through the whole policy,
 ends every session and tells the user by e-mail. The second factor is untouched, so the next sign-in
 still asks for it (ASVS 6.4.3).
 """
 
+import asyncio
 import hmac
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from esoz.core import audit, clock
 from esoz.core.audit import Actor
 from esoz.core.errors import ApiError
 from esoz.core.ids import uuid7
-from esoz.identity import passwords, tokens, users
+from esoz.core.logging import get_logger
+from esoz.identity import tokens, users
 from esoz.identity.models import credentials_recovery_requests as requests
 from esoz.identity.tx import in_transaction
 from esoz.settings import Settings
@@ -37,47 +42,80 @@ def _invalid() -> ApiError:
     return ApiError(400, "invalid_recovery_request", "Credentials recovery request is invalid, used or expired.")
 
 
+# Sending runs after the answer; the set holds the tasks so that the loop does not drop them half-way.
+_sending: set[asyncio.Task[None]] = set()
+log = get_logger("esoz.identity.recovery")
+
+
 async def request_recovery(engine: AsyncEngine, settings: Settings, *, email: str, base_url: str) -> dict[str, Any]:
+    """Answer at once, the same for every address; the work happens after the answer, in this process."""
     expires_at = clock.now() + timedelta(seconds=settings.recovery_ttl_seconds)
-
-    async def work(conn: AsyncConnection) -> None:
-        user = await users.by_email(conn, email)
-        if user is None:
-            await passwords.hash_password("timing-equaliser")  # about the cost of the known-user path
-            await audit.record(
-                conn, action="recovery.requested", resource_type="user", outcome="failure",
-                details={"reason": "unknown_email"},
-            )  # fmt: skip
-            return
-        secret = tokens.new_value()
-        request_id = uuid7()
-        await conn.execute(
-            requests.insert().values(
-                id=request_id,
-                user_id=user.id,
-                token_hash=tokens.digest(secret),
-                expires_at=expires_at,
-                inserted_at=clock.now(),
-            )
-        )
-        link = f"{base_url.rstrip('/')}/sign-in/reset?request={request_id}&token={secret}"
-        from esoz.notifications.service import queue_email
-
-        await queue_email(
-            conn,
-            to=user.email,
-            subject=SUBJECT,
-            text=BODY.format(minutes=settings.recovery_ttl_seconds // 60, link=link),
-            kind="credentials_recovery",
-            idempotency_key=f"recovery:{request_id}",
-        )
-        await audit.record(
-            conn, action="recovery.requested", resource_type="credentials_recovery_request",
-            resource_id=request_id, actor=Actor(user.id),
-        )  # fmt: skip
-
-    await in_transaction(engine, work)
+    task = asyncio.get_running_loop().create_task(
+        _send_link(engine, settings, email=email, base_url=base_url, expires_at=expires_at)
+    )
+    _sending.add(task)
+    task.add_done_callback(_sending.discard)
     return {"is_active": True, "expires_at": expires_at}
+
+
+async def _send_link(
+    engine: AsyncEngine, settings: Settings, *, email: str, base_url: str, expires_at: datetime
+) -> None:
+    try:
+        await in_transaction(
+            engine, lambda conn: _queue_link(conn, settings, email=email, base_url=base_url, expires_at=expires_at)
+        )
+    except Exception:  # nobody waits for this answer: log it; the user may ask again
+        log.exception("credentials recovery failed")
+
+
+async def _queue_link(
+    conn: AsyncConnection, settings: Settings, *, email: str, base_url: str, expires_at: datetime
+) -> None:
+    user = await users.by_email(conn, email)
+    if user is None:
+        await audit.record(
+            conn, action="recovery.requested", resource_type="user", outcome="failure",
+            details={"reason": "unknown_email"},
+        )  # fmt: skip
+        return
+    # one request of an account at a time, so that concurrent ones cannot all pass the limit
+    await conn.execute(select(users.users.c.id).where(users.users.c.id == user.id).with_for_update())
+    since = clock.now() - timedelta(seconds=settings.recovery_window_seconds)
+    recent = select(func.count()).where(requests.c.user_id == user.id, requests.c.inserted_at > since)
+    sent = (await conn.execute(recent)).scalar_one()
+    if sent >= settings.recovery_max_per_account:
+        await audit.record(
+            conn, action="recovery.throttled", resource_type="user", resource_id=user.id, outcome="failure",
+            actor=Actor(user.id), details={"sent_in_window": sent, "window_seconds": settings.recovery_window_seconds},
+        )  # fmt: skip
+        return
+    secret = tokens.new_value()
+    request_id = uuid7()
+    await conn.execute(
+        requests.insert().values(
+            id=request_id,
+            user_id=user.id,
+            token_hash=tokens.digest(secret),
+            expires_at=expires_at,
+            inserted_at=clock.now(),
+        )
+    )
+    link = f"{base_url.rstrip('/')}/sign-in/reset?request={request_id}&token={secret}"
+    from esoz.notifications.service import queue_email
+
+    await queue_email(
+        conn,
+        to=user.email,
+        subject=SUBJECT,
+        text=BODY.format(minutes=settings.recovery_ttl_seconds // 60, link=link),
+        kind="credentials_recovery",
+        idempotency_key=f"recovery:{request_id}",
+    )
+    await audit.record(
+        conn, action="recovery.requested", resource_type="credentials_recovery_request",
+        resource_id=request_id, actor=Actor(user.id),
+    )  # fmt: skip
 
 
 async def reset_password(
