@@ -10,7 +10,7 @@ import httpx
 import psycopg
 
 from tests.audit_rows import wait_for_audit
-from tests.registry.registry_factories import declare
+from tests.registry.registry_factories import declare, person_body
 
 READ_ROWS = (
     "SELECT action, resource_type, resource_id, person_id, legal_entity_id, details FROM audit_log"
@@ -44,6 +44,11 @@ def test_a_read_of_patient_data_is_recorded_with_whose_it_is_and_not_cached(
         ("declaration.read", "declaration", declaration["id"], uuid.UUID(person["id"]), le_id)
     ]
     assert rows[0][5] == {"route": "GET /api/declarations/{id}"}
+
+    # A write's answer carries the record it wrote: not cacheable either. Public answers keep their caching.
+    written = api.post("/admin/persons", json={"person": person_body()})
+    assert written.status_code == 201 and written.headers["cache-control"] == "no-store"
+    assert "no-store" not in client.get("/health").headers.get("cache-control", "")
 
     # A search that finds the person: the search itself (with the fields used) and the read of whose data left.
     request_id = f"search-{uuid.uuid4().hex}"

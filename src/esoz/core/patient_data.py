@@ -144,7 +144,7 @@ def _as_uuid(value: str | None) -> uuid.UUID | None:
 
 
 class PatientDataMiddleware:
-    """Records every successful answer of a declared route and marks patient data as not cacheable.
+    """Records every successful answer of a declared route; marks it, and every authenticated answer, not cacheable.
 
     The rows are written before the response starts (queued in the read-audit buffer when it runs), so a read
     whose row cannot be recorded fails rather than leaving unrecorded.
@@ -161,9 +161,12 @@ class PatientDataMiddleware:
         async def send_recorded(message: Message) -> None:
             if message["type"] == "http.response.start":
                 declared = PatientDataRead.of(scope.get("route"))
-                if declared is not None:
+                # Any answer to an authenticated caller may carry personal data (a write answers with the record
+                # it wrote): no shared or browser cache keeps it.
+                if declared is not None or "auth" in scope.get("state", {}):
                     headers = [(k, v) for k, v in message.get("headers", []) if k not in (b"cache-control", b"pragma")]
                     message["headers"] = [*headers, *_NO_STORE]
+                if declared is not None:
                     if 200 <= message["status"] < 300:
                         rows = _rows(scope, declared)
                         if rows:
