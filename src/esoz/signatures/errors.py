@@ -29,14 +29,38 @@ KEY_USAGE = "certificate key usage does not allow signing"
 UNSUPPORTED_ALGORITHM = "unsupported signature algorithm"
 
 
-class VerificationFailed(Exception):
-    """Raised by verifier backends; `reason` is a stable code, `detail` says what exactly was wrong."""
+# What the error body says when the cause came from a library: its exception names and messages are logged, never
+# sent (they describe esoz's internals, not the caller's input).
+DETAIL_CONTAINER = "the signed data is not a well-formed CMS container"
+DETAIL_NO_CERTIFICATE = "the signer's certificate is not in the container"
+DETAIL_SIGNATURE = "the signed attributes or the signature do not verify"
+DETAIL_TIMESTAMP = "the signature timestamp does not verify"
+DETAIL_NO_REVOCATION = "no revocation evidence for the certificate"
+DETAIL_REVOKED = "the certificate is revoked"
+DETAIL_UNTRUSTED = "no chain to a trusted root certificate"
+DETAIL_CHAIN = "the certificate chain does not validate"
+DETAIL_INVALID = "the certificate could not be validated"
 
-    def __init__(self, message: str, reason: str, detail: str | None = None) -> None:
+
+class VerificationFailed(Exception):
+    """Raised by verifier backends; `reason` is a stable code, `detail` says what exactly was wrong.
+
+    `detail` reaches the error body, so it is always esoz's own text; `cause` (a library's exception and message)
+    goes to the log only.
+    """
+
+    def __init__(self, message: str, reason: str, detail: str | None = None, *, cause: str | None = None) -> None:
         super().__init__(f"{message}: {detail}" if detail else message)
         self.message = message
         self.reason = reason
         self.detail = detail
+        self.cause = cause
+
+
+def cause_of(exc: BaseException) -> str:
+    """A library exception as one log field: its class and message."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 class SignatureRejected(RequestMalformed):

@@ -171,7 +171,9 @@ def _parse_envelopes(der: bytes, entry: str, limits: Limits) -> tuple[list[_Enve
         except (ApiError, VerificationFailed):
             raise
         except MALFORMED as exc:
-            raise VerificationFailed(errors.CONTAINER, "container", type(exc).__name__) from exc
+            raise VerificationFailed(
+                errors.CONTAINER, "container", errors.DETAIL_CONTAINER, cause=errors.cause_of(exc)
+            ) from exc
         envelopes.append(_Envelope(sd, content, signers))
         # The real DS keeps unwrapping while the content is itself a PKCS#7 envelope.
         if content[:1] != b"\x30" or not _looks_like_signed_data(content):
@@ -228,11 +230,11 @@ async def verify_cms(
         verified_persons = [await _verify_one(view, cert, data, ctx, verifiers) for view, cert, data in persons]
         verified_stamps = [await _verify_one(view, cert, data, ctx, verifiers) for view, cert, data in stamps]
     except VerificationFailed as failure:
-        log.info("signature rejected", reason=failure.reason, detail=failure.detail)
+        log.info("signature rejected", reason=failure.reason, detail=failure.detail, cause=failure.cause)
         raise SignatureRejected.from_failure(failure, entry) from None
     except MALFORMED as exc:  # lazily parsed ASN.1 fails wherever it is first touched: bad input, never a 500
-        log.info("signature rejected", reason="container", detail=type(exc).__name__)
-        raise SignatureRejected(errors.CONTAINER, "container", None, entry) from None
+        log.info("signature rejected", reason="container", cause=errors.cause_of(exc))
+        raise SignatureRejected(errors.CONTAINER, "container", errors.DETAIL_CONTAINER, entry) from None
     return VerifiedDocument(
         content=decode_json(content, entry),
         content_bytes=content,
@@ -256,7 +258,9 @@ async def _verify_one(
             except VerificationFailed:
                 raise
             except MALFORMED as exc:
-                raise VerificationFailed(errors.CONTAINER, "container", type(exc).__name__) from exc
+                raise VerificationFailed(
+                    errors.CONTAINER, "container", errors.DETAIL_CONTAINER, cause=errors.cause_of(exc)
+                ) from exc
     algo = cert.public_key.algorithm if cert.public_key else "unknown"
     raise VerificationFailed(errors.UNSUPPORTED_ALGORITHM, "unsupported_algorithm", f"certificate key {algo}")
 

@@ -147,7 +147,9 @@ def find_signer_cert(signed_data: cms.SignedData) -> asn1x509.Certificate:
     try:  # semantically equal but differently encoded names: let pyhanko match them
         return extract_certs_for_validation(signed_data).signer_cert
     except SignatureValidationError as exc:
-        raise VerificationFailed(errors.NO_CERTIFICATE, "no_certificate", exc.failure_message) from exc
+        raise VerificationFailed(
+            errors.NO_CERTIFICATE, "no_certificate", errors.DETAIL_NO_CERTIFICATE, cause=errors.cause_of(exc)
+        ) from exc
 
 
 def _has_signature_timestamp(signer_info: cms.SignerInfo) -> bool:
@@ -221,14 +223,18 @@ class PyhankoVerifier:
             try:
                 intact, valid = validate_sig_integrity(signer_info, cert, expected_type, digest(digest_algo))
             except SignatureValidationError as exc:
-                raise VerificationFailed(errors.DATA_SIGNATURE, "signature", exc.failure_message) from exc
+                raise VerificationFailed(
+                    errors.DATA_SIGNATURE, "signature", errors.DETAIL_SIGNATURE, cause=errors.cause_of(exc)
+                ) from exc
             if not (intact and valid):
                 raise VerificationFailed(errors.DATA_SIGNATURE, "signature")
         else:
             try:
                 cert_info = extract_certs_for_validation(signed_data)  # also checks signing-certificate-v2
             except SignatureValidationError as exc:
-                raise VerificationFailed(errors.NO_CERTIFICATE, "no_certificate", exc.failure_message) from exc
+                raise VerificationFailed(
+                    errors.NO_CERTIFICATE, "no_certificate", errors.DETAIL_NO_CERTIFICATE, cause=errors.cause_of(exc)
+                ) from exc
             cert = cert_info.signer_cert
             evidence = await ctx.revocation.evidence([cert], ctx.trust)
             vc = self._context(ctx, evidence, cert_info.other_certs, moment)
@@ -241,7 +247,9 @@ class PyhankoVerifier:
                     key_usage_settings=SIGNING_KEY_USAGE,
                 )
             except SignatureValidationError as exc:  # structural problems of the signed attributes
-                raise VerificationFailed(errors.DATA_SIGNATURE, "signature", exc.failure_message) from exc
+                raise VerificationFailed(
+                    errors.DATA_SIGNATURE, "signature", errors.DETAIL_SIGNATURE, cause=errors.cause_of(exc)
+                ) from exc
             if not status.bottom_line:
                 raise await self._diagnose(status, cert, cert_info.other_certs, ctx, evidence, moment)
             await ctx.cache.remember(cert_sha256, ctx.trust.key)
@@ -267,7 +275,9 @@ class PyhankoVerifier:
         try:
             timing = await collect_timing_info(signer_info, ts_validation_context=ts_vc, raw_digest=digest)
         except SignatureValidationError as exc:
-            raise VerificationFailed(errors.TIMESTAMP_SIGNATURE, "timestamp", exc.failure_message) from exc
+            raise VerificationFailed(
+                errors.TIMESTAMP_SIGNATURE, "timestamp", errors.DETAIL_TIMESTAMP, cause=errors.cause_of(exc)
+            ) from exc
         ts = timing.get("timestamp_validity")
         if ts is None or not (ts.intact and ts.valid and ts.trusted):
             detail = None if ts is None else f"intact={ts.intact} valid={ts.valid} trusted={ts.trusted}"
@@ -320,13 +330,21 @@ class PyhankoVerifier:
         try:
             await validator.async_validate_path()
         except InsufficientRevinfoError as exc:
-            return VerificationFailed(errors.REVOCATION, "no_revocation_info", exc.failure_msg)
+            return VerificationFailed(
+                errors.REVOCATION, "no_revocation_info", errors.DETAIL_NO_REVOCATION, cause=errors.cause_of(exc)
+            )
         except RevokedError as exc:
-            return VerificationFailed(errors.REVOCATION, "revoked", exc.failure_msg)
+            return VerificationFailed(
+                errors.REVOCATION, "revoked", errors.DETAIL_REVOKED, cause=errors.cause_of(exc)
+            )
         except (ExpiredError, NotYetValidError):
             return self._expired(moment is not None, at)
         except PathBuildingError as exc:
-            return VerificationFailed(errors.ROOT_NOT_FOUND, "untrusted", str(exc))
+            return VerificationFailed(
+                errors.ROOT_NOT_FOUND, "untrusted", errors.DETAIL_UNTRUSTED, cause=errors.cause_of(exc)
+            )
         except (PathValidationError, ValidationError) as exc:
-            return VerificationFailed(errors.ROOT_SIGNATURE, "chain", exc.failure_msg)
-        return VerificationFailed(errors.CONTAINER, "invalid", f"validation failed: {indic}")
+            return VerificationFailed(
+                errors.ROOT_SIGNATURE, "chain", errors.DETAIL_CHAIN, cause=errors.cause_of(exc)
+            )
+        return VerificationFailed(errors.CONTAINER, "invalid", errors.DETAIL_INVALID, cause=str(indic))
