@@ -12,6 +12,7 @@ still asks for it (ASVS 6.4.3).
 import asyncio
 import hmac
 import uuid
+import weakref
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,29 +43,46 @@ def _invalid() -> ApiError:
     return ApiError(400, "invalid_recovery_request", "Credentials recovery request is invalid, used or expired.")
 
 
-# Sending runs after the answer; the set holds the tasks so that the loop does not drop them half-way.
+# Sending runs after the answer. The set holds the tasks so that the loop does not drop them half-way; the
+# gate lets a flood of requests (nothing makes their senders wait any more) take only a few of the pool's
+# connections, and past the backlog new requests are answered the same and dropped.
 _sending: set[asyncio.Task[None]] = set()
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+CONCURRENCY = 2
+BACKLOG = 10_000
 log = get_logger("esoz.identity.recovery")
 
 
 async def request_recovery(engine: AsyncEngine, settings: Settings, *, email: str, base_url: str) -> dict[str, Any]:
     """Answer at once, the same for every address; the work happens after the answer, in this process."""
     expires_at = clock.now() + timedelta(seconds=settings.recovery_ttl_seconds)
-    task = asyncio.get_running_loop().create_task(
-        _send_link(engine, settings, email=email, base_url=base_url, expires_at=expires_at)
-    )
-    _sending.add(task)
-    task.add_done_callback(_sending.discard)
+    if len(_sending) < BACKLOG:
+        task = asyncio.get_running_loop().create_task(
+            _send_link(engine, settings, email=email, base_url=base_url, expires_at=expires_at)
+        )
+        _sending.add(task)
+        task.add_done_callback(_sending.discard)
+    else:
+        log.warning("credentials recovery backlog full: request dropped", backlog=len(_sending))
     return {"is_active": True, "expires_at": expires_at}
+
+
+def _gate() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()  # one per event loop: each worker (and each test server) has its own
+    gate = _gates.get(loop)
+    if gate is None:
+        gate = _gates[loop] = asyncio.Semaphore(CONCURRENCY)
+    return gate
 
 
 async def _send_link(
     engine: AsyncEngine, settings: Settings, *, email: str, base_url: str, expires_at: datetime
 ) -> None:
     try:
-        await in_transaction(
-            engine, lambda conn: _queue_link(conn, settings, email=email, base_url=base_url, expires_at=expires_at)
-        )
+        async with _gate():
+            await in_transaction(
+                engine, lambda conn: _queue_link(conn, settings, email=email, base_url=base_url, expires_at=expires_at)
+            )
     except Exception:  # nobody waits for this answer: log it; the user may ask again
         log.exception("credentials recovery failed")
 
