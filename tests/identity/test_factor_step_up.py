@@ -181,3 +181,21 @@ def test_totp_without_sms_factor_is_told_by_email(
         (str(user.id),),
     ).fetchall()
     assert [d[0]["notified"] for d in details] == ["email", "email"]
+
+
+def test_operator_reset_is_told_on_the_old_phone(
+    api: httpx.Client, pg: psycopg.Connection, make_user, nhs_headers_with
+) -> None:
+    user = make_user()
+    reset = api.post(
+        f"/admin/users/{user.id}/authentication_factors/actions/reset", headers=nhs_headers_with(["user:write"])
+    )
+    assert reset.status_code == 200, reset.text
+    assert reset.json()["data"]["removed"] == 1
+    assert _factors(pg, user.id) == []
+    notices = _notices(pg, user.phone)
+    assert len(notices) == 1 and "другий фактор" in notices[0]
+    details = pg.execute(
+        "SELECT details FROM audit_log WHERE resource_id = %s AND action = 'factor.reset'", (str(user.id),)
+    ).fetchone()[0]
+    assert details == {"removed": 1, "notified": "sms"}
