@@ -180,6 +180,9 @@ class Settings(BaseSettings):
     mr_standard_duration_days: int = Field(21, ge=1, description="a course this long renews in the max window")
     mr_min_renew_days: int = Field(3, ge=0, description="renewal window (days before the end) of short courses")
     mr_max_renew_days: int = Field(7, ge=0, description="renewal window (days before the end) of standard courses")
+    mr_code_max_attempts: int = Field(
+        5, ge=1, le=100, description="wrong patient codes a pharmacy may send for one prescription before it is refused"
+    )
     md_expiration_minutes: int = Field(10, ge=1, description="an unprocessed medication dispense expires")
     md_discount_tolerance: float = Field(0.01, ge=0, description="UAH a discount may exceed the reimbursement by")
     md_discount_deviation: float = Field(0.1, ge=0, le=1, description="share a discount may fall short of it by")

@@ -124,6 +124,33 @@ async def record_status_changes(
     return [r["id"] for r in rows]
 
 
+async def record_state_change(
+    conn: AsyncConnection,
+    *,
+    entity_type: str,
+    entity_id: uuid.UUID | str,
+    properties: dict[str, Any],
+    changed_by: uuid.UUID | str | None = None,
+    legal_entity_id: uuid.UUID | str | None = None,
+) -> uuid.UUID:
+    """Write one StateChangeEvent: attributes other than the status changed (e.g. a contract's is_suspended).
+
+    It carries no `status`, so feeds that count status changes (the dashboards) pass over it.
+    """
+    _check_entity_type(entity_type)
+    row = {
+        "id": uuid7(),
+        "event_type": STATE_CHANGE,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "properties": _properties(None, properties),
+        "changed_by": changed_by,
+        "legal_entity_id": legal_entity_id,
+    }
+    await conn.execute(events.insert(), [row])
+    return row["id"]
+
+
 def as_dict(row: Any) -> dict[str, Any]:
     return {
         "id": str(row.id),

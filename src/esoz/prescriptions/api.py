@@ -16,7 +16,7 @@ from esoz.core.auth import AuthContext, require_scopes
 from esoz.core.db import ReadConn, WriteConn
 from esoz.core.pagination import Pagination, Paging
 from esoz.core.patient_data import patient_data
-from esoz.prescriptions import dispenses, prescriptions, programs, reimbursement, requests, schemas, views
+from esoz.prescriptions import codes, dispenses, prescriptions, programs, reimbursement, requests, schemas, views
 from esoz.registry.api import errors
 from esoz.settings import Settings
 
@@ -284,8 +284,10 @@ async def unblock_prescription(
     "/pharmacy/medication_requests/{id}",
     summary="Find a prescription by id or number (with the patient's code)",
     description=(
-        "`id` is the prescription's UUID or its number `0000-XXXX-XXXX-XXXX`; "
-        "**esoz:** `code`, when given, is checked (403 on mismatch)."
+        "`id` is the prescription's UUID or its number `0000-XXXX-XXXX-XXXX`. Without `code` the answer is the "
+        "contract's pharmacist shape. **esoz:** `code`, when given, is checked (403 `Incorrect code`) and then "
+        "opens the prescription as a pharmacy sees it; wrong codes are counted per prescription and pharmacy, "
+        "and after ESOZ_MR_CODE_MAX_ATTEMPTS (5) that pharmacy is refused the prescription (403), with any code."
     ),
     responses=READ,
     openapi_extra=patient_data("medication_request", person="data:person.id", id="data:id"),
@@ -297,7 +299,8 @@ async def pharmacy_get_prescription(
     id: Annotated[str, Path(max_length=64)],
     code: Annotated[str | None, Query(max_length=8)] = None,
 ) -> Response:
-    return envelope.ok(request, await prescriptions.pharmacy_get(conn, id, code))
+    found = await prescriptions.pharmacy_get(conn, id, code=code, auth=auth, settings=_settings(request))
+    return envelope.ok(request, found)
 
 
 @router.patch(
@@ -339,7 +342,11 @@ async def create_dispense(
     body: schemas.MedicationDispenseCreate,
     code: Annotated[str | None, Query(max_length=8, description="the patient's code from the SMS")] = None,
 ) -> Response:
-    return envelope.ok(request, await dispenses.create(conn, body, code, auth, _settings(request)), status=201)
+    try:
+        created = await dispenses.create(conn, body, code, auth, _settings(request))
+    except codes.CodeRefused as refused:  # answered, not raised: the transaction commits the wrong code's count
+        return envelope.error(request, refused.status, refused.body())
+    return envelope.ok(request, created, status=201)
 
 
 @router.patch(

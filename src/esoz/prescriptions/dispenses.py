@@ -23,7 +23,7 @@ from esoz.core.fastsql import FastQuery
 from esoz.core.ids import uuid7
 from esoz.core.rows import get_row_by_id, get_scoped_row
 from esoz.events import service as event_service
-from esoz.prescriptions import people, prescriptions, requests, schemas, stewardship, views
+from esoz.prescriptions import codes, people, requests, schemas, stewardship, views
 from esoz.prescriptions.common import money, num, settings_of, today
 from esoz.prescriptions.expiry import expire_batch
 from esoz.prescriptions.models import (
@@ -177,11 +177,12 @@ async def create(
     mr = await get_row_by_id(conn, medication_requests, d.medication_request_id, lock=True)
     if mr is None:
         raise _bad("medication_request_id", "Medication request not found")
+    # The code first: a pharmacy locked out, or without the code, learns nothing more of the prescription.
+    state = await codes.attempts_of(conn, mr=mr, auth=auth)
+    await codes.check(conn, mr=mr, code=code, state=state, auth=auth, settings=settings)
     _check_prescription(mr, d.dispensed_at)
     program = await _program(conn, mr, d.medical_program_id)
     await _check_contract(conn, program, le["id"], division["id"])
-    if not prescriptions.code_matches(mr, code):
-        raise Forbidden("Incorrect code")
     multi = settings_of(program)["multi_medication_dispense_allowed"]
     active, _ = await _dispensed_qty(conn, mr["id"], ("NEW",) if multi else ("NEW", "PROCESSED"))
     if active:

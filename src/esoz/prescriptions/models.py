@@ -254,6 +254,21 @@ medication_dispense_details = Table(
     Index("ix_medication_dispense_details_dispense", "medication_dispense_id"),
 )
 
+# The patient's 4-digit code has 6,561 values: wrong codes are counted per prescription and per pharmacy (the
+# caller's legal entity), and a pharmacy that reaches the limit is refused that prescription for good
+# (`locked_at`), whatever code it sends next. No foreign key: a dispense holds the prescription row FOR UPDATE
+# while the counter is written on a connection of its own, and a key check would wait for that lock.
+medication_request_code_attempts = Table(
+    "medication_request_code_attempts",
+    metadata,
+    Column("person_id", UUID(as_uuid=True), primary_key=True),
+    Column("medication_request_id", UUID(as_uuid=True), primary_key=True),
+    Column("legal_entity_id", UUID(as_uuid=True), primary_key=True),
+    Column("failures", Integer, nullable=False, server_default=text("0")),
+    Column("locked_at", DateTime(timezone=True)),
+    *timestamps(),
+)
+
 # --- antibiotic stewardship -----------------------------------------------------------------------------
 
 antibiotic_restrictions = Table(
@@ -287,5 +302,6 @@ TABLES = (
     medication_requests,
     medication_dispenses,
     medication_dispense_details,
+    medication_request_code_attempts,
     antibiotic_restrictions,
 )

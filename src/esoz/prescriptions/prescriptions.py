@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy import Integer, bindparam, func, select
+from sqlalchemy import Integer, and_, bindparam, func, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -20,10 +20,10 @@ from esoz.core.rows import all_rows, first, get_scoped_row
 from esoz.events import service as event_service
 from esoz.notifications import templates
 from esoz.notifications.service import queue_sms
-from esoz.prescriptions import people, schemas, views
+from esoz.prescriptions import codes, people, schemas, views
 from esoz.prescriptions.common import today
 from esoz.prescriptions.expiry import expire_batch
-from esoz.prescriptions.models import medication_dispenses, medication_requests
+from esoz.prescriptions.models import medication_dispenses, medication_request_code_attempts, medication_requests
 from esoz.settings import Settings
 from esoz.signatures.service import verify_signed_document
 from esoz.signatures.signer_checks import check_content, check_signer_drfo
@@ -54,8 +54,26 @@ FILTERS: dict[str, tuple[str, str]] = {
 # A pharmacy's look-up by number and a patient's list are hot reads of the national mix (bench/README.md,
 # issue #9): built once and run through core.fastsql. A list with extra filters is built per call.
 _T = medication_requests
-_BY_NUMBER = FastQuery(select(_T).where(_T.c.request_number == bindparam("number")).limit(1))
-_BY_ID = FastQuery(select(_T).where(_T.c.id == bindparam("id_")).limit(1))
+_A = medication_request_code_attempts
+
+
+def _pharmacy_lookup(where: Any) -> FastQuery:
+    """The prescription with the caller's wrong-code counter for it, in one round trip."""
+    counter = and_(
+        _A.c.person_id == _T.c.person_id,
+        _A.c.medication_request_id == _T.c.id,
+        _A.c.legal_entity_id == bindparam("caller"),
+    )
+    return FastQuery(
+        select(_T, _A.c.failures.label("code_failures"), _A.c.locked_at.label("code_locked_at"))
+        .select_from(_T.outerjoin(_A, counter))
+        .where(where)
+        .limit(1)
+    )
+
+
+_BY_NUMBER = _pharmacy_lookup(_T.c.request_number == bindparam("number"))
+_BY_ID = _pharmacy_lookup(_T.c.id == bindparam("id_"))
 
 
 def _of_person_queries(by_legal_entity: bool) -> tuple[FastQuery, FastQuery]:
@@ -141,28 +159,33 @@ async def list_for_person(
     return [views.medication_request(r) for r in rows], total
 
 
-async def pharmacy_get(conn: AsyncConnection, key: str, code: str | None) -> dict[str, Any]:
-    """A pharmacy finds a prescription by id or by its number; with `code`, the patient's code is checked."""
+async def pharmacy_get(
+    conn: AsyncConnection, key: str, *, code: str | None, auth: AuthContext, settings: Settings
+) -> dict[str, Any]:
+    """A pharmacy finds a prescription by id or by its number; with `code`, the patient's code is checked.
+
+    Without a code the answer is the contract's pharmacist shape (no patient id, no diagnoses); the right
+    code opens the prescription as a pharmacy sees it. A pharmacy locked out by wrong codes is refused,
+    with or without a code.
+    """
     row: Mapping[str, Any] | None
+    caller = codes.caller_of(auth)
     if looks_like_number(key):
-        row = await first(_BY_NUMBER, conn, number=key.upper())
+        row = await first(_BY_NUMBER, conn, number=key.upper(), caller=caller)
     else:
         try:
             id_ = uuid.UUID(key)
         except ValueError:
             raise NotFound("Medication request not found") from None
-        row = await first(_BY_ID, conn, id_=id_)
+        row = await first(_BY_ID, conn, id_=id_, caller=caller)
     if row is None:
         raise NotFound("Medication request not found")
-    if code is not None and not code_matches(row, code):
-        raise Forbidden("Incorrect code")
+    state = codes.Attempts(row["code_failures"] or 0, row["code_locked_at"])
+    if code is None:
+        codes.refuse_if_locked(state)
+        return views.medication_request_public(row)
+    await codes.check(conn, mr=row, code=code, state=state, auth=auth, settings=settings)
     return views.medication_request(row, pharmacy=True)
-
-
-def code_matches(row: Any, code: str | None) -> bool:
-    if row["verification_code"]:
-        return code == row["verification_code"]
-    return code in (None, "", "0000")
 
 
 # --- actions --------------------------------------------------------------------------------------------
@@ -271,6 +294,8 @@ async def set_block(
 ) -> dict[str, Any]:
     """Blocking is a flag on an ACTIVE prescription (doctor, pharmacist or НСЗУ), not a status."""
     row = await get_row(conn, id_, None if any_legal_entity else auth.legal_entity_filter, lock=True)
+    if any_legal_entity:  # a pharmacy locked out by wrong codes may not touch the prescription either
+        codes.refuse_if_locked(await codes.attempts_of(conn, mr=row, auth=auth))
     if row["status"] != "ACTIVE":
         raise Conflict("Invalid status Medication request for block transition!")
     if row["is_blocked"] == block:

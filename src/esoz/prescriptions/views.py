@@ -130,3 +130,29 @@ def medication_request(row: Any, *, pharmacy: bool = False) -> dict[str, Any]:
         for key in ("legal_entity", "division", "employee", "rejected_by"):
             data.pop(key, None)
     return data
+
+
+# What a pharmacy that has only the number sees of a prescription: the contract's pharmacist shape
+# (Medication_request_Public_Response_with_Medical_Program_min_for_Pharmacist). Not the patient's id, the
+# diagnoses (an esoz extension) or the prescriber; the patient's code opens the rest.
+PHARMACIST_FIELDS = (
+    "id status request_number created_at started_at ended_at dispense_valid_from dispense_valid_to person "
+    "medication_info medical_program intent category based_on context dosage_instruction reject_reason "
+    "reject_reason_code block_reason block_reason_code priority prior_prescription container_dosage note "
+    "blocked_to blocked_by_legal_entity inform_with"
+).split()
+PHARMACIST_PERSON = ("short_name", "age")
+PHARMACIST_PROGRAM = ("id", "name", "funding_source", "mr_blank_type")
+
+
+def medication_request_public(row: Any) -> dict[str, Any]:
+    data = medication_request(row)
+    out = _only(data, PHARMACIST_FIELDS)
+    for key, names in (("person", PHARMACIST_PERSON), ("medical_program", PHARMACIST_PROGRAM)):
+        if isinstance(out.get(key), dict):
+            out[key] = _only(out[key], names)
+    return out
+
+
+def _only(data: dict[str, Any], names: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    return {k: data[k] for k in names if k in data}
