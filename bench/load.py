@@ -634,7 +634,6 @@ class Mix:
             "medication_dispense": {
                 "medication_request_id": item["id"],
                 "dispensed_at": self.today.isoformat(),
-                "dispensed_by": "Фармацевт",
                 "division_id": pharmacist.division_id,
                 "medical_program_id": self.w.self_paid_id,
                 "dispense_details": [detail],

@@ -289,7 +289,7 @@ class World:
         data = {
             "medication_request_id": mr["id"],
             "dispensed_at": today().isoformat(),
-            "dispensed_by": "Фармацевт Тестовий",
+            "dispensed_by": f"{pharmacy.pharmacist.last_name} О. П.",
             "division_id": pharmacy.division_id,
             "medical_program_id": mr["medical_program"]["id"],
             "dispense_details": [detail],

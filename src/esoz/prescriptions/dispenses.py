@@ -44,6 +44,7 @@ PHARMACY_TYPES = ("PHARMACY", "MSP_PHARMACY")
 PAYMENT_FIELDS = ("payment_id", "payment_amount")
 DISCOUNT_MISMATCH = "Requested discount price does not satisfy allowed reimbursement amount"
 QTY_NOT_DIVISIBLE = "The amount of medications in medication dispense must be divisible to package minimum quantity"
+NOT_OWN_NAME = "Does not match the current user's last name: a pharmacist dispenses in their own name"
 
 
 # The look-ups of create and process are built once and run through core.fastsql: built per call, SQLAlchemy
@@ -100,6 +101,19 @@ async def _pharmacy(conn: AsyncConnection, auth: AuthContext, division_id: uuid.
     if division["status"] != "ACTIVE" or not division["is_active"]:
         raise Conflict("Division is not active")
     return le, party, division
+
+
+def _words(text: str) -> list[str]:
+    # One apostrophe for the three that Ukrainian names are written with (Мар'ян, Мар’ян, Марʼян).
+    return text.replace("\u2019", "'").replace("\u02bc", "'").casefold().replace(",", " ").replace(".", " ").split()
+
+
+def names_party(dispensed_by: str, party: Any) -> bool:
+    """`dispensed_by` is free text (the pharmacist's full name, "Прізвище І. П." or "Прізвище Ім'я"): it must
+    carry the caller's own last name, so a dispense is never written in a colleague's name. The dispense's
+    party and its signer are the caller anyway."""
+    last = " ".join(_words(party["last_name"] or ""))
+    return bool(last) and f" {last} " in f" {' '.join(_words(dispensed_by))} "
 
 
 def _check_prescription(mr: Any, dispensed_at: date) -> None:
@@ -173,6 +187,8 @@ async def create(
 ) -> dict[str, Any]:
     d = body.medication_dispense
     le, party, division = await _pharmacy(conn, auth, d.division_id)
+    if d.dispensed_by is not None and not names_party(d.dispensed_by, party):
+        raise _bad("dispensed_by", NOT_OWN_NAME)
     # The row lock serialises dispenses of one prescription: the loser waits, then sees the winner's row.
     mr = await get_row_by_id(conn, medication_requests, d.medication_request_id, lock=True)
     if mr is None:

@@ -48,6 +48,7 @@ SAME_INN = (
     "medication request per one innm for the same patient at the same period of time!"
 )
 TOO_EARLY = "It's to early to create new medication request for such innm_dosage and medical_program_id"
+NOT_OWN_EMPLOYEE = "Employee id doesn't match the current user: a draft names one of the user's own employees"
 
 
 # The look-ups of create and sign are built once and run through core.fastsql: built per call, SQLAlchemy
@@ -125,6 +126,17 @@ class Checked:
 
 
 # --- validations (§3.3) ---------------------------------------------------------------------------------
+
+
+async def check_own_employee(conn: AsyncConnection, employee_id: uuid.UUID, auth: AuthContext) -> None:
+    """The draft's employee must be the user's own: a doctor never prescribes in a colleague's name (the
+    signature is checked only at sign, and a draft already reads the colleague's patients' declarations)."""
+    found = await people.employee_with_party(conn, employee_id)
+    if found is None:
+        raise _bad("employee_id", "Employee not found", "required")
+    caller = await people.caller_party(conn, auth)
+    if caller is None or found[1]["id"] != caller["id"]:
+        raise _bad("employee_id", NOT_OWN_EMPLOYEE)
 
 
 async def _subjects(
@@ -349,7 +361,9 @@ async def create(
     conn: AsyncConnection, body: schemas.MedicationRequestRequestCreate, auth: AuthContext, settings: Settings
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     data = body.medication_request_request
-    checked = await validate(conn, data, people.require_legal_entity(auth), settings)
+    legal_entity_id = people.require_legal_entity(auth)
+    await check_own_employee(conn, data.employee_id, auth)
+    checked = await validate(conn, data, legal_entity_id, settings)
     mrr_id = uuid7()
     number = await numbers.issue(conn, "medication_request")
     phone = people.otp_phone(checked.person)
@@ -397,6 +411,7 @@ async def prequalify(
     if data.intent == "plan":
         raise Conflict("Plan can't be qualified")
     legal_entity_id = people.require_legal_entity(auth)
+    await check_own_employee(conn, data.employee_id, auth)
     out = []
     for ref in body.programs:
         program = await get_row_by_id(conn, medical_programs, ref.id)
