@@ -18,6 +18,9 @@ from esoz.settings import Settings
 # Examples per operation (Hypothesis' max_examples). Each is sent as two callers: with ~145 operations, some
 # 3,000 requests in about a minute and a half on the 2-core CI machine.
 MAX_EXAMPLES = 10
+# Sequences along the links between operations, and the most steps of each.
+LINKED_SEQUENCES = 15
+LINKED_STEPS = 10
 
 # Operations the fuzzer does not call, each with its reason. Nothing else is left out: an operation added to the
 # app is fuzzed from its first run.
