@@ -858,6 +858,7 @@ def server(url: str, data_dir: Path, port: int, workers: int, redis: str | None,
         "ESOZ_HOST": HOST,
         "ESOZ_DB_POOL_SIZE": str(pool),
         "ESOZ_TOKEN_IDLE_SECONDS": "0",
+        "ESOZ_ENV": "dev",  # the mix signs with the demo's dev-PKI certificates, which only dev trusts
     }
     if redis:
         env["ESOZ_REDIS_URL"] = redis

@@ -73,6 +73,9 @@ def settings(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
         data_dir=tmp_path_factory.mktemp("esoz-data"),
         log_level="WARNING",
         db_pool_size=5,
+        # Tests speak for many clients from loopback: the test server stands behind a proxy on 127.0.0.1 that
+        # tells each one's address in X-Forwarded-For.
+        trusted_proxies=["127.0.0.1"],
     )
     # The dev PKI exists before the server starts, so its trust store includes the dev CA from the first request.
     DevPki.init(pki_dir(settings))
@@ -93,7 +96,10 @@ class LiveServer:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        config = uvicorn.Config(create_app(settings), log_config=None, access_log=False, lifespan="on")
+        # proxy_headers off as in `esoz serve`: the app alone decides whose X-Forwarded-For to believe.
+        config = uvicorn.Config(
+            create_app(settings), log_config=None, access_log=False, lifespan="on", proxy_headers=False
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 

@@ -108,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
         observe=status_metrics.aggregator_for(settings.database_url).observe,  # latency per minute
+        trusted_proxies=settings.trusted_proxies,
     )
     # Routers are matched in this order, one route after another: the MIS hot paths come first (routing was
     # ~5 % of a request's CPU with the busiest routers late in the list; bench/README.md).

@@ -1,6 +1,7 @@
 """The `esoz` command line: serve, worker, db upgrade, seed, audit (Typer)."""
 
 import asyncio
+import ipaddress
 import os
 import signal
 from pathlib import Path
@@ -59,17 +60,60 @@ def _prepare(url: str) -> None:
     asyncio.run(load_reference_data(url))
 
 
+def is_loopback(host: str) -> bool:
+    """Whether binding `host` keeps the server reachable from this machine only."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # any other name may resolve to a public interface
+
+
+def _sandbox_settings(settings: Settings, demo: bool) -> Settings:
+    """`--demo` is the dev sandbox: its doctors sign with the dev PKI and read their SMS codes at /admin/dev/messages.
+    Everything else keeps the production default."""
+    if not demo or settings.env == "dev":
+        return settings
+    if "env" in settings.model_fields_set:
+        typer.echo("esoz serve --demo runs the dev sandbox; it does not run with ESOZ_ENV=prod", err=True)
+        raise typer.Exit(2)
+    os.environ["ESOZ_ENV"] = "dev"  # worker processes read their settings from the environment
+    get_settings.cache_clear()
+    return get_settings()
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address [ESOZ_HOST]")] = None,
     port: Annotated[int | None, typer.Option(help="port [ESOZ_PORT]")] = None,
     workers: Annotated[int | None, typer.Option(help="API worker processes [ESOZ_WORKERS]")] = None,
-    demo: Annotated[bool, typer.Option("--demo", help="load demo data first (once)")] = False,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="the dev sandbox (ESOZ_ENV=dev) with demo data, loaded once")
+    ] = False,
+    dev_allow_non_loopback_bind: Annotated[
+        bool,
+        typer.Option(
+            "--dev-allow-non-loopback-bind",
+            help="let the dev sandbox listen beyond loopback: whoever reaches it reads every SMS code "
+            "[ESOZ_DEV_ALLOW_NON_LOOPBACK_BIND]",
+        ),
+    ] = False,
 ) -> None:
     """Run the API and pages; starts the embedded PostgreSQL when ESOZ_DATABASE_URL is unset."""
     import uvicorn
 
-    settings = _settings()
+    settings = _sandbox_settings(_settings(), demo)
+    bind = host or settings.host
+    if settings.env == "dev" and not is_loopback(bind):
+        if not (dev_allow_non_loopback_bind or settings.dev_allow_non_loopback_bind):
+            typer.echo(
+                f"refusing to serve ESOZ_ENV=dev on {bind}: dev serves every SMS code and reset link without a token. "
+                "Bind a loopback address, or pass --dev-allow-non-loopback-bind if that is really meant.",
+                err=True,
+            )
+            raise typer.Exit(2)
+        typer.echo(f"warning: the dev sandbox is reachable on {bind}, /admin/dev/messages included", err=True)
     _exit_cleanly_on_sigterm()
     with database_url(settings.database_url, settings.pg_data_dir) as url:
         _prepare(url)
@@ -85,16 +129,18 @@ def serve(
         # Worker processes are spawned: they read the URL (embedded or configured) from the environment.
         os.environ["ESOZ_DATABASE_URL"] = url
         get_settings.cache_clear()
-        typer.echo(f"esoz is serving on http://{host or settings.host}:{port or settings.port} (API docs at /docs)")
+        typer.echo(f"esoz is serving on http://{bind}:{port or settings.port} (API docs at /docs)")
         uvicorn.run(
             "esoz.app:create_app",
             factory=True,
-            host=host or settings.host,
+            host=bind,
             port=port or settings.port,
             workers=workers or settings.workers,
             log_config=None,
             access_log=False,
-            proxy_headers=True,
+            # The app decides whose X-Forwarded-* to believe (ESOZ_TRUSTED_PROXIES); uvicorn's own handling would
+            # trust 127.0.0.1 and rewrite the client before the app sees the peer.
+            proxy_headers=False,
         )
 
 

@@ -1,10 +1,11 @@
 """The one settings object. Every field is read from an `ESOZ_`-prefixed environment variable."""
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -12,7 +13,14 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ESOZ_", env_file=".env", extra="ignore")
 
     # --- runtime ---
-    env: Literal["dev", "prod"] = Field("dev", description="dev enables /admin without auth and dev pages")
+    env: Literal["dev", "prod"] = Field(
+        "prod",
+        description="dev = the sandbox of `make run` / `esoz serve --demo`: /admin/dev/messages shows every SMS code "
+        "and link without a token, the dev PKI is trusted, /dev/ocsp answers; listens on loopback only",
+    )
+    dev_allow_non_loopback_bind: bool = Field(
+        False, description="let env=dev listen on a non-loopback address (anyone who reaches it reads the SMS codes)"
+    )
     host: str = Field("127.0.0.1", description="address `esoz serve` binds to")
     port: int = Field(8000, description="port `esoz serve` binds to")
     workers: int = Field(1, ge=1, description="API worker processes of `esoz serve`")
@@ -32,6 +40,18 @@ class Settings(BaseSettings):
 
     # --- contract layer ---
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="largest accepted request body")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="addresses/CIDRs of the proxies whose X-Forwarded-For and X-Forwarded-Proto are believed "
+        '(JSON list, e.g. ["10.0.0.0/8"]); empty = the TCP peer is the client',
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            ipaddress.ip_network(entry.strip(), strict=False)  # ValueError names the entry that is no address/CIDR
+        return value
 
     # --- signatures ---
     # Lists are read from the environment as JSON, e.g. ESOZ_SIGNATURES_OCSP_HOSTS='["ocsp.example.ua"]'.

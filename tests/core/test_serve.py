@@ -64,6 +64,8 @@ def test_serve_demo_on_embedded_postgres(embedded_env: dict[str, str]) -> None:
         openapi = httpx.get(f"{url}/openapi.json").json()
         assert {"/api/persons", "/api/legal_entities", "/api/employees", "/api/declarations"} <= set(openapi["paths"])
         assert httpx.get(f"{url}/docs").status_code == 200
+        # --demo is the dev sandbox: the demo's SMS codes are readable without a token.
+        assert httpx.get(f"{url}/admin/dev/messages").status_code == 200
         accounts = json.loads((Path(embedded_env["ESOZ_DATA_DIR"]) / "demo-accounts.json").read_text())
         assert accounts["legal_entities"] and accounts["employees"]
         doctors = [c for c in accounts["certificates"] if c["role"] == "family_doctor"]

@@ -8,12 +8,12 @@ handler or database work happens.
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from esoz.core import envelope, inputguard
+from esoz.core import envelope, inputguard, proxies
 from esoz.core.context import request_id_var
 from esoz.core.errors import ENTRY_HEADER, ENTRY_REQUEST, ApiError, RequestMalformed, ValidationFailed, invalid_entry
 from esoz.core.logging import get_logger
@@ -36,12 +36,26 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
+def _joined(scope: Scope, name: bytes) -> str | None:
+    """A header sent several times, as one comma-separated value (how X-Forwarded-For hops add up)."""
+    values = [value.decode("latin-1") for key, value in scope["headers"] if key == name]
+    return ",".join(values) if values else None
+
+
 class RequestContextMiddleware:
     def __init__(
-        self, app: ASGIApp, max_body_bytes: int, observe: Callable[[str, int, float], None] | None = None
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        observe: Callable[[str, int, float], None] | None = None,
+        trusted_proxies: Sequence[str] = (),
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # Peers whose X-Forwarded-For / X-Forwarded-Proto are believed (core/proxies.py); empty = the TCP peer is
+        # the client. The server in front must not rewrite the client itself (`esoz serve` runs uvicorn without
+        # proxy_headers, whose default trusts 127.0.0.1).
+        self.trusted_proxies = proxies.parse_networks(trusted_proxies)
         # Called with (path, status, seconds) after each response; must be O(1) and do no I/O
         # (the status domain's per-minute aggregate).
         self.observe = observe
@@ -50,6 +64,8 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if self.trusted_proxies:
+            self._apply_forwarded(scope)
         incoming = (_header(scope, b"x-request-id") or b"").decode("latin-1")
         request_id = incoming if _REQUEST_ID.match(incoming) else str(uuid.uuid4())
         token = request_id_var.set(request_id)
@@ -95,6 +111,18 @@ class RequestContextMiddleware:
             if self.observe is not None:
                 self.observe(scope["path"], status, elapsed)
             request_id_var.reset(token)
+
+    def _apply_forwarded(self, scope: Scope) -> None:
+        peer = scope.get("client")
+        host = peer[0] if peer else None
+        if not proxies.peer_is_trusted(host, self.trusted_proxies):
+            return
+        client = proxies.forwarded_client(host, _joined(scope, b"x-forwarded-for"), self.trusted_proxies)
+        if client is not None:
+            scope["client"] = (client, 0)
+        proto = (_header(scope, b"x-forwarded-proto") or b"").decode("latin-1").split(",")[-1].strip().lower()
+        if proto in ("http", "https"):
+            scope["scheme"] = proto
 
     async def _guard_body(self, scope: Scope, receive: Receive) -> tuple[ApiError | None, Receive]:
         length = _header(scope, b"content-length")
