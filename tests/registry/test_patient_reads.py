@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 import psycopg
-
 from tests.audit_rows import wait_for_audit
 from tests.registry.registry_factories import declare, person_body
 
@@ -121,14 +120,17 @@ def test_the_patient_sees_who_read_their_data_from_which_facility(
     assert read["who"]["last_name"] == clinic["doctor"]["party"]["last_name"]
     facility = read["legal_entity"]
     assert facility["id"] == clinic["legal_entity"]["id"] and facility["edrpou"] == clinic["legal_entity"]["edrpou"]
-    assert facility["name"] and facility["name"] == api.get(f"/api/legal_entities/{facility['id']}").json()["data"]["name"]
+    registered = api.get(f"/api/legal_entities/{facility['id']}").json()["data"]
+    assert facility["name"] and facility["name"] == registered["name"]
     assert history.json()["paging"]["total_entries"] == len(entries)
     # Another patient's history does not show it.
     other = client.get(f"/api/persons/{make_person()['id']}/access_history", headers=portal).json()["data"]
     assert all(e["resource_id"] != declaration["id"] for e in other)
     # Reading the history is itself a read of the patient's data (its row lands with the next buffer flush).
     recorded = wait_for_audit(
-        pg, "SELECT action FROM audit_log WHERE person_id = %s AND action = 'person.access_history.read'", [person["id"]]
+        pg,
+        "SELECT action FROM audit_log WHERE person_id = %s AND action = 'person.access_history.read'",
+        [person["id"]],
     )
     assert recorded
     again = client.get(f"/api/persons/{person['id']}/access_history", headers=portal).json()["data"]

@@ -113,7 +113,11 @@ def resolve_period(
         )
     if start > end:
         raise ValidationFailed(
-            [invalid_entry("$.occurred_to", "invalid", "occurred_to must not be before occurred_from", entry_type=ENTRY_QUERY)]
+            [
+                invalid_entry(
+                    "$.occurred_to", "invalid", "occurred_to must not be before occurred_from", entry_type=ENTRY_QUERY
+                )
+            ]
         )
     if bounded and end - start > MAX_PERIOD:
         raise ValidationFailed(
