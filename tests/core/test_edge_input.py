@@ -221,16 +221,24 @@ def test_brand_numbers_out_of_their_columns_are_refused(
     assert invalid["rules"][0]["rule"] == "number"
 
 
-def test_programme_day_settings_are_bounded(client: httpx.Client, nhs_headers: dict[str, str], pg: Any) -> None:
+@pytest.mark.parametrize(
+    ("days", "entry"),
+    [
+        ("1000000000000", "$.medical_program_settings"),
+        ("30.5", "$.medical_program_settings"),
+        ("NaN", "$.medical_program_settings.medication_dispense_period_day"),
+        ("Infinity", "$.medical_program_settings.medication_dispense_period_day"),
+    ],
+)
+def test_programme_day_settings_are_bounded(
+    client: httpx.Client, nhs_headers: dict[str, str], pg: Any, days: str, entry: str
+) -> None:
     name = f"Edge programme {uuid.uuid4().hex[:8]}"
-    body = {
-        "name": name,
-        "funding_source": "NHS",
-        "mr_blank_type": "F-1",
-        "medical_program_settings": {"medication_dispense_period_day": 10**12},
-    }
-    response = client.post("/admin/medical_programs", json=body, headers=nhs_headers)
-    _only_invalid(response, "$.medical_program_settings", "json_data_property")
+    raw = (
+        f'{{"name": "{name}", "funding_source": "NHS", "mr_blank_type": "F-1", '
+        f'"medical_program_settings": {{"medication_dispense_period_day": {days}}}}}'
+    ).encode()
+    _only_invalid(_post_raw(client, "/admin/medical_programs", raw, nhs_headers), entry, "json_data_property")
     assert pg.execute("SELECT count(*) FROM medical_programs WHERE name = %s", (name,)).fetchone()[0] == 0
 
 
