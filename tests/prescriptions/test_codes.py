@@ -218,8 +218,8 @@ def test_lookup_without_a_code_answers_the_contract_shape(world: World, pg: psyc
     assert _failures(pg, mr["id"], pharmacy) is None  # the right code with no misses writes nothing
 
 
-def test_lock_survives_a_changed_dispense_window(world: World, pg: psycopg.Connection, settings: Settings) -> None:
-    """The refusal names no status: a locked pharmacy does not learn that the prescription has expired."""
+def test_a_locked_pharmacy_learns_no_status(world: World, pg: psycopg.Connection, settings: Settings) -> None:
+    """The lock is checked first: a locked pharmacy is not told that the dispense window has closed."""
     pharmacy = world.pharmacy()
     _, mr, code = _prescribed(world, pg)
     for bad in _wrong_codes(code, settings.mr_code_max_attempts):
