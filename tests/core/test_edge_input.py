@@ -167,7 +167,14 @@ def _post_raw(client: httpx.Client, path: str, raw: bytes, headers: dict[str, st
 
 @pytest.mark.parametrize(
     ("ddd", "rule"),
-    [("3.7e307", "number"), ("100000000", "number"), ("1e400", "number"), ("NaN", "number"), ("-Infinity", "number")],
+    [
+        ("3.7e307", "number"),
+        ("100000000", "number"),
+        ("0.00001", "number"),  # would be stored as 0 and divide by zero in the DDD counts
+        ("1e400", "number"),
+        ("NaN", "number"),
+        ("-Infinity", "number"),
+    ],
 )
 def test_innm_ddd_out_of_its_column_is_refused(
     client: httpx.Client, nhs_headers: dict[str, str], pg: Any, ddd: str, rule: str

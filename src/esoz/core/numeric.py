@@ -24,9 +24,16 @@ def numeric_max(precision: int, scale: int) -> float:
 def numeric(
     precision: int, scale: int, *, gt: float | None = None, ge: float | None = None, le: float | None = None
 ) -> Any:
-    """A float that fits NUMERIC(precision, scale), optionally narrower."""
+    """A float that fits NUMERIC(precision, scale), optionally narrower.
+
+    `gt` becomes "at least the next step of the scale": NUMERIC(12, 4) stores 0.00001 as 0, and a positive DDD or
+    dosage that turned into 0 would divide by zero later.
+    """
     top = numeric_max(precision, scale)
-    if gt is None and ge is None:
+    if gt is not None:
+        above = float(Decimal(str(gt)) + Decimal(10) ** -scale)
+        ge, gt = (above if ge is None else max(ge, above)), None
+    if ge is None:
         ge = -top
     return Annotated[float, Field(allow_inf_nan=False, gt=gt, ge=ge, le=top if le is None else min(le, top))]
 

@@ -163,20 +163,29 @@ async def check_restrictions(
 # --- consumption ----------------------------------------------------------------------------------------
 
 
+_DDD_COUNT_MAX = Decimal(10) ** 10 - Decimal("0.0001")  # medication_dispense_details.ddd_count NUMERIC(14, 4)
+
+
 def ddd_count(
     qty: float, container: dict[str, Any] | None, ddd: Decimal | None, ddd_unit: str | None
 ) -> Decimal | None:
-    """DDDs in `qty` units of a brand: units × strength per unit / DDD (mass units converted; U to U)."""
-    if not container or ddd is None or not ddd_unit:
+    """DDDs in `qty` units of a brand: units × strength per unit / DDD (mass units converted; U to U).
+
+    None when there is nothing to count, or when the count would not fit the line's NUMERIC(14, 4) column (a
+    catalogue with an absurd strength or DDD must not make the dispense itself fail).
+    """
+    if not container or ddd is None or ddd <= 0 or not ddd_unit:
         return None
     unit = str(container["numerator_unit"]).lower()
     per_unit = Decimal(str(container["numerator_value"])) / Decimal(str(container["denumerator_value"]))
     amount = Decimal(str(qty)) * per_unit
     if unit == ddd_unit.lower() == "u":
-        return (amount / ddd).quantize(Decimal("0.0001"))
-    if unit in _TO_GRAMS and ddd_unit in _TO_GRAMS:
-        return (amount * _TO_GRAMS[unit] / (ddd * _TO_GRAMS[ddd_unit])).quantize(Decimal("0.0001"))
-    return None
+        count = amount / ddd
+    elif unit in _TO_GRAMS and ddd_unit in _TO_GRAMS:
+        count = amount * _TO_GRAMS[unit] / (ddd * _TO_GRAMS[ddd_unit])
+    else:
+        return None
+    return count.quantize(Decimal("0.0001")) if count <= _DDD_COUNT_MAX else None
 
 
 async def consumption(
