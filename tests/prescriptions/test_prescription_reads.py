@@ -83,6 +83,10 @@ def test_every_prescription_read_is_recorded_with_the_patient(world: World, pg: 
     for key in (mr["request_number"], mr["id"]):
         _assert_recorded(pg, *_read(world, pharmacist, f"/api/pharmacy/medication_requests/{key}", code=code),
                          at_pharmacy)  # fmt: skip
+    # Without the code the answer shows no patient id, and the read is still the patient's.
+    no_code, no_code_id = _read(world, pharmacist, f"/api/pharmacy/medication_requests/{mr['request_number']}")
+    assert "id" not in no_code.json()["data"]["person"]
+    _assert_recorded(pg, no_code, no_code_id, at_pharmacy)
 
     dispensed = world.dispense(pharmacy, mr, METFORMIN, code)
     assert dispensed.status_code == 201, dispensed.text

@@ -8,8 +8,9 @@ A route that returns a patient's data says so, and whose, in its OpenAPI operati
     )
 
 `person` and `id` say where the patient's id and the record's id are: `path:<name>` (a path parameter) or
-`data:<dotted.path>` (in the answer's `data`; each item of a list). The declaration is part of the published
-OpenAPI (`x-esoz-patient-data`), so an MIS vendor sees which calls are recorded, and a test walks every
+`data:<dotted.path>` (in the answer's `data`; each item of a list), or `route` when the answer does not carry
+it (a pharmacy's look-up without the patient's code): the route then calls `note()`. The declaration is part of
+the published OpenAPI (`x-esoz-patient-data`), so an MIS vendor sees which calls are recorded, and a test walks every
 operation and fails when one that returns patient data lacks it.
 
 At run time `envelope.ok` hands the answer's data to `collect()`, and `PatientDataMiddleware` — which sees every
@@ -30,6 +31,7 @@ from esoz.core.context import current_request_id
 from esoz.core.logging import get_logger
 
 KEY = "x-esoz-patient-data"
+ROUTE = "route"  # the route says whose data it answered with: note()
 _STATE_KEY = "esoz_patient_reads"
 # A list answer names at most this many record ids per patient in its audit row (the count is always exact).
 MAX_IDS_PER_ROW = 100
@@ -64,8 +66,8 @@ _PARSED: dict[int, PatientDataRead] = {}
 def patient_data(resource: str, *, person: str, id: str | None = None, action: str | None = None) -> dict[str, Any]:
     """`openapi_extra=` of a route that returns a patient's data: the gate records each read and forbids caching."""
     for ref in (person, id):
-        if ref is not None and not ref.startswith(("path:", "data:")):
-            raise ValueError(f"patient_data reference must start with 'path:' or 'data:': {ref!r}")
+        if ref is not None and ref != ROUTE and not ref.startswith(("path:", "data:")):
+            raise ValueError(f"patient_data reference must be 'route' or start with 'path:' or 'data:': {ref!r}")
     return {KEY: {"resource": resource, "person": person, "id": id, "action": action or f"{resource}.read"}}
 
 
@@ -78,17 +80,23 @@ def _dig(item: Any, dotted: str) -> Any:
 
 
 def _resolve(ref: str | None, path_params: dict[str, Any], item: Any) -> str | None:
-    if ref is None:
+    if ref is None or ref == ROUTE:
         return None
     source, _, name = ref.partition(":")
     value = path_params.get(name) if source == "path" else _dig(item, name)
     return None if value is None else str(value)
 
 
+def note(request: Any, *, person_id: uuid.UUID, record_id: object = None) -> None:
+    """Whose data the answer carries, for a route declared with `person="route"` (its answer does not show it)."""
+    record = None if record_id is None else str(record_id)
+    request.scope.setdefault("state", {})[_STATE_KEY] = [(str(person_id), record)]
+
+
 def collect(scope: Scope, data: Any) -> None:
     """Note whose data a declared route's answer carries (called by envelope.ok; a no-op elsewhere)."""
     declared = PatientDataRead.of(scope.get("route"))
-    if declared is None:
+    if declared is None or declared.person == ROUTE:
         return
     path_params = scope.get("path_params") or {}
     items = data if isinstance(data, list) else [data]
@@ -111,8 +119,9 @@ def _rows(scope: Scope, declared: PatientDataRead) -> list[dict[str, Any]]:
     rows = []
     for person, records in by_person.items():
         person_id = _as_uuid(person)
-        if person_id is None and person is not None:
-            continue  # not a patient id (cannot happen for a declared route that validates its ids)
+        if person_id is None:
+            # Recorded all the same (who read what), but the patient's history cannot show it: a wrong declaration.
+            log.error("patient-data read without the patient's id", route=where, person=person)
         details: dict[str, Any] = {"route": where}
         if len(records) > 1:
             details["count"] = len(records)

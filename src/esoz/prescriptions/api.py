@@ -15,6 +15,7 @@ from esoz.core import envelope
 from esoz.core.auth import AuthContext, require_scopes
 from esoz.core.db import ReadConn, WriteConn
 from esoz.core.pagination import Pagination, Paging
+from esoz.core.patient_data import note as note_patient_read
 from esoz.core.patient_data import patient_data
 from esoz.prescriptions import codes, dispenses, prescriptions, programs, reimbursement, requests, schemas, views
 from esoz.registry.api import errors
@@ -290,7 +291,7 @@ async def unblock_prescription(
         "and after ESOZ_MR_CODE_MAX_ATTEMPTS (5) that pharmacy is refused the prescription (403), with any code."
     ),
     responses=READ,
-    openapi_extra=patient_data("medication_request", person="data:person.id", id="data:id"),
+    openapi_extra=patient_data("medication_request", person="route", id="route"),
 )
 async def pharmacy_get_prescription(
     request: Request,
@@ -300,7 +301,8 @@ async def pharmacy_get_prescription(
     code: Annotated[str | None, Query(max_length=8)] = None,
 ) -> Response:
     found = await prescriptions.pharmacy_get(conn, id, code=code, auth=auth, settings=_settings(request))
-    return envelope.ok(request, found)
+    note_patient_read(request, person_id=found.person_id, record_id=found.id)
+    return envelope.ok(request, found.data)
 
 
 @router.patch(

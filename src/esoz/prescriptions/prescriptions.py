@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -159,9 +160,18 @@ async def list_for_person(
     return [views.medication_request(r) for r in rows], total
 
 
+@dataclass(frozen=True, slots=True)
+class PharmacyView:
+    """What a pharmacy's look-up answers with, and whose prescription it is (the answer may not show it)."""
+
+    data: dict[str, Any]
+    person_id: uuid.UUID
+    id: uuid.UUID
+
+
 async def pharmacy_get(
     conn: AsyncConnection, key: str, *, code: str | None, auth: AuthContext, settings: Settings
-) -> dict[str, Any]:
+) -> PharmacyView:
     """A pharmacy finds a prescription by id or by its number; with `code`, the patient's code is checked.
 
     Without a code the answer is the contract's pharmacist shape (no patient id, no diagnoses); the right
@@ -183,9 +193,9 @@ async def pharmacy_get(
     state = codes.Attempts(row["code_failures"] or 0, row["code_locked_at"])
     if code is None:
         codes.refuse_if_locked(state)
-        return views.medication_request_public(row)
+        return PharmacyView(views.medication_request_public(row), row["person_id"], row["id"])
     await codes.check(conn, mr=row, code=code, state=state, auth=auth, settings=settings)
-    return views.medication_request(row, pharmacy=True)
+    return PharmacyView(views.medication_request(row, pharmacy=True), row["person_id"], row["id"])
 
 
 # --- actions --------------------------------------------------------------------------------------------
