@@ -1,6 +1,7 @@
 """What the fuzz test needs besides schemathesis: the budget, the skip list, real ids to draw from, callers."""
 
 import asyncio
+import logging
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -9,6 +10,7 @@ from typing import Any
 
 import psycopg
 import schemathesis
+import structlog
 from hypothesis import strategies as st
 
 from esoz.core.db import libpq_url, make_engine
@@ -31,8 +33,17 @@ def app_operations() -> list[tuple[str, str]]:
     """(METHOD, path) of every operation of the app's OpenAPI document, built without a database."""
     from esoz.app import create_app
 
-    # The fuzz server runs with env=dev, which adds the dev-only routes; no connection is made here.
-    document = create_app(Settings(env="dev", database_url="postgresql://unused@127.0.0.1/unused")).openapi()
+    # create_app configures the process's logging; at collection that would change it for every test before the
+    # first server starts, so the configuration is put back.
+    saved, root = structlog.get_config(), logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        # The fuzz server runs with env=dev, which adds the dev-only routes; no connection is made here.
+        document = create_app(Settings(env="dev", database_url="postgresql://unused@127.0.0.1/unused")).openapi()
+    finally:
+        structlog.configure(**saved)
+        root.handlers[:] = handlers
+        root.setLevel(level)
     return [
         (method.upper(), path)
         for path, item in document["paths"].items()
