@@ -4,10 +4,12 @@ Classes, not cases: paging is bounded everywhere, control characters never reach
 fits its column.
 """
 
+import base64
 import uuid
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from esoz.core.pagination import MAX_PAGE
@@ -255,3 +257,40 @@ def test_integers_past_64_bits_anywhere_in_a_body_are_refused(
     raw = b'{"name": "Edge", "name_original": "big-int", "extra": {"n": [1, 123456789012345678901234567890]}}'
     invalid = _only_invalid(_post_raw(client, "/admin/innms", raw, nhs_headers), "$.extra.n[1]", "json_data_property")
     assert invalid["rules"][0]["rule"] == "number"
+
+
+# --- values past what can be stored, wherever they are found -------------------------------------------
+
+
+def _cursor(key: list[Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(key)).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/events?date=0001-01-01T00:00:00%2B14:00",
+        "/api/events?date=9999-12-31T23:59:59-14:00",
+        f"/api/declarations?page_size=2&cursor={_cursor(['0001-01-01T00:00:00+14:00', str(uuid.uuid4())])}",
+        f"/api/declarations?page_size=2&cursor={_cursor(['9999-12-31T23:59:59-14:00', str(uuid.uuid4())])}",
+    ],
+)
+def test_times_outside_the_utc_range_are_a_validation_error(
+    client: httpx.Client, nhs_headers: dict[str, str], url: str
+) -> None:
+    invalid = _only_invalid(client.get(url, headers=nhs_headers), "$", "request")
+    assert invalid["rules"][0]["rule"] == "invalid"
+
+
+def test_a_write_with_a_time_past_the_utc_range_leaves_nothing(
+    client: httpx.Client, nhs_headers: dict[str, str], pg: Any
+) -> None:
+    title = f"Edge maintenance {uuid.uuid4().hex[:8]}"
+    body = {
+        "title": title,
+        "components": ["api"],
+        "starts_at": "9999-12-31T23:00:00-14:00",
+        "ends_at": "9999-12-31T23:59:59-14:00",
+    }
+    _only_invalid(client.post("/api/status/maintenances", json=body, headers=nhs_headers), "$", "request")
+    assert pg.execute("SELECT count(*) FROM status_maintenances WHERE title = %s", (title,)).fetchone()[0] == 0

@@ -2,9 +2,11 @@
 
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from esoz.core import envelope
@@ -106,6 +108,41 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     )
 
 
+# SQLSTATEs PostgreSQL answers when a value sent to it cannot be stored or converted: numeric_value_out_of_range,
+# datetime_field_overflow, character_not_in_repertoire (NUL), untranslatable_character.
+_OUT_OF_RANGE_SQLSTATES = {"22003", "22008", "22021", "22P05"}
+OUT_OF_RANGE_DESCRIPTION = "a value is outside the range esoz can store"
+
+
+def _is_out_of_range(exc: BaseException) -> bool:
+    """A value too large, too small or unstorable, wherever it was found: Python arithmetic on it (a date past
+    9999-12-31), the driver encoding it (an int past 64 bits, a time that leaves the UTC range), or PostgreSQL."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # the chain is short: DBAPIError -> adapter error -> asyncpg error -> Python error
+        if seen is None:
+            return False
+        if isinstance(seen, OverflowError):
+            return True
+        if getattr(seen, "sqlstate", None) in _OUT_OF_RANGE_SQLSTATES:
+            return True
+        if str(seen).startswith("invalid input for query argument"):  # asyncpg could not encode a parameter
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return False
+
+
+async def _out_of_range(request: Request, exc: Exception) -> Response:
+    """Bad values are refused by the edge and the schemas (core/inputguard.py, core/numeric.py); this is the net under
+    them: an extreme value that still gets through is a 422, never a 500. The write's transaction has rolled back
+    before this runs. Anything else is a server error as before."""
+    if not _is_out_of_range(exc):
+        raise exc
+    log.warning("value out of range", error=type(exc).__name__, detail=str(exc)[:300])
+    invalid = [invalid_entry("$", "invalid", OUT_OF_RANGE_DESCRIPTION, entry_type=ENTRY_REQUEST)]
+    body = {"type": "validation_failed", "message": VALIDATION_MESSAGE, "invalid": invalid}
+    return envelope.error(request, 422, body)
+
+
 async def _unhandled(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", exc_info=exc)
     return envelope.error(request, 500, {"type": "internal_error", "message": "Internal server error"})
@@ -115,4 +152,7 @@ def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OverflowError, _out_of_range)
+    app.add_exception_handler(DBAPIError, _out_of_range)  # SQLAlchemy's wrapping of the driver's errors
+    app.add_exception_handler(asyncpg.DataError, _out_of_range)  # the hot paths' raw asyncpg (core/fastsql.py)
     app.add_exception_handler(Exception, _unhandled)
