@@ -44,11 +44,20 @@ def test_default_server_serves_no_dev_pages(
         # Not even with a token: the route does not exist in production.
         assert client.get("/admin/dev/messages", headers=nhs_headers).status_code == 404
         assert client.get("/dev/ocsp/MAA=").status_code == 404  # the dev CA answers no OCSP either
+        # Nor is a forwarded scheme believed from a peer nobody named as a proxy.
+        told = client.get("/health", headers={"X-Forwarded-Proto": "https"}).json()["meta"]["url"]
+        assert told.startswith("http://")
 
 
 def test_dev_server_still_serves_them(client: httpx.Client) -> None:
     # The test fixtures run env=dev explicitly.
     assert client.get("/admin/dev/messages").status_code == 200
+
+
+def test_a_trusted_proxy_tells_the_scheme(client: httpx.Client) -> None:
+    # The session's server names 127.0.0.1 as its proxy (tests/conftest.py).
+    told = client.get("/health", headers={"X-Forwarded-Proto": "https"}).json()["meta"]["url"]
+    assert told.startswith("https://")
 
 
 def _serve(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
