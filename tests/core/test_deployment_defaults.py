@@ -153,3 +153,18 @@ TRUSTED = parse_networks(["10.0.0.0/8", "::1"])
 )
 def test_forwarded_client(peer: str, header: str | None, client: str | None) -> None:
     assert forwarded_client(peer, header, TRUSTED) == client
+
+
+def test_readiness_names_no_exception(settings: Settings, live_server: Any) -> None:
+    down = settings.model_copy(
+        update={
+            "database_url": "postgresql://postgres@127.0.0.1:1/none",
+            "inprocess_worker": False,
+            "token_cache_seconds": 0,
+            "audit_read_flush_ms": 0,
+        }
+    )
+    with live_server(down) as live, httpx.Client(base_url=live.url, timeout=30) as client:
+        answer = client.get("/ready")
+    assert answer.status_code == 503
+    assert answer.json()["data"] == {"status": "not_ready", "checks": {"database": "unreachable"}}
