@@ -17,9 +17,9 @@ from esoz.core.db import libpq_url, make_engine
 from esoz.identity.bootstrap import mint_token
 from esoz.settings import Settings
 
-# Examples per operation (Hypothesis' max_examples). Each is sent as two callers: with ~145 operations, some
-# 3,000 requests in about a minute and a half on the 2-core CI machine.
-MAX_EXAMPLES = 10
+# Examples per operation (Hypothesis' max_examples), each sent as two callers: with ~145 operations some 4,500
+# requests, about a minute and a half on the shared 2-core CI machine (the whole module, seeding included).
+MAX_EXAMPLES = 15
 # Sequences along the links between operations, and the most steps of each.
 LINKED_SEQUENCES = 15
 LINKED_STEPS = 10
