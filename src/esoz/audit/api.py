@@ -5,20 +5,17 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from esoz.audit import schemas, service
+from esoz.audit.auth import AccessHistoryRead, AuditRead
 from esoz.core import envelope
-from esoz.core.auth import AuthContext, require_scopes
 from esoz.core.db import ReadConn
 from esoz.core.pagination import Pagination, Paging
 from esoz.core.patient_data import patient_data
 
 router = APIRouter(tags=["audit"])
-
-AuditRead = Annotated[AuthContext, Depends(require_scopes("audit:read"))]
-AccessHistoryRead = Annotated[AuthContext, Depends(require_scopes("person_access_history:read"))]
 
 _ERRORS: dict[int | str, dict[str, str]] = {
     401: {"description": "access_denied: no or invalid token"},

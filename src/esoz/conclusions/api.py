@@ -4,13 +4,19 @@ import uuid
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from esoz.conclusions import printform, service
+from esoz.conclusions.auth import (
+    CompositionCreate,
+    CompositionMarkInError,
+    CompositionRead,
+    CompositionResend,
+    CompositionWrite,
+)
 from esoz.conclusions.schemas import CompositionSubmit
 from esoz.core import envelope
-from esoz.core.auth import AuthContext, require_scopes
 from esoz.core.db import ReadConn, WriteConn
 from esoz.core.errors import ENTRY_QUERY, ValidationFailed, invalid_entry
 from esoz.core.pagination import Pagination, Paging
@@ -20,11 +26,6 @@ from esoz.referrals.schemas import SignedData
 
 router = APIRouter(prefix="/api/patients/{patient_id}", tags=["compositions"])
 
-CompositionCreate = Annotated[AuthContext, Depends(require_scopes("composition:create"))]
-CompositionWrite = Annotated[AuthContext, Depends(require_scopes("composition:write"))]
-CompositionRead = Annotated[AuthContext, Depends(require_scopes("composition:read"))]
-CompositionResend = Annotated[AuthContext, Depends(require_scopes("composition:resend_sms"))]
-CompositionMarkInError = Annotated[AuthContext, Depends(require_scopes("composition:mark_in_error"))]
 Status = Literal["PRELIMINARY", "FINAL", "AMENDED", "ENTERED_IN_ERROR"]
 
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {

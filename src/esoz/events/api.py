@@ -4,17 +4,16 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from esoz.core import envelope
-from esoz.core.auth import AuthContext, require_scopes
 from esoz.core.db import ReadConn
 from esoz.core.pagination import Pagination, Paging
 from esoz.events import service
+from esoz.events.auth import EventsRead
 
 router = APIRouter(prefix="/api", tags=["events"])
-EventsRead = Annotated[AuthContext, Depends(require_scopes("event:read"))]
 EntityType = Literal[service.ENTITY_TYPES]  # type: ignore[valid-type]
 EventType = Literal[service.EVENT_TYPES]  # type: ignore[valid-type]
 

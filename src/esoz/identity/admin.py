@@ -1,23 +1,19 @@
 """Operator API for users, clients and MIS connections: /admin/users, /admin/clients (НСЗУ scopes)."""
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from esoz.core import envelope
-from esoz.core.auth import AuthContext, require_scopes
 from esoz.core.db import ReadConn, WriteConn
 from esoz.core.errors import field_error
 from esoz.identity import scopes, tokens, users
+from esoz.identity.auth import ClientsWrite, UsersRead, UsersWrite
 from esoz.identity.schemas import BlockBody, ConnectionRequest, UserCreateRequest
 from esoz.identity.tx import in_transaction
-
-UsersRead = Annotated[AuthContext, Depends(require_scopes("user:read"))]
-UsersWrite = Annotated[AuthContext, Depends(require_scopes("user:write"))]
-ClientsWrite = Annotated[AuthContext, Depends(require_scopes("client:write"))]
 
 router = APIRouter(prefix="/admin", tags=["identity admin"])
 

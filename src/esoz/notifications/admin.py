@@ -6,22 +6,18 @@
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from esoz.core import envelope
 from esoz.core import outbox as ob
-from esoz.core.auth import AuthContext, require_scopes
 from esoz.core.db import ReadConn, WriteConn
 from esoz.notifications import devview, maintenance, service
+from esoz.notifications.auth import OutboxRead, OutboxWrite, WindowsRead, WindowsWrite
 from esoz.notifications.schemas import MaintenanceWindowCreate
 
 router = APIRouter(prefix="/admin", tags=["delivery admin"])
 dev_router = APIRouter(prefix="/admin/dev", tags=["dev"])  # mounted in dev mode only; no token needed there
-OutboxRead = Annotated[AuthContext, Depends(require_scopes("outbox:read"))]
-OutboxWrite = Annotated[AuthContext, Depends(require_scopes("outbox:write"))]
-WindowsRead = Annotated[AuthContext, Depends(require_scopes("maintenance_window:read"))]
-WindowsWrite = Annotated[AuthContext, Depends(require_scopes("maintenance_window:write"))]
 
 
 @router.get("/outbox/metrics", summary="Outbox backlog: pending rows, oldest pending age, dead-letter rows")

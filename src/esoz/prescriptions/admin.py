@@ -5,31 +5,27 @@ import uuid
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from esoz.core import envelope
-from esoz.core.auth import AuthContext, require_scopes
 from esoz.core.db import ReadConn, WriteConn
 from esoz.prescriptions import programs, schemas, stewardship, views
+from esoz.prescriptions.auth import (
+    ConsumptionRead,
+    ContractRead,
+    ContractWrite,
+    MedicationWrite,
+    ProgramMedicationWrite,
+    ProgramWrite,
+    RestrictionRead,
+    RestrictionWrite,
+)
 from esoz.prescriptions.catalogue import load_catalogue
 from esoz.registry.api import errors
 
 router = APIRouter(prefix="/admin", tags=["prescriptions admin (НСЗУ)"])
 
-
-def _scope(*names: str) -> Any:
-    return Annotated[AuthContext, Depends(require_scopes(*names))]
-
-
-MedicationWrite = _scope("medication:write")
-ProgramWrite = _scope("medical_program:write")
-ProgramMedicationWrite = _scope("program_medication:write")
-ContractWrite = _scope("reimbursement_contract:write")
-ContractRead = _scope("reimbursement_contract:read")
-RestrictionWrite = _scope("antibiotic_restriction:write")
-RestrictionRead = _scope("antibiotic_restriction:read")
-ConsumptionRead = _scope("antibiotic_consumption:read")
 
 WRITE = errors(401, 403, 404, 422, _409="request_conflict")
 READ = errors(401, 403, 404, 422)

@@ -12,42 +12,38 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from esoz.core import envelope
-from esoz.core.auth import AuthContext, require_scopes
 from esoz.core.db import ReadConn, WriteConn
 from esoz.core.pagination import Pagination, Paging
 from esoz.core.patient_data import note as note_patient_read
 from esoz.core.patient_data import patient_data
 from esoz.prescriptions import codes, dispenses, prescriptions, programs, reimbursement, requests, schemas, views
+from esoz.prescriptions.auth import (
+    DrugsRead,
+    MdProcess,
+    MdReadPharm,
+    MdReject,
+    MdWrite,
+    MrBlock,
+    MrBlockPharm,
+    MrDetails,
+    MrPharmacy,
+    MrRead,
+    MrReject,
+    MrResend,
+    MrrRead,
+    MrrReject,
+    MrrSign,
+    MrrWrite,
+    MrUnblock,
+    MrUnblockPharm,
+    ProgramRead,
+    ReportRead,
+)
 from esoz.registry.api import errors
 from esoz.settings import Settings
 
 router = APIRouter(prefix="/api", tags=["prescriptions"])
 
-
-def _scope(*names: str) -> Any:
-    return Annotated[AuthContext, Depends(require_scopes(*names))]
-
-
-ProgramRead = _scope("medical_program:read")
-DrugsRead = _scope("drugs:read")
-MrrWrite = _scope("medication_request_request:write")
-MrrRead = _scope("medication_request_request:read")
-MrrSign = _scope("medication_request_request:sign")
-MrrReject = _scope("medication_request_request:reject")
-MrRead = _scope("medication_request:read")
-MrDetails = _scope("medication_request:details")
-MrReject = _scope("medication_request:reject")
-MrResend = _scope("medication_request:resend")
-MrBlock = _scope("medication_request:block")
-MrUnblock = _scope("medication_request:unblock")
-MrPharmacy = _scope("medication_request:details_pharm")
-MrBlockPharm = _scope("medication_request:block_pharm")
-MrUnblockPharm = _scope("medication_request:unblock_pharm")
-MdWrite = _scope("medication_dispense:write")
-MdProcess = _scope("medication_dispense:process")
-MdReject = _scope("medication_dispense:reject")
-MdReadPharm = _scope("medication_dispense:read_pharm")
-ReportRead = _scope("reimbursement_report:read")
 
 READ = errors(401, 403, 404, 422)
 WRITE = errors(401, 403, 404, 422, _409="request_conflict: status or business rule")

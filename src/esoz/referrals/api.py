@@ -3,26 +3,19 @@
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from esoz.core import envelope
-from esoz.core.auth import AuthContext, require_scopes
 from esoz.core.db import ReadConn, WriteConn
 from esoz.core.pagination import Pagination, Paging
 from esoz.core.patient_data import patient_data
 from esoz.referrals import me_jobs, service
+from esoz.referrals.auth import SrCancel, SrComplete, SrProcess, SrRead, SrRecall, SrUse, SrWrite
 from esoz.referrals.schemas import CompleteBody, SignedData, UseBody
 
 router = APIRouter(prefix="/api", tags=["service requests"])
 
-SrRead = Annotated[AuthContext, Depends(require_scopes("service_request:read"))]
-SrWrite = Annotated[AuthContext, Depends(require_scopes("service_request:write"))]
-SrUse = Annotated[AuthContext, Depends(require_scopes("service_request:use"))]
-SrProcess = Annotated[AuthContext, Depends(require_scopes("service_request:makeinprogress"))]
-SrComplete = Annotated[AuthContext, Depends(require_scopes("service_request:complete"))]
-SrRecall = Annotated[AuthContext, Depends(require_scopes("service_request:recall"))]
-SrCancel = Annotated[AuthContext, Depends(require_scopes("service_request:cancel"))]
 Status = Literal["active", "in_progress", "completed", "recalled", "entered_in_error"]
 
 WRITE_ERRORS: dict[int | str, dict[str, Any]] = {

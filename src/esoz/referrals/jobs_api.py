@@ -1,18 +1,16 @@
 """`GET /api/jobs/{id}`: the result of an async medical-events write (service requests, compositions)."""
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from esoz.core import envelope
-from esoz.core.auth import AuthContext, require_scopes
 from esoz.core.db import ReadConn
 from esoz.referrals import me_jobs
+from esoz.referrals.auth import JobRead
 
 router = APIRouter(prefix="/api", tags=["jobs"])
-JobRead = Annotated[AuthContext, Depends(require_scopes("job:read"))]
 
 
 @router.get(

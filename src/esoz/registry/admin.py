@@ -7,25 +7,26 @@ the fields to change (objects merge, lists are replaced) and the merged result i
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Request
 from fastapi.responses import Response
 
 from esoz.core import envelope
-from esoz.core.auth import AuthContext, require_scopes
 from esoz.core.db import ReadConn, WriteConn
 from esoz.core.patient_data import patient_data
 from esoz.registry import declarations, employees, persons, schemas, service, views
 from esoz.registry.api import errors
+from esoz.registry.auth import (
+    DeclarationWrite,
+    DivisionWrite,
+    EmployeeDeactivate,
+    EmployeeWrite,
+    LegalEntityWrite,
+    PersonRead,
+    PersonWrite,
+)
 
 router = APIRouter(prefix="/admin", tags=["registry admin"])
 
-LegalEntityWrite = Annotated[AuthContext, Depends(require_scopes("legal_entity:write"))]
-DivisionWrite = Annotated[AuthContext, Depends(require_scopes("division:write"))]
-EmployeeWrite = Annotated[AuthContext, Depends(require_scopes("employee:write"))]
-EmployeeDeactivate = Annotated[AuthContext, Depends(require_scopes("employee:deactivate"))]
-PersonWrite = Annotated[AuthContext, Depends(require_scopes("person:write"))]
-PersonRead = Annotated[AuthContext, Depends(require_scopes("person:read"))]
-DeclarationWrite = Annotated[AuthContext, Depends(require_scopes("declaration:write"))]
 Patch = Annotated[dict[str, Any], Body(description="only the fields to change; same shape as the create body")]
 
 WRITE_ERRORS = errors(401, 403, 422, _400="request_malformed", _413="request_too_large", _415="content_type_invalid")

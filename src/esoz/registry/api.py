@@ -9,26 +9,28 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.engine import RowMapping
 
 from esoz.core import envelope
-from esoz.core.auth import AuthContext, require_scopes
+from esoz.core.auth import AuthContext
 from esoz.core.db import ReadConn
 from esoz.core.pagination import Cursor, PageParams, Pagination, Paging, keyset_of
 from esoz.core.patient_data import patient_data
 from esoz.registry import declarations, employees, persons, service, views
+from esoz.registry.auth import (
+    DeclarationRead,
+    DivisionDetails,
+    DivisionRead,
+    EmployeeDetails,
+    EmployeeRead,
+    LegalEntityRead,
+    PersonRead,
+)
 
 router = APIRouter(prefix="/api", tags=["registry"])
 
-LegalEntityRead = Annotated[AuthContext, Depends(require_scopes("legal_entity:read"))]
-DivisionRead = Annotated[AuthContext, Depends(require_scopes("division:read"))]
-DivisionDetails = Annotated[AuthContext, Depends(require_scopes("division:details"))]
-EmployeeRead = Annotated[AuthContext, Depends(require_scopes("employee:read"))]
-EmployeeDetails = Annotated[AuthContext, Depends(require_scopes("employee:details"))]
-PersonRead = Annotated[AuthContext, Depends(require_scopes("person:read"))]
-DeclarationRead = Annotated[AuthContext, Depends(require_scopes("declaration:read"))]
 
 _DESCRIPTIONS = {
     401: "access_denied: no or invalid token",

@@ -7,10 +7,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from esoz.core import envelope
-from esoz.core.auth import AuthContext, client_ip, require_scopes
+from esoz.core.auth import client_ip
 from esoz.core.db import ReadConn, WriteConn
 from esoz.core.pagination import Pagination, Paging
 from esoz.status import incidents, maintenance, metrics, overview, reports, subscriptions, uptime
+from esoz.status.auth import StatusRead, StatusWrite
 from esoz.status.components import COMPONENTS
 from esoz.status.notify import public_url
 from esoz.status.schemas import (
@@ -24,8 +25,6 @@ from esoz.status.schemas import (
 )
 
 router = APIRouter(prefix="/api/status", tags=["status"])
-StatusRead = Annotated[AuthContext, Depends(require_scopes("status:read"))]
-StatusWrite = Annotated[AuthContext, Depends(require_scopes("status:write"))]
 PERIODS = {"24h": (24, 15), "7d": (24 * 7, 120)}  # hours shown, minutes per point
 
 

@@ -1,0 +1,9 @@
+"""The events routes' scope dependencies: each a typed alias a route takes as its `auth` parameter."""
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from esoz.core.auth import AuthContext, require_scopes
+
+EventsRead = Annotated[AuthContext, Depends(require_scopes("event:read"))]
