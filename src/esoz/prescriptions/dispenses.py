@@ -36,9 +36,18 @@ from esoz.prescriptions.models import (
     medications,
 )
 from esoz.settings import Settings
-from esoz.signatures.service import verify_signed_document
-from esoz.signatures.signer_checks import check_content, check_signer_drfo, check_signer_last_name
-from esoz.signatures.storage import store_signed_content
+from esoz.signatures.flow import (
+    AuditEntry,
+    Effects,
+    ExpectedSigner,
+    SignedWrite,
+    StatusChange,
+    Written,
+    read_nothing,
+    record_effects,
+    signed_write,
+)
+from esoz.signatures.service import VerifiedDocument
 
 PHARMACY_TYPES = ("PHARMACY", "MSP_PHARMACY")
 PAYMENT_FIELDS = ("payment_id", "payment_amount")
@@ -400,6 +409,7 @@ def _status_now(row: Any, settings: Settings) -> str:
 async def process(
     conn: AsyncConnection, id_: uuid.UUID, body: schemas.ProcessDispense, auth: AuthContext, settings: Settings
 ) -> dict[str, Any]:
+    """The pharmacist's CMS over the dispense's render (payment fields may be added) processes it."""
     row = await _get(conn, id_, auth.legal_entity_filter, lock=True)
     status = _status_now(row, settings)
     if status != "NEW":
@@ -408,22 +418,38 @@ async def process(
     if party is None or not await people.caller_employees(conn, auth):
         raise Forbidden("Employee id doesn't match")
     entry = "$.signed_medication_dispense"
-    doc = await verify_signed_document(conn, body.signed_medication_dispense, entry=entry, settings=settings)
-    check_signer_drfo(doc.signer, party["tax_id"], entry=entry)
-    check_signer_last_name(doc.signer, party["last_name"], entry=entry)
+    plan: SignedWrite[None, None] = SignedWrite(
+        stored_as="medication_dispense",
+        entry=entry,
+        content_entry=entry,
+        signer=ExpectedSigner(tax_id=party["tax_id"], last_name=party["last_name"] or ""),
+        read=read_nothing,
+        expected=lambda _doc, _read: row["data"],
+        unsigned_fields=PAYMENT_FIELDS,
+        write=lambda doc, _read: _process_signed(conn, row, doc, auth),
+    )
+    await signed_write(conn, signed_data=body.signed_medication_dispense, plan=plan, auth=auth, settings=settings)
+    return await get(conn, id_, auth)
+
+
+async def _process_signed(conn: AsyncConnection, row: Any, doc: VerifiedDocument, auth: AuthContext) -> Written[None]:
+    # The payment is not in the render the pharmacy got: it comes with the signature, else stays as created.
     content = doc.content if isinstance(doc.content, dict) else {}
-    stored = {k: v for k, v in row["data"].items() if k not in PAYMENT_FIELDS}
-    check_content({k: v for k, v in content.items() if k not in PAYMENT_FIELDS}, stored, entry=entry)
     payment_id = content.get("payment_id", row["payment_id"])
     payment_amount = content.get("payment_amount", row["payment_amount"])
-    await store_signed_content(conn, doc, entity_type="medication_dispense", entity_id=id_)
-    await _complete(conn, row, payment_id, payment_amount, auth)
-    return await get(conn, id_, auth)
+    effects = await _complete_rows(conn, row, payment_id, payment_amount, auth)
+    return Written(document_id=row["id"], result=None, effects=effects)
 
 
 async def _complete(
     conn: AsyncConnection, row: Any, payment_id: str | None, payment_amount: Any, auth: AuthContext
 ) -> None:
+    await record_effects(conn, await _complete_rows(conn, row, payment_id, payment_amount, auth), auth=auth)
+
+
+async def _complete_rows(
+    conn: AsyncConnection, row: Any, payment_id: str | None, payment_amount: Any, auth: AuthContext
+) -> Effects:
     """MD → PROCESSED and, when everything prescribed has been dispensed, MR → COMPLETED: one transaction."""
     now = clock.now()
     mr = await get_row_by_id(conn, medication_requests, row["medication_request_id"], lock=True)
@@ -440,14 +466,14 @@ async def _complete(
             updated_by=auth.user_id,
         )
     )
-    await event_service.record_status_change(
-        conn,
-        entity_type="MedicationDispense",
-        entity_id=row["id"],
-        new_status="PROCESSED",
-        changed_by=auth.user_id,
-        legal_entity_id=row["legal_entity_id"],
-    )
+    changes = [
+        StatusChange(
+            entity_type="MedicationDispense",
+            entity_id=row["id"],
+            new_status="PROCESSED",
+            legal_entity_id=row["legal_entity_id"],
+        )
+    ]
     _, processed = await _dispensed_qty(conn, mr["id"], ("PROCESSED",))
     if processed >= mr["medication_qty"]:
         await conn.execute(
@@ -455,22 +481,21 @@ async def _complete(
             .where(medication_requests.c.id == mr["id"])
             .values(status="COMPLETED", is_active=False, updated_at=now, updated_by=auth.user_id)
         )
-        await event_service.record_status_change(
-            conn,
-            entity_type="MedicationRequest",
-            entity_id=mr["id"],
-            new_status="COMPLETED",
-            changed_by=auth.user_id,
-            legal_entity_id=mr["legal_entity_id"],
+        changes.append(
+            StatusChange(
+                entity_type="MedicationRequest",
+                entity_id=mr["id"],
+                new_status="COMPLETED",
+                legal_entity_id=mr["legal_entity_id"],
+            )
         )
-    await audit.record(
-        conn,
+    audit_entry = AuditEntry(
         action="medication_dispense.process",
         resource_type="medication_dispense",
         resource_id=row["id"],
-        actor=auth.actor,
         details={"medication_request_id": str(mr["id"])},
     )
+    return Effects(changes=tuple(changes), audit=(audit_entry,))
 
 
 async def reject(conn: AsyncConnection, id_: uuid.UUID, auth: AuthContext, settings: Settings) -> dict[str, Any]:

@@ -18,7 +18,6 @@ from esoz.core.fastsql import FastQuery
 from esoz.core.ids import uuid7
 from esoz.core.pagination import total_from_page
 from esoz.core.rows import all_rows, first, get_scoped_row
-from esoz.events import service as event_service
 from esoz.notifications import templates
 from esoz.notifications.service import queue_sms
 from esoz.prescriptions import codes, people, schemas, views
@@ -26,9 +25,17 @@ from esoz.prescriptions.common import today
 from esoz.prescriptions.expiry import expire_batch
 from esoz.prescriptions.models import medication_dispenses, medication_request_code_attempts, medication_requests
 from esoz.settings import Settings
-from esoz.signatures.service import verify_signed_document
-from esoz.signatures.signer_checks import check_content, check_signer_drfo
-from esoz.signatures.storage import store_signed_content
+from esoz.signatures.flow import (
+    AuditEntry,
+    Effects,
+    ExpectedSigner,
+    SignedWrite,
+    Sms,
+    StatusChange,
+    Written,
+    signed_write,
+)
+from esoz.signatures.service import VerifiedDocument
 
 NUMBER_ALPHABET = set("0123456789AEHKMPTX")
 # Filters of GET /api/persons/{id}/medication_requests: query name → (column, operator)
@@ -201,37 +208,66 @@ async def pharmacy_get(
 # --- actions --------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class RejectReason:
+    code: str
+    text: str | None
+
+
+REJECT_FIELDS = ("reject_reason_code", "reject_reason")
+
+
 async def reject(
     conn: AsyncConnection, id_: uuid.UUID, body: schemas.SignedReject, auth: AuthContext, settings: Settings
 ) -> dict[str, Any]:
+    """The prescriber's CMS over the prescription as GET returns it, plus the reason, rejects it."""
     row = await get_row(conn, id_, auth.legal_entity_filter, lock=True)
+    await _check_rejectable(conn, row)
+    party = await people.caller_party(conn, auth)
+    if party is None or not {e["id"] for e in await people.caller_employees(conn, auth)}:
+        raise Forbidden("Employee is not allowed to reject medication request")
+    entry = "$.signed_medication_reject"
+    plan: SignedWrite[RejectReason, None] = SignedWrite(
+        stored_as="medication_request_reject",
+        entry=entry,
+        content_entry=entry,
+        signer=ExpectedSigner(tax_id=party["tax_id"]),
+        read=lambda doc: _reject_reason(doc, entry=entry),
+        expected=lambda _doc, _reason: _signable(row),
+        unsigned_fields=REJECT_FIELDS,
+        write=lambda _doc, reason: _write_reject(conn, row, reason, auth=auth),
+    )
+    await signed_write(conn, signed_data=body.signed_medication_reject, plan=plan, auth=auth, settings=settings)
+    return views.medication_request(await get_row(conn, id_, None))
+
+
+async def _check_rejectable(conn: AsyncConnection, row: RowMapping) -> None:
     if row["status"] != "ACTIVE":
         raise Conflict("Invalid status Medication request for reject transition!")
     active = await conn.execute(
         select(medication_dispenses.c.id)
         .where(
-            medication_dispenses.c.medication_request_id == id_,
+            medication_dispenses.c.medication_request_id == row["id"],
             medication_dispenses.c.status.in_(("NEW", "PROCESSED")),
         )
         .limit(1)
     )
     if active.first() is not None:
         raise Conflict("Medication request with connected processed medication dispenses can not be rejected")
-    party = await people.caller_party(conn, auth)
-    if party is None or not {e["id"] for e in await people.caller_employees(conn, auth)}:
-        raise Forbidden("Employee is not allowed to reject medication request")
-    entry = "$.signed_medication_reject"
-    doc = await verify_signed_document(conn, body.signed_medication_reject, entry=entry, settings=settings)
-    check_signer_drfo(doc.signer, party["tax_id"], entry=entry)
+
+
+async def _reject_reason(doc: VerifiedDocument, *, entry: str) -> RejectReason:
     content = doc.content if isinstance(doc.content, dict) else {}
-    reason_code = content.get("reject_reason_code")
-    if not isinstance(reason_code, str) or not reason_code:
+    code = content.get("reject_reason_code")
+    if not isinstance(code, str) or not code:
         raise ValidationFailed([invalid_entry(f"{entry}.reject_reason_code", "required", "required property")])
-    reason = content.get("reject_reason")
-    reject_fields = ("reject_reason_code", "reject_reason")
-    signed_part = {k: v for k, v in content.items() if k not in reject_fields}
-    rendered = {k: v for k, v in _signable(row).items() if k not in reject_fields}
-    check_content(signed_part, rendered, entry=entry)
+    return RejectReason(code, content.get("reject_reason"))
+
+
+async def _write_reject(
+    conn: AsyncConnection, row: RowMapping, reason: RejectReason, *, auth: AuthContext
+) -> Written[None]:
+    id_ = row["id"]
     now = clock.now()
     await conn.execute(
         medication_requests.update()
@@ -241,34 +277,39 @@ async def reject(
             is_active=False,
             rejected_at=now,
             rejected_by=auth.user_id,
-            reject_reason=reason,
-            reject_reason_code=reason_code,
+            reject_reason=reason.text,
+            reject_reason_code=reason.code,
             updated_at=now,
             updated_by=auth.user_id,
         )
     )
-    await store_signed_content(conn, doc, entity_type="medication_request_reject", entity_id=id_)
-    await event_service.record_status_change(
-        conn,
-        entity_type="MedicationRequest",
-        entity_id=id_,
-        new_status="REJECTED",
-        changed_by=auth.user_id,
-        legal_entity_id=row["legal_entity_id"],
-    )
     phone = people.otp_phone(await people.person(conn, row["person_id"]) or {"authentication_methods": []})
-    if phone:
-        kind, sms = templates.medication_request_reject(row["request_number"], row["created_at"])
-        await queue_sms(conn, phone=phone, text=sms, kind=kind, idempotency_key=f"mr-reject:{id_}")
-    await audit.record(
-        conn,
-        action="medication_request.reject",
-        resource_type="medication_request",
-        resource_id=id_,
-        actor=auth.actor,
-        details={"reject_reason_code": reason_code},
+    effects = Effects(
+        changes=(
+            StatusChange(
+                entity_type="MedicationRequest",
+                entity_id=id_,
+                new_status="REJECTED",
+                legal_entity_id=row["legal_entity_id"],
+            ),
+        ),
+        audit=(
+            AuditEntry(
+                action="medication_request.reject",
+                resource_type="medication_request",
+                resource_id=id_,
+                details={"reject_reason_code": reason.code},
+            ),
+        ),
+        messages=(
+            Sms(
+                phone=phone,
+                template=templates.medication_request_reject(row["request_number"], row["created_at"]),
+                idempotency_key=f"mr-reject:{id_}",
+            ),
+        ),
     )
-    return views.medication_request(await get_row(conn, id_, None))
+    return Written(document_id=id_, result=None, effects=effects)
 
 
 def _signable(row: Any) -> dict[str, Any]:

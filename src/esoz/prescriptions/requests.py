@@ -22,9 +22,7 @@ from esoz.core.errors import ApiError, Conflict, Forbidden, NotFound, Validation
 from esoz.core.fastsql import FastQuery
 from esoz.core.ids import uuid7
 from esoz.core.rows import all_rows, get_row_by_id, get_scoped_row
-from esoz.events import service as event_service
 from esoz.notifications import templates
-from esoz.notifications.service import queue_sms
 from esoz.prescriptions import people, prescriptions, programs, schemas, stewardship, views
 from esoz.prescriptions.common import dispense_window, settings_of, today
 from esoz.prescriptions.expiry import expire_batch
@@ -38,9 +36,18 @@ from esoz.prescriptions.models import (
 )
 from esoz.registry.models import declarations
 from esoz.settings import Settings
-from esoz.signatures.service import verify_signed_document
-from esoz.signatures.signer_checks import check_content, check_signer_drfo
-from esoz.signatures.storage import store_signed_content
+from esoz.signatures.flow import (
+    AuditEntry,
+    Effects,
+    ExpectedSigner,
+    SignedWrite,
+    Sms,
+    StatusChange,
+    Written,
+    read_nothing,
+    record_effects,
+    signed_write,
+)
 
 MRR_LEGAL_ENTITY_TYPES = ("MSP", "MSP_PHARMACY", "PRIMARY_CARE", "OUTPATIENT")
 SAME_INN = (
@@ -521,7 +528,29 @@ async def sign(
     auth: AuthContext,
     settings: Settings,
 ) -> dict[str, Any]:
+    """The doctor's CMS over the draft's render creates the prescription (MR) ACTIVE and texts its code."""
     row = await _get(conn, id_, auth.legal_entity_filter, lock=True)
+    party = await _signing_doctor(conn, row, auth, settings)
+    entry = "$.signed_medication_request_request"
+    plan: SignedWrite[None, uuid.UUID] = SignedWrite(
+        stored_as="medication_request_request",
+        entry=entry,
+        content_entry=entry,
+        signer=ExpectedSigner(tax_id=party["tax_id"], entry="$.employee_id.drfo"),
+        read=read_nothing,
+        expected=lambda _doc, _read: row["data"],
+        write=lambda _doc, _read: _create_prescription(conn, row, auth=auth, settings=settings),
+    )
+    mr_id = await signed_write(
+        conn, signed_data=body.signed_medication_request_request, plan=plan, auth=auth, settings=settings
+    )
+    return views.medication_request(await prescriptions.get_row(conn, mr_id, None))
+
+
+async def _signing_doctor(
+    conn: AsyncConnection, row: Mapping[str, Any], auth: AuthContext, settings: Settings
+) -> Mapping[str, Any]:
+    """The party of the draft's doctor, who must be the caller and still an active employee."""
     # The expiry job may not have run yet: a draft past its lifetime is expired, whoever looks first.
     if row["status"] != "NEW" or _expired(row, settings):
         raise Conflict("Invalid status Medication request Request for sign transition!")
@@ -532,10 +561,13 @@ async def sign(
     emp, party = found
     if emp["status"] != "APPROVED" or not emp["is_active"]:
         raise _bad("employee_id", "Only active employee with type DOCTOR can create medication request!", "required")
-    entry = "$.signed_medication_request_request"
-    doc = await verify_signed_document(conn, body.signed_medication_request_request, entry=entry, settings=settings)
-    check_signer_drfo(doc.signer, party["tax_id"], entry="$.employee_id.drfo")
-    check_content(doc.content, row["data"], entry=entry)
+    return party
+
+
+async def _create_prescription(
+    conn: AsyncConnection, row: Mapping[str, Any], *, auth: AuthContext, settings: Settings
+) -> Written[uuid.UUID]:
+    """The signed draft's last check (one prescription per INN and period) and the prescription it becomes."""
     draft = row["data"]
     program = await get_row_by_id(conn, medical_programs, row["medical_program_id"])
     assert program is not None  # create checked the draft's programme (`.one()` before)
@@ -591,59 +623,73 @@ async def sign(
             updated_by=auth.user_id,
         )
     )
-    await store_signed_content(conn, doc, entity_type="medication_request_request", entity_id=row["id"])
-    await _set_status(conn, [row], "SIGNED", auth.user_id)
-    await event_service.record_status_change(
-        conn,
-        entity_type="MedicationRequest",
-        entity_id=mr_id,
-        new_status="ACTIVE",
-        changed_by=auth.user_id,
-        legal_entity_id=row["legal_entity_id"],
-    )
+    await _update_status(conn, [row], "SIGNED", auth.user_id)
     phone = people.otp_phone(await people.person(conn, row["person_id"]) or {"authentication_methods": []})
-    if phone and row["verification_code"] and not settings_of(program)["medication_request_notification_disabled"]:
-        kind, sms = templates.medication_request_sign(row["request_number"], row["verification_code"])
-        await queue_sms(conn, phone=phone, text=sms, kind=kind, idempotency_key=f"mr-sign:{mr_id}")
-    await audit.record(
-        conn,
-        action="medication_request_request.sign",
-        resource_type="medication_request_request",
-        resource_id=row["id"],
-        actor=auth.actor,
-        details={"medication_request_id": str(mr_id)},
+    notify = row["verification_code"] and not settings_of(program)["medication_request_notification_disabled"]
+    messages = (
+        (
+            Sms(
+                phone=phone,
+                template=templates.medication_request_sign(row["request_number"], row["verification_code"]),
+                idempotency_key=f"mr-sign:{mr_id}",
+            ),
+        )
+        if notify
+        else ()
     )
-    return views.medication_request(await prescriptions.get_row(conn, mr_id, None))
+    effects = Effects(
+        changes=(
+            *_status_changes([row], "SIGNED"),
+            StatusChange(
+                entity_type="MedicationRequest",
+                entity_id=mr_id,
+                new_status="ACTIVE",
+                legal_entity_id=row["legal_entity_id"],
+            ),
+        ),
+        audit=(
+            AuditEntry(
+                action="medication_request_request.sign",
+                resource_type="medication_request_request",
+                resource_id=row["id"],
+                details={"medication_request_id": str(mr_id)},
+            ),
+        ),
+        messages=messages,
+    )
+    return Written(document_id=row["id"], result=mr_id, effects=effects)
 
 
 async def reject(conn: AsyncConnection, id_: uuid.UUID, auth: AuthContext) -> dict[str, Any]:
     row = await _get(conn, id_, auth.legal_entity_filter, lock=True)
     if row["status"] != "NEW":
         raise Conflict("Invalid status Request for Medication request for reject transition!")
-    await _set_status(conn, [row], "REJECTED", auth.user_id)
-    await audit.record(
-        conn,
+    await _update_status(conn, [row], "REJECTED", auth.user_id)
+    audit_entry = AuditEntry(
         action="medication_request_request.reject",
         resource_type="medication_request_request",
         resource_id=row["id"],
-        actor=auth.actor,
     )
+    await record_effects(conn, Effects(changes=_status_changes([row], "REJECTED"), audit=(audit_entry,)), auth=auth)
     return render_row(await _get(conn, id_, None))
 
 
-async def _set_status(conn: AsyncConnection, rows: list[Any], status: str, by: uuid.UUID | None) -> None:
+async def _update_status(conn: AsyncConnection, rows: list[Any], status: str, by: uuid.UUID | None) -> None:
     t = medication_request_requests
     ids = [r["id"] for r in rows]
     await conn.execute(t.update().where(t.c.id.in_(ids)).values(status=status, updated_at=clock.now(), updated_by=by))
-    for r in rows:
-        await event_service.record_status_change(
-            conn,
+
+
+def _status_changes(rows: list[Any], status: str) -> tuple[StatusChange, ...]:
+    return tuple(
+        StatusChange(
             entity_type="MedicationRequestRequest",
             entity_id=r["id"],
             new_status=status,
-            changed_by=by,
             legal_entity_id=r["legal_entity_id"],
         )
+        for r in rows
+    )
 
 
 async def expire(conn: AsyncConnection, settings: Settings, batch: int = 1000) -> int:
