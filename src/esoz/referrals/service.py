@@ -12,6 +12,7 @@ Status machine (2019 ME code; `process`/`release` are deprecated in 2026 but sti
 import hashlib
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,7 +27,6 @@ from esoz.core.errors import Conflict, NotFound, ValidationFailed, invalid_entry
 from esoz.core.fastsql import FastQuery
 from esoz.core.pagination import PageParams, total_from_page
 from esoz.core.rows import all_rows, first
-from esoz.events.service import record_status_change
 from esoz.notifications import templates
 from esoz.notifications.service import queue_sms
 from esoz.referrals import dictionary, me_jobs
@@ -35,9 +35,18 @@ from esoz.referrals.patients import active_legal_entity, active_patient, clinici
 from esoz.referrals.refs import concept, reference
 from esoz.referrals.schemas import CompleteBody, ServiceRequestContent, StatusChangeContent, UseBody
 from esoz.settings import Settings
-from esoz.signatures.service import verify_signed_document
-from esoz.signatures.signer_checks import check_content, check_signer_drfo
-from esoz.signatures.storage import store_signed_content
+from esoz.signatures.flow import (
+    AuditEntry,
+    Effects,
+    ExpectedSigner,
+    SignedWrite,
+    Sms,
+    StatusChange,
+    Written,
+    record_effects,
+    signed_write,
+)
+from esoz.signatures.service import VerifiedDocument
 
 KYIV = ZoneInfo("Europe/Kyiv")
 ACTIVE, IN_PROGRESS, COMPLETED = "active", "in_progress", "completed"
@@ -164,24 +173,66 @@ async def _validate_create(
     return await clinician(conn, body.requester_employee.id, auth.legal_entity_id, "$.requester_employee")
 
 
+@dataclass(frozen=True)
+class _NewServiceRequest:
+    """A signed service request that passed the checks of its content, with the requester it names."""
+
+    body: ServiceRequestContent
+    content: dict[str, Any]
+    requester: RowMapping
+
+
 async def create(
     conn: AsyncConnection, settings: Settings, auth: AuthContext, person_id: uuid.UUID, signed_data: str
 ) -> dict[str, Any]:
     """Verify, validate and store a signed service request; returns the (processed) job."""
     person = await active_patient(conn, person_id)
-    doc = await verify_signed_document(conn, signed_data, settings=settings)
+    plan: SignedWrite[_NewServiceRequest, uuid.UUID] = SignedWrite(
+        stored_as="service_request",
+        read=lambda doc: _read_new(conn, doc, person_id=person_id, auth=auth),
+        find_signer=_requester_of_new,
+        write=lambda _doc, new: _insert(conn, new, person_id=person_id, person=person, auth=auth, settings=settings),
+    )
+    sr_id = await signed_write(conn, signed_data=signed_data, plan=plan, auth=auth, settings=settings)
+    return await me_jobs.record_processed(
+        conn,
+        kind="service_request.create",
+        legal_entity_id=auth.legal_entity_id,
+        links=[me_jobs.link("service_request", f"/api/patients/{person_id}/service_requests/{sr_id}")],
+        status_code=201,
+    )
+
+
+async def _read_new(
+    conn: AsyncConnection, doc: VerifiedDocument, *, person_id: uuid.UUID, auth: AuthContext
+) -> _NewServiceRequest:
     if not isinstance(doc.content, dict):
         raise ValidationFailed([invalid_entry("$", "invalid", "Signed content must be a JSON object")])
     body = parse(ServiceRequestContent, doc.content)
-    employee = await _validate_create(conn, body, person_id, auth)
-    check_signer_drfo(doc.signer, employee["p_tax_id"])
+    requester = await _validate_create(conn, body, person_id, auth)
+    return _NewServiceRequest(body, doc.content, requester)
+
+
+async def _requester_of_new(new: _NewServiceRequest) -> ExpectedSigner:
+    return ExpectedSigner(tax_id=new.requester["p_tax_id"])
+
+
+async def _insert(
+    conn: AsyncConnection,
+    new: _NewServiceRequest,
+    *,
+    person_id: uuid.UUID,
+    person: Mapping[str, Any],
+    auth: AuthContext,
+    settings: Settings,
+) -> Written[uuid.UUID]:
+    body = new.body
     if await _ID_TAKEN.first(conn, id_=body.id) is not None:
         raise Conflict("Service request with such id already exists")
-
     now = clock.now()
     episodes = [r.id for r in body.supporting_info if r.resource == "episode_of_care"]
     requisition = requisition_number(settings.service_request_requisition_key, episodes[0] if episodes else body.id)
-    content = {k: v for k, v in doc.content.items() if k not in ("subject",)}
+    content = {k: v for k, v in new.content.items() if k not in ("subject",)}
     history = [{"status": ACTIVE, "status_reason": None, "inserted_at": now.isoformat(), "inserted_by": _who(auth)}]
     row = {
         "id": body.id,
@@ -202,23 +253,21 @@ async def create(
         "updated_at": now,
     }
     await conn.execute(service_requests.insert().values(row))
-    await store_signed_content(conn, doc, entity_type="service_request", entity_id=body.id)
-    await record_status_change(
-        conn, entity_type=ENTITY, entity_id=body.id, new_status=ACTIVE, changed_by=auth.user_id,
-        legal_entity_id=auth.legal_entity_id,
-    )  # fmt: skip
-    await audit.record(conn, action="service_request.create", resource_type="service_request",
-                       resource_id=body.id, actor=auth.actor)  # fmt: skip
+    messages: tuple[Sms, ...] = ()
     if settings.service_request_sms_on_create:
         inform = body.inform_with.auth_method_id if body.inform_with else None
-        await _sms(conn, person, templates.service_request_created(requisition), f"sr-create:{body.id}", inform)
-    return await me_jobs.record_processed(
-        conn,
-        kind="service_request.create",
-        legal_entity_id=auth.legal_entity_id,
-        links=[me_jobs.link("service_request", f"/api/patients/{person_id}/service_requests/{body.id}")],
-        status_code=201,
+        template = templates.service_request_created(requisition)
+        messages = (Sms(phone=sms_phone(person, inform), template=template, idempotency_key=f"sr-create:{body.id}"),)
+    effects = Effects(
+        changes=(
+            StatusChange(
+                entity_type=ENTITY, entity_id=body.id, new_status=ACTIVE, legal_entity_id=auth.legal_entity_id
+            ),
+        ),
+        audit=(AuditEntry(action="service_request.create", resource_type="service_request", resource_id=body.id),),
+        messages=messages,
     )
+    return Written(document_id=body.id, result=body.id, effects=effects)
 
 
 def _who(auth: AuthContext) -> str | None:
@@ -324,13 +373,28 @@ async def _page(conn: AsyncConnection, cond: Any, page: PageParams) -> tuple[lis
 
 async def _set_status(
     conn: AsyncConnection,
-    row: RowMapping,
+    row: Mapping[str, Any],
     auth: AuthContext | None,
     new_status: str,
     *,
     values: dict[str, Any] | None = None,
     status_reason: dict[str, Any] | None = None,
 ) -> RowMapping:
+    updated, change = await _update_status(conn, row, auth, new_status, values=values, status_reason=status_reason)
+    await record_effects(conn, Effects(changes=(change,)), auth=auth)
+    return updated
+
+
+async def _update_status(
+    conn: AsyncConnection,
+    row: Mapping[str, Any],
+    auth: AuthContext | None,
+    new_status: str,
+    *,
+    values: dict[str, Any] | None = None,
+    status_reason: dict[str, Any] | None = None,
+) -> tuple[RowMapping, StatusChange]:
+    """The row in its new status with the history entry; the event is the caller's to write."""
     now = clock.now()
     entry = {
         "status": new_status,
@@ -356,16 +420,14 @@ async def _set_status(
         .mappings()
         .one()
     )
-    await record_status_change(
-        conn,
+    change = StatusChange(
         entity_type=ENTITY,
         entity_id=row["id"],
         new_status=new_status,
-        changed_by=auth.user_id if auth else None,
         legal_entity_id=row["requester_legal_entity_id"],
         old_status=row["status"],
     )
-    return updated
+    return updated, change
 
 
 def _expired(row: RowMapping) -> bool:
@@ -482,6 +544,7 @@ async def _signed_change(
     signed: str,
     new_status: str,
 ) -> dict[str, Any]:
+    """The requester's CMS over the referral as GET returns it, with the new status and its reason."""
     person = await active_patient(conn, person_id)
     row = await _row(conn, sr_id, person_id, lock=True)
     if row["requester_legal_entity_id"] != auth.legal_entity_id:
@@ -490,7 +553,18 @@ async def _signed_change(
     action = "recalled" if new_status == RECALLED else "cancelled"
     if row["status"] not in allowed:
         raise Conflict(f"Service request in status {row['status']} cannot be {action}")
-    doc = await verify_signed_document(conn, signed, settings=settings)
+    plan: SignedWrite[StatusChangeContent, RowMapping] = SignedWrite(
+        stored_as=f"service_request_{action}",
+        read=lambda doc: _read_change(doc, new_status),
+        expected=lambda doc, change: _expected_after_change(row, doc, change),
+        find_signer=lambda _change: _requester_of(conn, row),
+        write=lambda doc, change: _write_change(conn, row, doc, change, person=person, auth=auth),
+    )
+    updated = await signed_write(conn, signed_data=signed, plan=plan, auth=auth, settings=settings)
+    return await _job(conn, auth, f"service_request.{new_status}", updated)
+
+
+async def _read_change(doc: VerifiedDocument, new_status: str) -> StatusChangeContent:
     change = parse(StatusChangeContent, doc.content if isinstance(doc.content, dict) else {})
     system = RECALL_SYSTEM if new_status == RECALLED else CANCEL_SYSTEM
     if change.status != new_status:
@@ -499,26 +573,56 @@ async def _signed_change(
         raise ValidationFailed(
             [invalid_entry("$.status_reason.coding[0].system", "inclusion", "value is not allowed in enum", [system])]
         )
+    return change
+
+
+def _expected_after_change(
+    row: Mapping[str, Any], doc: VerifiedDocument, change: StatusChangeContent
+) -> dict[str, Any]:
     expected = render(row) | {
-        "status": new_status,
+        "status": change.status,
         "status_reason": doc.content["status_reason"],
         "explanatory_letter": change.explanatory_letter,
     }
     if "explanatory_letter" not in doc.content:
         expected.pop("explanatory_letter")
-    check_content(doc.content, expected)
+    return expected
+
+
+async def _requester_of(conn: AsyncConnection, row: Mapping[str, Any]) -> ExpectedSigner:
     requester = await clinician(conn, row["requester_employee_id"], None, "$.requester_employee")
-    check_signer_drfo(doc.signer, requester["p_tax_id"])
+    return ExpectedSigner(tax_id=requester["p_tax_id"])
+
+
+async def _write_change(
+    conn: AsyncConnection,
+    row: Mapping[str, Any],
+    doc: VerifiedDocument,
+    change: StatusChangeContent,
+    *,
+    person: Mapping[str, Any],
+    auth: AuthContext,
+) -> Written[RowMapping]:
+    new_status = change.status
     reason = doc.content["status_reason"]
-    updated = await _set_status(
+    updated, status_change = await _update_status(
         conn, row, auth, new_status, values={"explanatory_letter": change.explanatory_letter}, status_reason=reason
     )
-    await store_signed_content(conn, doc, entity_type=f"service_request_{action}", entity_id=sr_id)
-    await audit.record(conn, action=f"service_request.{new_status}", resource_type="service_request",
-                       resource_id=sr_id, actor=auth.actor)  # fmt: skip
     template = templates.service_request_recall if new_status == RECALLED else templates.service_request_cancel
-    await _sms(conn, person, template(row["requisition"]), f"sr-{new_status}:{sr_id}")
-    return await _job(conn, auth, f"service_request.{new_status}", updated)
+    effects = Effects(
+        changes=(status_change,),
+        audit=(
+            AuditEntry(action=f"service_request.{new_status}", resource_type="service_request", resource_id=row["id"]),
+        ),
+        messages=(
+            Sms(
+                phone=sms_phone(person),
+                template=template(row["requisition"]),
+                idempotency_key=f"sr-{new_status}:{row['id']}",
+            ),
+        ),
+    )
+    return Written(document_id=row["id"], result=updated, effects=effects)
 
 
 async def resend(conn: AsyncConnection, auth: AuthContext, person_id: uuid.UUID, sr_id: uuid.UUID) -> dict[str, Any]:
