@@ -10,6 +10,7 @@ transaction; cancelling it queues the cancellation for the registry.
 import secrets
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,17 +36,25 @@ from esoz.core.errors import ENTRY_QUERY, Conflict, NotFound, ValidationFailed, 
 from esoz.core.fastsql import FastQuery
 from esoz.core.pagination import PageParams
 from esoz.core.rows import first, get_row_by_id
-from esoz.events.service import record_status_change
 from esoz.notifications import templates
-from esoz.notifications.service import queue_sms
 from esoz.referrals import me_jobs
 from esoz.referrals.patients import active_patient, clinician, parse, sms_phone
 from esoz.referrals.refs import reference
 from esoz.registry.models import legal_entities
 from esoz.settings import Settings
-from esoz.signatures.service import VerifiedDocument, verify_signed_document
-from esoz.signatures.signer_checks import check_content, check_signer_drfo
-from esoz.signatures.storage import store_signed_content
+from esoz.signatures.flow import (
+    AuditEntry,
+    Effects,
+    ExpectedSigner,
+    SignedWrite,
+    Sms,
+    StatusChange,
+    Written,
+    read_nothing,
+    record_effects,
+    signed_write,
+)
+from esoz.signatures.service import VerifiedDocument
 
 KYIV = ZoneInfo("Europe/Kyiv")
 PRELIMINARY, FINAL, AMENDED, ENTERED_IN_ERROR = "PRELIMINARY", "FINAL", "AMENDED", "ENTERED_IN_ERROR"
@@ -182,6 +191,18 @@ async def _prolongation_target(conn: AsyncConnection, target_id: uuid.UUID, pers
 # --- create and sign --------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _NewComposition:
+    """A composition's content that passed its checks, with what they looked up."""
+
+    draft: dict[str, Any]
+    body: CompositionContent
+    author: Mapping[str, Any]
+    target: Mapping[str, Any] | None  # the FINAL conclusion a prolongation replaces
+    start: date
+    end: date
+
+
 async def submit(
     conn: AsyncConnection,
     settings: Settings,
@@ -193,18 +214,51 @@ async def submit(
 ) -> dict[str, Any]:
     """An unsigned draft becomes PRELIMINARY; signed content (status FINAL) becomes FINAL at once."""
     person = await active_patient(conn, person_id)
-    doc = None
-    if signed_data is not None:
-        doc = await verify_signed_document(conn, signed_data, settings=settings)
-        draft = doc.content if isinstance(doc.content, dict) else {}
-    assert draft is not None
+    if signed_data is None:
+        assert draft is not None
+        new = await _read_new(conn, draft, PRELIMINARY, person_id=person_id, auth=auth)
+        _, effects = await _insert(conn, new, person_id=person_id, auth=auth)
+        await record_effects(conn, effects, auth=auth)
+        composition_id = new.body.id
+    else:
+        plan: SignedWrite[_NewComposition, uuid.UUID] = SignedWrite(
+            stored_as="composition",
+            read=lambda doc: _read_new(
+                conn, doc.content if isinstance(doc.content, dict) else {}, FINAL, person_id=person_id, auth=auth
+            ),
+            find_signer=_author_of_new,
+            write=lambda _doc, new: _insert_final(conn, new, settings=settings, auth=auth, person=person),
+        )
+        composition_id = await signed_write(conn, signed_data=signed_data, plan=plan, auth=auth, settings=settings)
+    return await _job(conn, auth, "composition.create", person_id, composition_id)
+
+
+async def _read_new(
+    conn: AsyncConnection, draft: dict[str, Any], wanted: str, *, person_id: uuid.UUID, auth: AuthContext
+) -> _NewComposition:
     body = parse(CompositionContent, draft)
-    wanted = FINAL if doc is not None else PRELIMINARY
     if body.status != wanted:
         raise ValidationFailed([invalid_entry("$.status", "inclusion", "value is not allowed in enum", [wanted])])
     author, target, start, end = await _validate(conn, body, person_id, auth)
-    if doc is not None:
-        check_signer_drfo(doc.signer, author["p_tax_id"])
+    return _NewComposition(draft, body, author, target, start, end)
+
+
+async def _author_of_new(new: _NewComposition) -> ExpectedSigner:
+    return ExpectedSigner(tax_id=new.author["p_tax_id"])
+
+
+async def _author_of(
+    conn: AsyncConnection, row: Mapping[str, Any], *, legal_entity_id: uuid.UUID | None
+) -> ExpectedSigner:
+    author = await clinician(conn, row["author_id"], legal_entity_id, "$.author")
+    return ExpectedSigner(tax_id=author["p_tax_id"])
+
+
+async def _insert(
+    conn: AsyncConnection, new: _NewComposition, *, person_id: uuid.UUID, auth: AuthContext
+) -> tuple[dict[str, Any], Effects]:
+    """The PRELIMINARY composition, holding its title."""
+    body = new.body
     now = clock.now()
     row = {
         "id": body.id,
@@ -215,10 +269,10 @@ async def submit(
         "status": PRELIMINARY,
         "author_id": body.author.id,
         "custodian_id": body.custodian.id,
-        "validity_start": start,
-        "validity_end": end,
-        "replaces_id": target["id"] if target else None,
-        "content": {k: v for k, v in draft.items() if k not in ("id", "title", "status", "subject")},
+        "validity_start": new.start,
+        "validity_end": new.end,
+        "replaces_id": new.target["id"] if new.target else None,
+        "content": {k: v for k, v in new.draft.items() if k not in ("id", "title", "status", "subject")},
         "inserted_by": auth.user_id,
         "updated_by": auth.user_id,
         "inserted_at": now,
@@ -227,13 +281,28 @@ async def submit(
     await conn.execute(compositions.insert().values(row))
     t = composition_titles
     await conn.execute(t.update().where(t.c.title == body.title).values(composition_id=body.id))
-    await record_status_change(conn, entity_type=ENTITY, entity_id=body.id, new_status=PRELIMINARY,
-                               changed_by=auth.user_id, legal_entity_id=auth.legal_entity_id)  # fmt: skip
-    await audit.record(conn, action="composition.create", resource_type="composition", resource_id=body.id,
-                       actor=auth.actor)  # fmt: skip
-    if doc is not None:
-        await _finalize(conn, settings, auth, person, row, doc)
-    return await _job(conn, auth, "composition.create", person_id, body.id)
+    effects = Effects(
+        changes=(
+            StatusChange(
+                entity_type=ENTITY, entity_id=body.id, new_status=PRELIMINARY, legal_entity_id=auth.legal_entity_id
+            ),
+        ),
+        audit=(AuditEntry(action="composition.create", resource_type="composition", resource_id=body.id),),
+    )
+    return row, effects
+
+
+async def _insert_final(
+    conn: AsyncConnection,
+    new: _NewComposition,
+    *,
+    settings: Settings,
+    auth: AuthContext,
+    person: Mapping[str, Any],
+) -> Written[uuid.UUID]:
+    row, created = await _insert(conn, new, person_id=person["id"], auth=auth)
+    finalized = await _finalize(conn, settings, auth, person, row)
+    return Written(document_id=row["id"], result=row["id"], effects=created + finalized)
 
 
 async def sign(
@@ -249,14 +318,24 @@ async def sign(
     row = await _row(conn, composition_id, person_id, auth, lock=True)
     if row["status"] != PRELIMINARY:
         raise Conflict(f"Composition in status {row['status']} cannot be signed")
-    doc = await verify_signed_document(conn, signed_data, settings=settings)
-    check_content(doc.content, render(row) | {"status": FINAL})
-    author = await clinician(conn, row["author_id"], auth.legal_entity_id, "$.author")
-    check_signer_drfo(doc.signer, author["p_tax_id"])
-    if row["replaces_id"] is not None:
-        await _prolongation_target(conn, row["replaces_id"], person_id)
-    await _finalize(conn, settings, auth, person, row, doc)
+    plan: SignedWrite[None, None] = SignedWrite(
+        stored_as="composition",
+        read=read_nothing,
+        expected=lambda _doc, _read: render(row) | {"status": FINAL},
+        find_signer=lambda _read: _author_of(conn, row, legal_entity_id=auth.legal_entity_id),
+        write=lambda _doc, _read: _sign_rows(conn, settings, auth, person, row),
+    )
+    await signed_write(conn, signed_data=signed_data, plan=plan, auth=auth, settings=settings)
     return await _job(conn, auth, "composition.sign", person_id, composition_id)
+
+
+async def _sign_rows(
+    conn: AsyncConnection, settings: Settings, auth: AuthContext, person: Mapping[str, Any], row: Mapping[str, Any]
+) -> Written[None]:
+    if row["replaces_id"] is not None:  # the conclusion it prolongs may have changed since the draft
+        await _prolongation_target(conn, row["replaces_id"], row["person_id"])
+    effects = await _finalize(conn, settings, auth, person, row)
+    return Written(document_id=row["id"], result=None, effects=effects)
 
 
 async def _finalize(
@@ -265,19 +344,20 @@ async def _finalize(
     auth: AuthContext,
     person: Mapping[str, Any],
     row: Mapping[str, Any],
-    doc: VerifiedDocument,
-) -> None:
+) -> Effects:
+    """FINAL (and the conclusion it prolongs AMENDED), queued for the registry and texted to the patient."""
     now = clock.now()
-    await store_signed_content(conn, doc, entity_type="composition", entity_id=row["id"])
     integration = [pfu.task_entry(pfu.CREATE, now)]
-    updated = await _update(conn, row, auth, FINAL, {"signed_at": now, "integration_data": integration})
+    updated, effects = await _update(conn, row, auth, FINAL, {"signed_at": now, "integration_data": integration})
     if row["replaces_id"] is not None:
         target = await first(_BY_ID, conn, id_=row["replaces_id"], person_id=row["person_id"])
         assert target is not None  # locked by _prolongation_target earlier in this transaction
-        await _update(conn, target, auth, AMENDED, {"replaced_by_id": row["id"]})
+        _, amended = await _update(conn, target, auth, AMENDED, {"replaced_by_id": row["id"]})
+        effects += amended
     await pfu.queue_create(conn, await _erln_record(conn, updated, person))
     if settings.composition_sms:
-        await _sms(conn, person, updated, f"composition-final:{row['id']}")
+        effects += Effects(messages=(_sms(person, updated, f"composition-final:{row['id']}"),))
+    return effects
 
 
 async def _erln_record(conn: AsyncConnection, row: Mapping[str, Any], person: Mapping[str, Any]) -> dict[str, Any]:
@@ -287,11 +367,12 @@ async def _erln_record(conn: AsyncConnection, row: Mapping[str, Any], person: Ma
     return pfu.erln_record(row, person, author, le, validity_days(row))
 
 
-async def _sms(conn: AsyncConnection, person: Mapping[str, Any], row: Mapping[str, Any], key: str) -> None:
-    phone = sms_phone(person, row["content"].get("inform_with"))
-    if phone is not None:
-        kind, text = templates.composition_created(row["title"])
-        await queue_sms(conn, phone=phone, text=text, kind=kind, idempotency_key=key)
+def _sms(person: Mapping[str, Any], row: Mapping[str, Any], key: str) -> Sms:
+    return Sms(
+        phone=sms_phone(person, row["content"].get("inform_with")),
+        template=templates.composition_created(row["title"]),
+        idempotency_key=key,
+    )
 
 
 async def _update(
@@ -300,7 +381,7 @@ async def _update(
     auth: AuthContext,
     new_status: str,
     values: dict[str, Any] | None = None,
-) -> Mapping[str, Any]:
+) -> tuple[Mapping[str, Any], Effects]:
     t = compositions
     stmt = (
         t.update()
@@ -309,12 +390,15 @@ async def _update(
         .returning(*t.c)
     )
     updated = (await conn.execute(stmt)).mappings().one()
-    await record_status_change(conn, entity_type=ENTITY, entity_id=row["id"], new_status=new_status,
-                               changed_by=auth.user_id, legal_entity_id=row["custodian_id"],
-                               old_status=row["status"])  # fmt: skip
-    await audit.record(conn, action=f"composition.{new_status.lower()}", resource_type="composition",
-                       resource_id=row["id"], actor=auth.actor)  # fmt: skip
-    return updated
+    change = StatusChange(
+        entity_type=ENTITY,
+        entity_id=row["id"],
+        new_status=new_status,
+        legal_entity_id=row["custodian_id"],
+        old_status=row["status"],
+    )
+    entry = AuditEntry(action=f"composition.{new_status.lower()}", resource_type="composition", resource_id=row["id"])
+    return updated, Effects(changes=(change,), audit=(entry,))
 
 
 async def _job(
@@ -342,25 +426,42 @@ async def mark_in_error(
     row = await _row(conn, composition_id, person_id, auth, lock=True)
     if row["status"] != FINAL:
         raise Conflict(f"Composition in status {row['status']} cannot be marked in error")
-    doc = await verify_signed_document(conn, signed_data, settings=settings)
+    plan: SignedWrite[MarkInError, None] = SignedWrite(
+        stored_as="composition_mark_in_error",
+        read=_read_mark_in_error,
+        expected=lambda doc, change: _expected_in_error(row, doc, change),
+        find_signer=lambda _change: _author_of(conn, row, legal_entity_id=None),
+        write=lambda doc, change: _write_in_error(conn, row, doc, change, auth=auth),
+    )
+    await signed_write(conn, signed_data=signed_data, plan=plan, auth=auth, settings=settings)
+    return await _job(conn, auth, "composition.mark_in_error", person_id, composition_id)
+
+
+async def _read_mark_in_error(doc: VerifiedDocument) -> MarkInError:
     change = parse(MarkInError, doc.content if isinstance(doc.content, dict) else {})
     if change.status_reason.system != MARK_IN_ERROR_SYSTEM:
         raise ValidationFailed([invalid_entry("$.status_reason.coding[0].system", "inclusion",
                                               "value is not allowed in enum", [MARK_IN_ERROR_SYSTEM])])  # fmt: skip
+    return change
+
+
+def _expected_in_error(row: Mapping[str, Any], doc: VerifiedDocument, change: MarkInError) -> dict[str, Any]:
     expected = render(row) | {"status": ENTERED_IN_ERROR, "status_reason": doc.content["status_reason"]}
     if "explanatory_letter" in doc.content:
         expected["explanatory_letter"] = change.explanatory_letter
-    check_content(doc.content, expected)
-    author = await clinician(conn, row["author_id"], None, "$.author")
-    check_signer_drfo(doc.signer, author["p_tax_id"])
-    await store_signed_content(conn, doc, entity_type="composition_mark_in_error", entity_id=composition_id)
+    return expected
+
+
+async def _write_in_error(
+    conn: AsyncConnection, row: Mapping[str, Any], doc: VerifiedDocument, change: MarkInError, *, auth: AuthContext
+) -> Written[None]:
     integration = list(row["integration_data"])
     integration.append(pfu.task_entry(pfu.CANCEL, clock.now()))
     reason = doc.content["status_reason"]
-    await _update(conn, row, auth, ENTERED_IN_ERROR, {"status_reason": reason,
-                  "explanatory_letter": change.explanatory_letter, "integration_data": integration})  # fmt: skip
-    await pfu.queue_cancel(conn, composition_id, reason, change.explanatory_letter)
-    return await _job(conn, auth, "composition.mark_in_error", person_id, composition_id)
+    values = {"status_reason": reason, "explanatory_letter": change.explanatory_letter, "integration_data": integration}
+    _, effects = await _update(conn, row, auth, ENTERED_IN_ERROR, values)
+    await pfu.queue_cancel(conn, row["id"], reason, change.explanatory_letter)
+    return Written(document_id=row["id"], result=None, effects=effects)
 
 
 # --- reads and resends ------------------------------------------------------------------------------
@@ -429,7 +530,9 @@ async def resend_sms(
     row = await _row(conn, composition_id, person_id, auth)
     if row["status"] != FINAL:
         raise Conflict(f"Composition in status {row['status']} cannot be resent")
-    await _sms(conn, person, row, f"composition-resend:{composition_id}:{uuid.uuid4()}")
+    await record_effects(
+        conn, Effects(messages=(_sms(person, row, f"composition-resend:{composition_id}:{uuid.uuid4()}"),)), auth=auth
+    )
     return await _job(conn, auth, "composition.resend", person_id, composition_id)
 
 
