@@ -65,8 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # Pools sized once, without overflow (bench/README.md, issue #9). Overflow connections were opened and
-        # closed per request under load (TLS probe, asyncpg type introspection) and throughput collapsed.
+        # Pools sized once, without overflow (bench/README.md). Overflow connections are opened and
+        # closed per request under load (TLS probe, asyncpg type introspection) and throughput collapses.
         # The auth gate (token lookup, rate-limit counters, authz.denied audit) has a pool of its own: routes take
         # their ReadConn/WriteConn before the scope dependency runs, so with one pool, more requests in flight
         # than connections each held one while waiting for a second, and the pool deadlocked for its 30 s timeout.

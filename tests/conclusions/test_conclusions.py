@@ -1,4 +1,4 @@
-"""Temporary-disability conclusions over real HTTP, up to the stand-in ПФУ registry; bad inputs of issue #7."""
+"""Temporary-disability conclusions over real HTTP, up to the stand-in ПФУ registry; every bad input of the contract."""
 
 import httpx
 import psycopg

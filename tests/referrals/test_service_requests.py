@@ -1,4 +1,4 @@
-"""E-referrals over real HTTP: the whole status machine, the 7-day expiry, SMS, and every bad input of issue #7."""
+"""E-referrals over real HTTP: the whole status machine, the 7-day expiry, SMS, and every bad input of the contract."""
 
 import asyncio
 import threading

@@ -1,4 +1,4 @@
-"""Cryptographic verification: the good path and every bad input of issue #4 / security.md 17–19.
+"""Cryptographic verification: the good path and every bad input of security.md 17–19.
 
 No database: trust store, CRLs and OCSP answers are handed in through the VerifyContext.
 """

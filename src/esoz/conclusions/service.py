@@ -62,7 +62,7 @@ ENTITY = "Composition"
 TITLE_ALPHABET = numbers.ALPHABET
 
 # The reads of create, sign and GET are built once and run through core.fastsql: built per call, SQLAlchemy
-# re-keyed and executed them on its slow path (bench/README.md, issue #9).
+# would re-key and execute them on its slow path (bench/README.md).
 _C = compositions
 _BY_ID = FastQuery(select(_C).where(_C.c.id == bindparam("id_"), _C.c.person_id == bindparam("person_id")))
 _BY_ID_LOCKED = FastQuery(_BY_ID.stmt.with_for_update())

@@ -113,7 +113,7 @@ class ReadAuditBuffer:
 
     Why: nearly every read records who looked (a national system must show a patient who read their
     record), and as its own INSERT that was a round trip and a WAL flush per read — the largest single cost
-    of a read after the read itself (bench/README.md, issue #9). Only rows recorded on AUTOCOMMIT connections
+    of a read after the read itself (bench/README.md). Only rows recorded on AUTOCOMMIT connections
     are buffered; rows of write transactions still commit or roll back with the business rows.
 
     The guarantee: a read's row reaches the table within `interval` (100 ms by default) with the time of the

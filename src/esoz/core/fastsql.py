@@ -1,8 +1,8 @@
 """The hottest reads without SQLAlchemy's execute path: built and compiled once, run by asyncpg directly.
 
 Why: per query, SQLAlchemy's async execute path (greenlet hop, cursor adapter, result processing) costs
-several times the CPU of asyncpg's own prepared-statement call; it was 30 % of the national mix's profile
-(bench/README.md, issue #9). The statement is still written with SQLAlchemy Core, so the schema stays in
+several times the CPU of asyncpg's own prepared-statement call; it is 30 % of the national mix's profile
+(bench/README.md). The statement is still written with SQLAlchemy Core, so the schema stays in
 one place; only its execution is short-cut.
 
 Safe on any connection: in AUTOCOMMIT (ReadConn, the gate's pool) it runs directly; in a transaction

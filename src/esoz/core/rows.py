@@ -1,8 +1,8 @@
 """Fetching one row by id (within the caller's legal entity), the way every domain's reads and actions do.
 
 The by-id statements are built and compiled once per table and variant and run through core.fastsql: built
-per call, SQLAlchemy re-derived their cache key and ran its execute path on every request (bench/README.md,
-issue #9). Rows come back as plain mappings whichever path FastQuery took.
+per call, SQLAlchemy would re-derive their cache key and run its execute path on every request
+(bench/README.md). Rows come back as plain mappings whichever path FastQuery took.
 """
 
 import uuid

@@ -188,7 +188,7 @@ def resolve_window(
     return date, date_to
 
 
-# An MIS polls its events every few seconds (8 % of the national mix, bench/README.md, issue #9): the poll's
+# An MIS polls its events every few seconds (8 % of the national mix, bench/README.md): the poll's
 # statements are built once per combination of the scalar filters and run through core.fastsql. The total is
 # still the contract's `paging.total_entries`, but a partial page (the usual poll) gives it without a COUNT.
 _LIST: dict[tuple[bool, bool, bool], tuple[FastQuery, FastQuery]] = {}

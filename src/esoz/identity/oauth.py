@@ -190,7 +190,7 @@ def _client_uuid(client_id: str | None, secret: str | None) -> uuid.UUID:
 
 
 # The client and the MIS connection that presented the secret, in one read built once (token grants, revocation,
-# and introspection, 10 % of the national mix: bench/README.md, issue #9).
+# and introspection, 10 % of the national mix: bench/README.md).
 _CLIENT_BY_SECRET = FastQuery(
     select(clients, connections.c.consumer_id)
     .join(connections, connections.c.client_id == clients.c.id)

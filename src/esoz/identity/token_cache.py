@@ -1,7 +1,7 @@
 """A per-worker cache of verified access tokens, kept true by PostgreSQL NOTIFY.
 
 Every gated request verifies its bearer token (tokens.verify_access_token): one SELECT on the auth pool.
-A hit answers from memory instead (issue #9). Entries are keyed by the token's SHA-256 digest, live at most
+A hit answers from memory instead. Entries are keyed by the token's SHA-256 digest, live at most
 `token_cache_seconds`, never outlive the token's expires_at, and go back to the database once the recorded
 last use is a minute old, so the idle timeout and its once-a-minute touch behave exactly as uncached.
 

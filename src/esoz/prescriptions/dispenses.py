@@ -57,7 +57,7 @@ NOT_OWN_NAME = "Does not match the current user's last name: a pharmacist dispen
 
 
 # The look-ups of create and process are built once and run through core.fastsql: built per call, SQLAlchemy
-# re-keyed and executed each on its slow path (bench/README.md, issue #9).
+# would re-key and execute each on its slow path (bench/README.md).
 _D, _DD = medication_dispenses, medication_dispense_details
 _DISPENSED_QTY = FastQuery(
     select(

@@ -1,7 +1,7 @@
 """Who acts and on whom: the caller's party (the user behind the token), employees, persons, clinics.
 
 Every prescription and dispense request runs these look-ups: they are statements built once and run through
-core.fastsql (bench/README.md, issue #9). Rows are plain mappings (`core.rows.first`).
+core.fastsql (bench/README.md). Rows are plain mappings (`core.rows.first`).
 """
 
 import uuid

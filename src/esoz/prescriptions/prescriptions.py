@@ -59,8 +59,8 @@ FILTERS: dict[str, tuple[str, str]] = {
 }
 
 
-# A pharmacy's look-up by number and a patient's list are hot reads of the national mix (bench/README.md,
-# issue #9): built once and run through core.fastsql. A list with extra filters is built per call.
+# A pharmacy's look-up by number and a patient's list are hot reads of the national mix
+# (bench/README.md): built once and run through core.fastsql. A list with extra filters is built per call.
 _T = medication_requests
 _A = medication_request_code_attempts
 

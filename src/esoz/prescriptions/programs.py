@@ -124,7 +124,7 @@ async def get_medication(conn: AsyncConnection, id_: uuid.UUID) -> dict[str, Any
 
 
 # Built once and run through core.fastsql: every prescription create and sign looks its dosage up
-# (bench/README.md, issue #9).
+# (bench/README.md).
 _DOSAGE_INFO = FastQuery(
     select(
         medications.c.id,

@@ -59,7 +59,7 @@ NOT_OWN_EMPLOYEE = "Employee id doesn't match the current user: a draft names on
 
 
 # The look-ups of create and sign are built once and run through core.fastsql: built per call, SQLAlchemy
-# re-keyed and executed each on its slow path (bench/README.md, issue #9).
+# would re-key and execute each on its slow path (bench/README.md).
 def _declaration_query(by_legal_entity: bool) -> FastQuery:
     d = declarations
     scope = (

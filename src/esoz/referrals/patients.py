@@ -1,7 +1,7 @@
 """What the medical-events domains need from the registry: the patient, the doctor, their phone for SMS.
 
 Every referral and conclusion request looks up its patient and its author: the lookups are statements built
-once and run through core.fastsql (registry.service.get_row, employees.get_signer; bench/README.md, issue #9).
+once and run through core.fastsql (registry.service.get_row, employees.get_signer; bench/README.md).
 """
 
 import uuid

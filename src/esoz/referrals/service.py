@@ -56,8 +56,8 @@ CANCEL_SYSTEM = "eHealth/service_request_cancel_reasons"
 ENTITY = "ServiceRequest"
 
 # The hot statements (the requisition look-up, the per-request reads of create and of the actions) are built
-# once and run through core.fastsql: built per call, SQLAlchemy re-keyed and executed them on its slow path
-# (bench/README.md, issue #9).
+# once and run through core.fastsql: built per call, SQLAlchemy would re-key and execute them on its slow path
+# (bench/README.md).
 _T = service_requests
 _ID_TAKEN = FastQuery(select(_T.c.id).where(_T.c.id == bindparam("id_")))
 

@@ -81,7 +81,7 @@ def _joined() -> Select[Any]:
 
 
 # The two hottest reads as whole statements built once: SQLAlchemy memoizes the cache key on the statement
-# object, so a request no longer re-derives it over ~100 columns (bench/README.md, issue #9).
+# object, so a request does not re-derive it over ~100 columns (bench/README.md).
 # They run through core.fastsql (asyncpg directly): the SQLAlchemy execute path was most of a read's CPU.
 _BY_ID = FastQuery(_joined().where(declarations.c.id == bindparam("id_")))
 _ACTIVE_OF_PERSON = FastQuery(

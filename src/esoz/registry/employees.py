@@ -92,7 +92,7 @@ async def list_employees(
 
 
 # Built once: every signed document looks its author up here; SQLAlchemy memoizes the cache key on the
-# statement object instead of re-deriving it per request (bench/README.md, issue #9).
+# statement object instead of re-deriving it per request (bench/README.md).
 _BY_ID = _joined().where(employees.c.id == bindparam("id_"))
 
 

@@ -25,7 +25,7 @@ PERSON_JSONB = {"documents", "phones", "addresses", "emergency_contact", "confid
 # --- search -----------------------------------------------------------------------------------------
 
 
-# The exact-match search is the mix's most frequent request (bench/README.md, issue #9): its common shapes
+# The exact-match search is the mix's most frequent request (bench/README.md): its common shapes
 # (names + birth date, optionally + second name / tax id / UNZR) are built and compiled once per shape and
 # run through core.fastsql; the JSONB-contains variants (phone, birth certificate) stay on SQLAlchemy's path.
 _SEARCH: dict[tuple[bool, bool, bool], FastQuery] = {}

@@ -17,7 +17,7 @@ The order is the contract's: a request that is wrong in several ways gets the er
 step. The prescription flows of the real system know their signer before they open the content and check
 it first; the medical-events flows (referrals, conclusions) check the content first and then look up the
 signer it names. Every check runs before the first row is written, and the flow adds no statement of its
-own: the common writes are the ones each domain used to make itself.
+own: the common writes are exactly the ones each signed document needs.
 """
 
 from __future__ import annotations
