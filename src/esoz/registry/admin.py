@@ -12,9 +12,10 @@ from fastapi.responses import Response
 
 from esoz.core import envelope
 from esoz.core.db import ReadConn, WriteConn
+from esoz.core.openapi import errors
 from esoz.core.patient_data import patient_data
+from esoz.core.schemas import Envelope
 from esoz.registry import declarations, employees, persons, schemas, service, views
-from esoz.registry.api import errors
 from esoz.registry.auth import (
     DeclarationWrite,
     DivisionWrite,
@@ -24,6 +25,7 @@ from esoz.registry.auth import (
     PersonRead,
     PersonWrite,
 )
+from esoz.registry.schemas import DeclarationOut, DivisionOut, EmployeeOut, LegalEntityOut, PersonOut
 
 router = APIRouter(prefix="/admin", tags=["registry admin"])
 
@@ -42,6 +44,7 @@ def _conflict(text: str) -> dict[int | str, dict[str, Any]]:
 
 @router.post(
     "/legal_entities",
+    response_model=Envelope[LegalEntityOut],
     status_code=201,
     summary="Register a legal entity",
     responses=WRITE_ERRORS | _conflict("EDRPOU + type already registered"),
@@ -53,7 +56,12 @@ async def create_legal_entity(
     return envelope.ok(request, views.legal_entity_v2(row), status=201)
 
 
-@router.patch("/legal_entities/{id}", summary="Change a legal entity", responses=PATCH_ERRORS | _conflict("EDRPOU"))
+@router.patch(
+    "/legal_entities/{id}",
+    response_model=Envelope[LegalEntityOut],
+    summary="Change a legal entity",
+    responses=PATCH_ERRORS | _conflict("EDRPOU"),
+)
 async def update_legal_entity(
     request: Request, conn: WriteConn, auth: LegalEntityWrite, id: uuid.UUID, patch: Patch
 ) -> Response:
@@ -66,6 +74,7 @@ async def update_legal_entity(
 
 @router.post(
     "/divisions",
+    response_model=Envelope[DivisionOut],
     status_code=201,
     summary="Create a division",
     responses=WRITE_ERRORS | _conflict("legal entity not active"),
@@ -76,7 +85,12 @@ async def create_division(
     return envelope.ok(request, views.division(await service.create_division(conn, body, auth.actor)), status=201)
 
 
-@router.patch("/divisions/{id}", summary="Change a division", responses=PATCH_ERRORS | _conflict("legal entity"))
+@router.patch(
+    "/divisions/{id}",
+    response_model=Envelope[DivisionOut],
+    summary="Change a division",
+    responses=PATCH_ERRORS | _conflict("legal entity"),
+)
 async def update_division(
     request: Request, conn: WriteConn, auth: DivisionWrite, id: uuid.UUID, patch: Patch
 ) -> Response:
@@ -88,6 +102,7 @@ async def update_division(
 
 @router.post(
     "/employees",
+    response_model=Envelope[EmployeeOut],
     status_code=201,
     summary="Create an employee with its party",
     description="A party with the same tax id is reused (one person, several employments).",
@@ -101,7 +116,10 @@ async def create_employee(
 
 
 @router.patch(
-    "/employees/{id}", summary="Change an employee and its party", responses=PATCH_ERRORS | _conflict("dismissed")
+    "/employees/{id}",
+    response_model=Envelope[EmployeeOut],
+    summary="Change an employee and its party",
+    responses=PATCH_ERRORS | _conflict("dismissed"),
 )
 async def update_employee(
     request: Request, conn: WriteConn, auth: EmployeeWrite, id: uuid.UUID, patch: Patch
@@ -112,6 +130,7 @@ async def update_employee(
 
 @router.patch(
     "/employees/{id}/actions/deactivate",
+    response_model=Envelope[EmployeeOut],
     summary="Dismiss an employee",
     description="The employee becomes DISMISSED; a doctor's active declarations are terminated.",
     responses=PATCH_ERRORS | _conflict("already dismissed"),
@@ -130,13 +149,20 @@ async def deactivate_employee(
 # --- persons ----------------------------------------------------------------------------------------
 
 
-@router.post("/persons", status_code=201, summary="Create a person (MPI)", responses=WRITE_ERRORS)
+@router.post(
+    "/persons",
+    response_model=Envelope[PersonOut],
+    status_code=201,
+    summary="Create a person (MPI)",
+    responses=WRITE_ERRORS,
+)
 async def create_person(request: Request, conn: WriteConn, auth: PersonWrite, body: schemas.PersonCreate) -> Response:
     return envelope.ok(request, views.person(await persons.create_person(conn, body, auth.actor)), status=201)
 
 
 @router.get(
     "/persons/{id}",
+    response_model=Envelope[PersonOut],
     summary="A person's full record (audited)",
     responses=errors(401, 403, 404, 422),
     openapi_extra=patient_data("person", person="path:id", id="path:id"),
@@ -145,7 +171,7 @@ async def get_person(request: Request, conn: ReadConn, auth: PersonRead, id: uui
     return envelope.ok(request, views.person(await persons.get_person(conn, id, auth.actor)))
 
 
-@router.patch("/persons/{id}", summary="Change a person", responses=PATCH_ERRORS)
+@router.patch("/persons/{id}", response_model=Envelope[PersonOut], summary="Change a person", responses=PATCH_ERRORS)
 async def update_person(request: Request, conn: WriteConn, auth: PersonWrite, id: uuid.UUID, patch: Patch) -> Response:
     return envelope.ok(request, views.person(await persons.update_person(conn, id, patch, auth.actor)))
 
@@ -155,6 +181,7 @@ async def update_person(request: Request, conn: WriteConn, auth: PersonWrite, id
 
 @router.post(
     "/declarations",
+    response_model=Envelope[DeclarationOut],
     status_code=201,
     summary="Create a declaration (terminates the patient's previous one)",
     description="**esoz:** the signed declaration-request flow with the patient's SMS code comes later.",
@@ -171,6 +198,7 @@ async def create_declaration(
 
 @router.patch(
     "/declarations/{id}/actions/terminate",
+    response_model=Envelope[DeclarationOut],
     summary="Terminate a declaration",
     responses=PATCH_ERRORS | _conflict("declaration not active"),
 )

@@ -7,7 +7,7 @@ The caller's legal entity (`auth.legal_entity_filter`) limits what an MSP or pha
 import uuid
 from collections.abc import Sequence
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -16,8 +16,10 @@ from sqlalchemy.engine import RowMapping
 from esoz.core import envelope
 from esoz.core.auth import AuthContext
 from esoz.core.db import ReadConn
+from esoz.core.openapi import errors
 from esoz.core.pagination import Cursor, PageParams, Pagination, Paging, keyset_of
 from esoz.core.patient_data import patient_data
+from esoz.core.schemas import CursorListEnvelope, Envelope, ListEnvelope
 from esoz.registry import declarations, employees, persons, service, views
 from esoz.registry.auth import (
     DeclarationRead,
@@ -28,26 +30,17 @@ from esoz.registry.auth import (
     LegalEntityRead,
     PersonRead,
 )
+from esoz.registry.schemas import (
+    DeclarationOut,
+    DictionaryOut,
+    DivisionOut,
+    EmployeeOut,
+    LegalEntityOut,
+    LegalEntityV1Out,
+    PersonShortOut,
+)
 
 router = APIRouter(prefix="/api", tags=["registry"])
-
-
-_DESCRIPTIONS = {
-    401: "access_denied: no or invalid token",
-    403: "forbidden: the token's scope does not allow this call",
-    404: "not_found",
-    422: "validation_failed: `error.invalid[]` names each bad query parameter",
-}
-
-
-def errors(*codes: int, **extra: str) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` for the contract errors a route can answer with."""
-    documented: dict[int | str, dict[str, Any]] = {code: {"description": _DESCRIPTIONS[code]} for code in codes}
-    for key, text in extra.items():
-        code = int(key.lstrip("_"))
-        known = documented.get(code, {}).get("description")
-        documented[code] = {"description": f"{known}; {text}" if known else text}
-    return documented
 
 
 LE_STATUS = Literal["ACTIVE", "SUSPENDED", "CLOSED", "REORGANIZED"]
@@ -56,7 +49,11 @@ LE_STATUS = Literal["ACTIVE", "SUSPENDED", "CLOSED", "REORGANIZED"]
 # --- dictionaries -----------------------------------------------------------------------------------
 
 
-@router.get("/dictionaries", summary="Dictionaries (codes and their Ukrainian labels)")
+@router.get(
+    "/dictionaries",
+    response_model=Envelope[list[DictionaryOut]],
+    summary="Dictionaries (codes and their Ukrainian labels)",
+)
 async def get_dictionaries(
     request: Request,
     conn: ReadConn,
@@ -96,7 +93,12 @@ async def _legal_entities(
     )
 
 
-@router.get("/v2/legal_entities", summary="Legal entities", responses=errors(401, 403, 422))
+@router.get(
+    "/v2/legal_entities",
+    response_model=ListEnvelope[LegalEntityOut],
+    summary="Legal entities",
+    responses=errors(401, 403, 422),
+)
 async def list_legal_entities_v2(
     request: Request,
     conn: ReadConn,
@@ -115,7 +117,12 @@ async def list_legal_entities_v2(
     return envelope.ok(request, [views.legal_entity_v2(r) for r in rows], paging=paging)
 
 
-@router.get("/v2/legal_entities/{id}", summary="Legal entity details", responses=errors(401, 403, 404, 422))
+@router.get(
+    "/v2/legal_entities/{id}",
+    response_model=Envelope[LegalEntityOut],
+    summary="Legal entity details",
+    responses=errors(401, 403, 404, 422),
+)
 async def get_legal_entity_v2(request: Request, conn: ReadConn, auth: LegalEntityRead, id: uuid.UUID) -> Response:
     row = await service.get_legal_entity(conn, id, auth.legal_entity_filter, auth.created_by_filter)
     return envelope.ok(request, views.legal_entity_v2(row))
@@ -123,6 +130,7 @@ async def get_legal_entity_v2(request: Request, conn: ReadConn, auth: LegalEntit
 
 @router.get(
     "/legal_entities",
+    response_model=ListEnvelope[LegalEntityV1Out],
     summary="Legal entities (v1 shape)",
     description="Deprecated in the real contract in favour of `/api/v2/legal_entities`; served for older MIS.",
     responses=errors(401, 403, 422),
@@ -146,7 +154,12 @@ async def list_legal_entities(
     return envelope.ok(request, [views.legal_entity_v1(r) for r in rows], paging=paging)
 
 
-@router.get("/legal_entities/{id}", summary="Legal entity details (v1 shape)", responses=errors(401, 403, 404, 422))
+@router.get(
+    "/legal_entities/{id}",
+    response_model=Envelope[LegalEntityV1Out],
+    summary="Legal entity details (v1 shape)",
+    responses=errors(401, 403, 404, 422),
+)
 async def get_legal_entity(request: Request, conn: ReadConn, auth: LegalEntityRead, id: uuid.UUID) -> Response:
     row = await service.get_legal_entity(conn, id, auth.legal_entity_filter, auth.created_by_filter)
     return envelope.ok(request, views.legal_entity_v1(row))
@@ -155,7 +168,12 @@ async def get_legal_entity(request: Request, conn: ReadConn, auth: LegalEntityRe
 # --- divisions --------------------------------------------------------------------------------------
 
 
-@router.get("/divisions", summary="Divisions", responses=errors(401, 403, 422))
+@router.get(
+    "/divisions",
+    response_model=ListEnvelope[DivisionOut],
+    summary="Divisions",
+    responses=errors(401, 403, 422),
+)
 async def list_divisions(
     request: Request,
     conn: ReadConn,
@@ -180,7 +198,12 @@ async def list_divisions(
     return envelope.ok(request, [views.division(r) for r in rows], paging=paging)
 
 
-@router.get("/divisions/{id}", summary="Division details", responses=errors(401, 403, 404, 422))
+@router.get(
+    "/divisions/{id}",
+    response_model=Envelope[DivisionOut],
+    summary="Division details",
+    responses=errors(401, 403, 404, 422),
+)
 async def get_division(request: Request, conn: ReadConn, auth: DivisionDetails, id: uuid.UUID) -> Response:
     return envelope.ok(request, views.division(await service.get_division(conn, id, auth.legal_entity_filter)))
 
@@ -188,7 +211,12 @@ async def get_division(request: Request, conn: ReadConn, auth: DivisionDetails, 
 # --- employees --------------------------------------------------------------------------------------
 
 
-@router.get("/employees", summary="Employees", responses=errors(401, 403, 422))
+@router.get(
+    "/employees",
+    response_model=ListEnvelope[EmployeeOut],
+    summary="Employees",
+    responses=errors(401, 403, 422),
+)
 async def list_employees(
     request: Request,
     conn: ReadConn,
@@ -219,7 +247,12 @@ async def list_employees(
     return envelope.ok(request, [views.employee(r, full=False) for r in rows], paging=paging)
 
 
-@router.get("/employees/{employee_id}", summary="Employee details", responses=errors(401, 403, 404, 422))
+@router.get(
+    "/employees/{employee_id}",
+    response_model=Envelope[EmployeeOut],
+    summary="Employee details",
+    responses=errors(401, 403, 404, 422),
+)
 async def get_employee(request: Request, conn: ReadConn, auth: EmployeeDetails, employee_id: uuid.UUID) -> Response:
     row = await employees.get_employee(conn, employee_id, auth.legal_entity_filter)
     return envelope.ok(request, views.employee(row, full=True))
@@ -230,6 +263,7 @@ async def get_employee(request: Request, conn: ReadConn, auth: EmployeeDetails, 
 
 @router.get(
     "/persons",
+    response_model=Envelope[list[PersonShortOut]],
     summary="Search a person (exact match)",
     description=(
         "All given fields must match exactly (names case-insensitively); only active persons. The answer holds "
@@ -269,6 +303,7 @@ async def search_persons(
 
 @router.get(
     "/persons/{id}/declaration",
+    response_model=Envelope[list[DeclarationOut]],
     summary="The person's active declaration",
     responses=errors(401, 404, 422, _403="forbidden: Active declaration belongs to another msp"),
     openapi_extra=patient_data("declaration", person="path:id", id="data:id", action="person.declaration.read"),
@@ -284,6 +319,7 @@ async def get_person_declaration(request: Request, conn: ReadConn, auth: Declara
 
 @router.get(
     "/declarations",
+    response_model=CursorListEnvelope[DeclarationOut],
     summary="Declarations",
     responses=errors(401, 403, 422),
     openapi_extra=patient_data("declaration", person="data:person.id", id="data:id"),
@@ -319,6 +355,7 @@ async def list_declarations(
 
 @router.get(
     "/declarations/{id}",
+    response_model=Envelope[DeclarationOut],
     summary="Declaration details",
     responses=errors(401, 403, 404, 422),
     openapi_extra=patient_data("declaration", person="data:person.id", id="path:id"),

@@ -5,7 +5,7 @@ dictionaries, dates or other fields live in `validators.py`, as in the real syst
 """
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi.exceptions import RequestValidationError
@@ -300,3 +300,280 @@ def columns(model: BaseModel, jsonb: set[str], exclude: set[str] | None = None) 
     # Nested nulls are dropped (absent = unknown), but a JSONB column itself may be set back to null.
     values |= {name: None for name in jsonb} | model.model_dump(mode="json", include=jsonb, exclude_none=True)
     return values
+
+
+# --- answers (documented in the OpenAPI; rendered by views.py) ---------------------------------------
+# Sub-records kept as JSONB (addresses, phones, documents, ...) are answered as stored: their request shapes
+# above say what they hold.
+
+JsonObject = dict[str, Any]
+
+
+class DictionaryOut(BaseModel):
+    name: str
+    values: JsonObject
+    labels: list[Any] | JsonObject
+    is_active: bool
+
+
+class EdrKvedOut(BaseModel):
+    code: Any
+    name: str | None
+    is_primary: bool
+
+
+class EdrOut(BaseModel):
+    id: uuid.UUID | None
+    name: str
+    short_name: str | None
+    public_name: str | None
+    legal_form: str | None
+    edrpou: str
+    kveds: list[EdrKvedOut]
+    registration_address: JsonObject | None
+    state: int
+
+
+class LegalEntityOut(BaseModel):
+    """`GET /api/v2/legal_entities/{id}`: the EDR data under `edr`."""
+
+    id: uuid.UUID
+    edr: EdrOut
+    edrpou: str
+    type: str
+    phones: list[JsonObject]
+    email: str | None
+    website: str | None
+    receiver_funds_code: str | None
+    beneficiary: str | None
+    accreditation: JsonObject | None
+    archive: list[JsonObject]
+    residence_address: JsonObject | None
+    license: JsonObject | None
+    public_offer: JsonObject | None
+    status: str
+    nhs_verified: bool
+    nhs_reviewed: bool
+    nhs_comment: str | None
+    is_active: bool
+    inserted_at: datetime
+    updated_at: datetime
+
+
+class MedicalServiceProviderOut(BaseModel):
+    licenses: list[JsonObject]
+    accreditation: JsonObject | None
+
+
+class LegalEntityV1Out(BaseModel):
+    """The deprecated v1 shape of `GET /api/legal_entities/{id}`."""
+
+    id: uuid.UUID
+    name: str
+    short_name: str | None
+    public_name: str | None
+    type: str
+    owner_property_type: str | None
+    legal_form: str | None
+    edrpou: str
+    kveds: list[Any]
+    addresses: list[JsonObject]
+    phones: list[JsonObject]
+    email: str | None
+    website: str | None
+    receiver_funds_code: str | None
+    beneficiary: str | None
+    archive: list[JsonObject]
+    is_active: bool
+    inserted_by: uuid.UUID | None
+    inserted_at: datetime
+    updated_at: datetime
+    updated_by: uuid.UUID | None
+    status: str
+    nhs_verified: bool
+    nhs_reviewed: bool
+    nhs_comment: str | None
+    mis_verified: str
+    created_by_mis_client_id: uuid.UUID | None
+    medical_service_provider: MedicalServiceProviderOut
+
+
+class DivisionOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    addresses: list[JsonObject]
+    phones: list[JsonObject]
+    email: str | None
+    working_hours: JsonObject | None
+    type: str
+    legal_entity_id: uuid.UUID
+    external_id: str | None
+    location: JsonObject | None
+    status: str
+    mountain_group: bool
+    dls_id: str | None
+    dls_verified: bool | None
+    is_active: bool
+
+
+class DivisionShortOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    legal_entity_id: uuid.UUID
+    type: str
+    status: str
+    mountain_group: bool
+    dls_id: str | None
+    dls_verified: bool | None
+
+
+class LegalEntityShortOut(BaseModel):
+    model_config = ConfigDict(extra="allow")  # details add legal_form, owner_property_type, mis_verified
+
+    id: uuid.UUID
+    name: str
+    short_name: str | None
+    public_name: str | None
+    type: str
+    edrpou: str
+    status: str
+
+
+class EmployeePartyOut(BaseModel):
+    model_config = ConfigDict(extra="allow")  # details add birth date, gender, tax id, documents, phones, ...
+
+    id: uuid.UUID
+    first_name: str
+    last_name: str
+    second_name: str | None
+    no_tax_id: bool
+    verification_status: str
+    declaration_limit: int | None
+    declaration_count: int
+
+
+class ProfessionalOut(BaseModel):
+    model_config = ConfigDict(extra="allow")  # details add educations, qualifications, science_degree
+
+    specialities: list[JsonObject]
+
+
+class EmployeeOut(BaseModel):
+    """An employee: the list item, or with `is_active` and the party's details in `GET .../{employee_id}`.
+    `doctor` (doctors, specialists, assistants) or `pharmacist` carries the professional data."""
+
+    id: uuid.UUID
+    position: str
+    employee_type: str
+    status: str
+    start_date: date
+    end_date: date | None
+    is_active: bool | None = None
+    party: EmployeePartyOut
+    division: DivisionShortOut | None
+    legal_entity: LegalEntityShortOut
+    doctor: ProfessionalOut | None = None
+    pharmacist: ProfessionalOut | None = None
+
+
+class PersonShortOut(BaseModel):
+    """A person search hit: identification fields and only the identifiers searched by."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: uuid.UUID
+    first_name: str
+    last_name: str
+    second_name: str | None
+    birth_date: date
+    birth_country: str
+    birth_settlement: str
+    merged_persons: list[Any]
+
+
+class PersonOut(BaseModel):
+    """A person as the admin API answers it: the secret never leaves, phones of authentication methods
+    are masked."""
+
+    id: uuid.UUID
+    first_name: str
+    last_name: str
+    second_name: str | None
+    birth_date: date
+    birth_country: str
+    birth_settlement: str
+    gender: str
+    email: str | None
+    tax_id: str | None
+    no_tax_id: bool
+    unzr: str | None
+    death_date: date | None
+    preferred_way_communication: str | None
+    patient_signed: bool
+    process_disclosure_data_consent: bool
+    status: str
+    is_active: bool
+    documents: list[JsonObject]
+    phones: list[JsonObject]
+    addresses: list[JsonObject]
+    emergency_contact: JsonObject | None
+    confidant_person: list[JsonObject]
+    inserted_at: datetime
+    updated_at: datetime
+    authentication_methods: list[JsonObject]
+
+
+class DeclarationPersonOut(BaseModel):
+    model_config = ConfigDict(extra="allow")  # details add gender, tax id, phones, contacts
+
+    id: uuid.UUID
+    first_name: str
+    last_name: str
+    second_name: str | None
+    birth_date: date
+    verification_status: str
+
+
+class DeclarationEmployeeOut(BaseModel):
+    model_config = ConfigDict(extra="allow")  # details add status, dates, division, party and doctor
+
+    id: uuid.UUID
+    position: str
+    employee_type: str
+
+
+class DeclarationDivisionOut(BaseModel):
+    model_config = ConfigDict(extra="allow")  # details: the short division with phones, email, addresses
+
+    id: uuid.UUID
+    name: str
+
+
+class DeclarationLegalEntityOut(BaseModel):
+    model_config = ConfigDict(extra="allow")  # details add the legal form, contacts and times
+
+    id: uuid.UUID
+    name: str
+    short_name: str | None
+    edrpou: str
+
+
+class DeclarationOut(BaseModel):
+    """A declaration: the list item, or `Declaration_Details` (with `signed_at`, `scope` and fuller parts)."""
+
+    id: uuid.UUID
+    declaration_number: str
+    start_date: date
+    end_date: date
+    status: str
+    reason: str | None
+    reason_description: str | None
+    declaration_request_id: uuid.UUID | None
+    inserted_at: datetime
+    updated_at: datetime
+    signed_at: datetime | None = None
+    scope: str | None = None
+    person: DeclarationPersonOut
+    employee: DeclarationEmployeeOut
+    division: DeclarationDivisionOut
+    legal_entity: DeclarationLegalEntityOut
