@@ -14,6 +14,7 @@ from esoz.core import envelope
 from esoz.core.db import ReadConn
 from esoz.core.pagination import Pagination, Paging
 from esoz.core.patient_data import patient_data
+from esoz.core.schemas import ListEnvelope
 
 router = APIRouter(tags=["audit"])
 
@@ -33,7 +34,7 @@ _TIME = "ISO 8601 with a UTC offset"
         f"`request_id` the period (`occurred_from`..`occurred_to`) is at most {service.MAX_PERIOD.days} days "
         f"and defaults to the last {service.DEFAULT_PERIOD.days} day."
     ),
-    response_model=schemas.AuditLogAnswer,
+    response_model=ListEnvelope[schemas.AuditEntryOut],
     responses=_ERRORS,
 )
 async def search_audit_log(
@@ -71,7 +72,7 @@ async def search_audit_log(
         "**esoz:** the patient's access history for the patient portal: who (the user and their name), from "
         "which facility, when and what (`description` in Ukrainian), newest first. Reading it is itself recorded."
     ),
-    response_model=schemas.AccessHistoryAnswer,
+    response_model=ListEnvelope[schemas.AccessEntryOut],
     responses=_ERRORS,
     openapi_extra=patient_data(
         "person", person="path:person_id", id="path:person_id", action="person.access_history.read"

@@ -7,20 +7,6 @@ from typing import Any
 from pydantic import BaseModel
 
 
-class Meta(BaseModel):
-    url: str
-    type: str
-    code: int
-    request_id: str | None
-
-
-class PagingOut(BaseModel):
-    page_number: int
-    page_size: int
-    total_entries: int
-    total_pages: int
-
-
 class AuditEntryOut(BaseModel):
     id: int
     occurred_at: datetime
@@ -59,15 +45,3 @@ class AccessEntryOut(BaseModel):
     outcome: str
     who: WhoOut | None
     legal_entity: FacilityOut | None
-
-
-class AuditLogAnswer(BaseModel):
-    meta: Meta
-    data: list[AuditEntryOut]
-    paging: PagingOut
-
-
-class AccessHistoryAnswer(BaseModel):
-    meta: Meta
-    data: list[AccessEntryOut]
-    paging: PagingOut

@@ -8,17 +8,23 @@ from esoz.core import envelope
 from esoz.core.db import engine_of
 from esoz.core.logging import get_logger
 from esoz.core.migrations import current_revisions, head_revisions
+from esoz.core.schemas import Envelope, HealthOut, ReadyOut
 
 router = APIRouter(tags=["health"])
 log = get_logger("esoz.health")
 
 
-@router.get("/health", summary="The process is alive")
+@router.get("/health", response_model=Envelope[HealthOut], summary="The process is alive")
 async def health(request: Request) -> Response:
     return envelope.ok(request, {"status": "ok"})
 
 
-@router.get("/ready", summary="The database is reachable and its schema is current")
+@router.get(
+    "/ready",
+    response_model=Envelope[ReadyOut],
+    summary="The database is reachable and its schema is current",
+    responses={503: {"model": Envelope[ReadyOut], "description": "not ready: the database is unreachable or behind"}},
+)
 async def ready(request: Request) -> Response:
     checks: dict[str, str] = {}
     try:

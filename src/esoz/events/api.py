@@ -10,8 +10,10 @@ from fastapi.responses import Response
 from esoz.core import envelope
 from esoz.core.db import ReadConn
 from esoz.core.pagination import Pagination, Paging
+from esoz.core.schemas import Envelope, ListEnvelope
 from esoz.events import service
 from esoz.events.auth import EventsRead
+from esoz.events.schemas import EventOut
 
 router = APIRouter(prefix="/api", tags=["events"])
 EntityType = Literal[service.ENTITY_TYPES]  # type: ignore[valid-type]
@@ -20,6 +22,7 @@ EventType = Literal[service.EVENT_TYPES]  # type: ignore[valid-type]
 
 @router.get(
     "/events",
+    response_model=ListEnvelope[EventOut],
     summary="Get events list",
     description=(
         "Status changes of prescriptions, dispenses, referrals, conclusions, declarations, employees, … "
@@ -58,6 +61,7 @@ async def list_events(
 
 @router.get(
     "/events/{id}",
+    response_model=Envelope[EventOut],
     summary="Get events by ID",
     description="**esoz:** `data` is the event object (the published blueprint shows a one-item array).",
 )

@@ -10,15 +10,29 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from esoz.core import envelope
 from esoz.core.db import ReadConn, WriteConn
 from esoz.core.errors import field_error
+from esoz.core.schemas import Envelope
 from esoz.identity import scopes, tokens, users
 from esoz.identity.auth import ClientsWrite, UsersRead, UsersWrite
-from esoz.identity.schemas import BlockBody, ConnectionRequest, UserCreateRequest
+from esoz.identity.schemas import (
+    BlockBody,
+    ConnectionOut,
+    ConnectionRequest,
+    RemovedOut,
+    RevokedOut,
+    UserCreateRequest,
+    UserOut,
+)
 from esoz.identity.tx import in_transaction
 
 router = APIRouter(prefix="/admin", tags=["identity admin"])
 
 
-@router.post("/users", status_code=201, summary="Create a user (password through the whole policy)")
+@router.post(
+    "/users",
+    response_model=Envelope[UserOut],
+    status_code=201,
+    summary="Create a user (password through the whole policy)",
+)
 async def create_user(request: Request, body: UserCreateRequest, auth: UsersWrite) -> Response:
     u = body.user
     for i, r in enumerate(u.roles):
@@ -39,25 +53,33 @@ async def create_user(request: Request, body: UserCreateRequest, auth: UsersWrit
     return envelope.ok(request, await in_transaction(request.app.state.engine, work), status=201)
 
 
-@router.get("/users/{user_id}", summary="A user with its roles")
+@router.get("/users/{user_id}", response_model=Envelope[UserOut], summary="A user with its roles")
 async def get_user(request: Request, user_id: uuid.UUID, conn: ReadConn, auth: UsersRead) -> Response:
     user = await users.get(conn, user_id)
     return envelope.ok(request, users.public(user, await users.roles_of(conn, user_id)))
 
 
-@router.post("/users/{user_id}/actions/block", summary="Block a user; every session ends")
+@router.post(
+    "/users/{user_id}/actions/block",
+    response_model=Envelope[UserOut],
+    summary="Block a user; every session ends",
+)
 async def block_user(
     request: Request, user_id: uuid.UUID, body: BlockBody, conn: WriteConn, auth: UsersWrite
 ) -> Response:
     return envelope.ok(request, users.public(await users.set_blocked(conn, user_id, True, body.reason, auth.actor)))
 
 
-@router.post("/users/{user_id}/actions/unblock", summary="Unblock a user (also after a lock by wrong codes)")
+@router.post(
+    "/users/{user_id}/actions/unblock",
+    response_model=Envelope[UserOut],
+    summary="Unblock a user (also after a lock by wrong codes)",
+)
 async def unblock_user(request: Request, user_id: uuid.UUID, conn: WriteConn, auth: UsersWrite) -> Response:
     return envelope.ok(request, users.public(await users.set_blocked(conn, user_id, False, None, auth.actor)))
 
 
-@router.delete("/users/{user_id}/tokens", summary="End every session of a user")
+@router.delete("/users/{user_id}/tokens", response_model=Envelope[RevokedOut], summary="End every session of a user")
 async def delete_user_tokens(request: Request, user_id: uuid.UUID, conn: WriteConn, auth: UsersWrite) -> Response:
     await users.get(conn, user_id)
     count = await tokens.revoke_live_sessions(conn, user_id)
@@ -66,6 +88,7 @@ async def delete_user_tokens(request: Request, user_id: uuid.UUID, conn: WriteCo
 
 @router.post(
     "/users/{user_id}/authentication_factors/actions/reset",
+    response_model=Envelope[RemovedOut],
     summary="Remove the user's second factors: the next sign-in asks to enrol one (after re-proofing)",
 )
 async def reset_factors(request: Request, user_id: uuid.UUID, conn: WriteConn, auth: UsersWrite) -> Response:
@@ -73,7 +96,12 @@ async def reset_factors(request: Request, user_id: uuid.UUID, conn: WriteConn, a
     return envelope.ok(request, {"removed": removed})
 
 
-@router.post("/clients/{client_id}/connections", status_code=201, summary="Connect a MIS; the secret is shown once")
+@router.post(
+    "/clients/{client_id}/connections",
+    response_model=Envelope[ConnectionOut],
+    status_code=201,
+    summary="Connect a MIS; the secret is shown once",
+)
 async def create_connection(
     request: Request, client_id: uuid.UUID, body: ConnectionRequest, conn: WriteConn, auth: ClientsWrite
 ) -> Response:

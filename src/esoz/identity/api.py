@@ -15,16 +15,25 @@ from fastapi.responses import JSONResponse, Response
 from esoz.core import envelope
 from esoz.core.auth import bearer_token, client_ip
 from esoz.core.errors import ApiError, field_error
+from esoz.core.schemas import Envelope
 from esoz.identity import login, oauth, recovery
 from esoz.identity.schemas import (
     AppRequest,
     ApproveFactorRequest,
+    Empty,
+    FactorOut,
     InitFactorRequest,
+    IntrospectionOut,
     LoginRequest,
+    OAuthTokenOut,
     RecoveryRequest,
+    RecoveryRequestOut,
     ResetRequest,
+    ServerMetadataOut,
+    TokenOut,
     TokenRequest,
     UpdatePasswordRequest,
+    UserOut,
 )
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -58,6 +67,7 @@ def _answer(request: Request, answer: login.Answer) -> Response:
 
 @router.post(
     "/auth/login",
+    response_model=Envelope[TokenOut],
     status_code=201,
     summary="Sign in: password, second factor, change-password grants",
     description="esoz: PUT is accepted too (the ESOZ 9.11 heading says PUT, its own k6 script POSTs).\n\n"
@@ -92,14 +102,23 @@ async def auth_login(request: Request, body: LoginRequest) -> Response:
 router.add_api_route("/auth/login", auth_login, methods=["PUT"], status_code=201, include_in_schema=False)
 
 
-@router.post("/auth/logout", summary="End the session: the token and its refresh tokens expire")
+@router.post(
+    "/auth/logout",
+    response_model=Envelope[Empty],
+    summary="End the session: the token and its refresh tokens expire",
+)
 async def auth_logout(request: Request) -> Response:
     engine, _ = _deps(request)
     await oauth.logout(engine, bearer=bearer_token(request))
     return envelope.ok(request, {})
 
 
-@router.post("/oauth/apps/authorize", status_code=201, summary="Approve the MIS app and get an authorization code")
+@router.post(
+    "/oauth/apps/authorize",
+    response_model=Envelope[TokenOut],
+    status_code=201,
+    summary="Approve the MIS app and get an authorization code",
+)
 async def apps_authorize(request: Request, body: AppRequest) -> Response:
     engine, settings = _deps(request)
     a = body.app
@@ -114,6 +133,7 @@ async def apps_authorize(request: Request, body: AppRequest) -> Response:
 
 @router.post(
     "/oauth/tokens",
+    response_model=Envelope[TokenOut],
     status_code=201,
     summary="Exchange a code, or a refresh token, for an access token",
     description="A code issued with a PKCE challenge needs its `code_verifier`. **esoz:** a code issued without "
@@ -149,6 +169,7 @@ FACTOR_TOKENS = (
 
 @router.post(
     "/oauth/users/actions/init_factor",
+    response_model=Envelope[FactorOut],
     status_code=201,
     summary="Start enrolling an SMS or TOTP factor",
     description="SMS: a code goes to the new phone. TOTP: the new secret is shown once; the current factor keeps "
@@ -164,6 +185,7 @@ async def init_factor(request: Request, body: InitFactorRequest) -> Response:
 
 @router.post(
     "/oauth/users/actions/approve_factor",
+    response_model=Envelope[FactorOut | TokenOut],
     status_code=201,
     summary="Confirm the new factor with its code",
     description="The factor becomes active, every session of the user ends, and the user is told on the old "
@@ -182,7 +204,11 @@ async def approve_factor(request: Request, body: ApproveFactorRequest) -> Respon
     )
 
 
-@router.post("/oauth/users/actions/update_password", summary="Set a new password (change-password token)")
+@router.post(
+    "/oauth/users/actions/update_password",
+    response_model=Envelope[UserOut],
+    summary="Set a new password (change-password token)",
+)
 async def update_password(request: Request, body: UpdatePasswordRequest) -> Response:
     engine, settings = _deps(request)
     data = await login.update_password(
@@ -192,7 +218,12 @@ async def update_password(request: Request, body: UpdatePasswordRequest) -> Resp
     return envelope.ok(request, data)
 
 
-@router.post("/api/credentials_recovery_requests", status_code=201, summary="Ask for a password-reset link by e-mail")
+@router.post(
+    "/api/credentials_recovery_requests",
+    response_model=Envelope[RecoveryRequestOut],
+    status_code=201,
+    summary="Ask for a password-reset link by e-mail",
+)
 async def recovery_request(request: Request, body: RecoveryRequest) -> Response:
     engine, settings = _deps(request)
     data = await recovery.request_recovery(
@@ -201,7 +232,11 @@ async def recovery_request(request: Request, body: RecoveryRequest) -> Response:
     return envelope.ok(request, data, status=201)
 
 
-@router.patch("/api/credentials_recovery_requests/{request_id}/actions/reset_password", summary="Reset the password")
+@router.patch(
+    "/api/credentials_recovery_requests/{request_id}/actions/reset_password",
+    response_model=Envelope[UserOut],
+    summary="Reset the password",
+)
 async def recovery_reset(request: Request, request_id: str, body: ResetRequest) -> Response:
     engine, settings = _deps(request)
     r = body.reset_password_request
@@ -239,7 +274,11 @@ async def _form(request: Request) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
-@router.post("/oauth/token", summary="RFC 6749 token endpoint: authorization_code (+PKCE S256) and refresh_token")
+@router.post(
+    "/oauth/token",
+    response_model=OAuthTokenOut,
+    summary="RFC 6749 token endpoint: authorization_code (+PKCE S256) and refresh_token",
+)
 async def token_endpoint(request: Request) -> Response:
     engine, settings = _deps(request)
     try:
@@ -255,7 +294,7 @@ async def token_endpoint(request: Request) -> Response:
     return JSONResponse(oauth.standard_token(access, refresh), headers=NO_STORE)
 
 
-@router.post("/oauth/revoke", summary="RFC 7009 token revocation")
+@router.post("/oauth/revoke", response_model=Empty, summary="RFC 7009 token revocation")
 async def revoke_endpoint(request: Request) -> Response:
     engine, _ = _deps(request)
     try:
@@ -267,7 +306,7 @@ async def revoke_endpoint(request: Request) -> Response:
     return JSONResponse({}, headers=NO_STORE)
 
 
-@router.post("/oauth/introspect", summary="RFC 7662 token introspection")
+@router.post("/oauth/introspect", response_model=IntrospectionOut, summary="RFC 7662 token introspection")
 async def introspect_endpoint(request: Request) -> Response:
     engine, _ = _deps(request)
     try:
@@ -279,6 +318,10 @@ async def introspect_endpoint(request: Request) -> Response:
     return JSONResponse(data, headers=NO_STORE)
 
 
-@router.get("/.well-known/oauth-authorization-server", summary="RFC 8414 authorization server metadata")
+@router.get(
+    "/.well-known/oauth-authorization-server",
+    response_model=ServerMetadataOut,
+    summary="RFC 8414 authorization server metadata",
+)
 async def server_metadata(request: Request) -> Response:
     return JSONResponse(oauth.metadata(str(request.base_url)))

@@ -1,6 +1,7 @@
 """Request shapes of the identity endpoints (the real system's wrappers: `token`, `app`, `user`, ...)."""
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -138,3 +139,124 @@ class ConnectionBody(Strict):
 
 class ConnectionRequest(Strict):
     connection: ConnectionBody
+
+
+# --- answers (documented in the OpenAPI) ------------------------------------------------------------
+
+
+class Empty(BaseModel):
+    """`{}`: the call did what it says and has nothing to tell."""
+
+
+class TokenDetailsOut(BaseModel):
+    model_config = ConfigDict(extra="allow")  # the grant's own details: redirect_uri, scope_request, ...
+
+    client_id: uuid.UUID
+    scope: str
+    grant_type: str | None = None
+    refresh_token: str | None = None
+
+
+class TokenOut(BaseModel):
+    """The real system's `Access_Token`: what the next step of the sign-in takes as its bearer."""
+
+    id: uuid.UUID
+    name: str
+    value: str
+    user_id: uuid.UUID
+    expires_at: int = Field(description="Unix time")
+    details: TokenDetailsOut
+
+
+class FactorOut(BaseModel):
+    """An SMS factor (masked phone in `factor`) or a TOTP one (its secret, shown once while enrolling)."""
+
+    type: str
+    factor: str | None = None
+    secret: str | None = None
+    otpauth_uri: str | None = None
+    is_active: bool | None = None
+
+
+class UserRoleOut(BaseModel):
+    role: str
+    client_id: uuid.UUID | None
+
+
+class UserOut(BaseModel):
+    id: uuid.UUID
+    email: str
+    party_id: uuid.UUID | None
+    tax_id: str | None
+    is_blocked: bool
+    block_reason: str | None
+    password_set_at: datetime
+    inserted_at: datetime
+    updated_at: datetime
+    roles: list[UserRoleOut] | None = None
+
+
+class RecoveryRequestOut(BaseModel):
+    is_active: bool
+    expires_at: datetime
+
+
+class OAuthTokenOut(BaseModel):
+    """RFC 6749 §5.1."""
+
+    access_token: str
+    token_type: str
+    expires_in: int
+    refresh_token: str
+    scope: str
+
+
+class IntrospectionOut(BaseModel):
+    """RFC 7662: only `active` for a token that is not the client's own live token."""
+
+    active: bool
+    scope: str | None = None
+    client_id: str | None = None
+    sub: str | None = None
+    token_type: str | None = None
+    exp: int | None = None
+    iat: int | None = None
+
+
+class ServerMetadataOut(BaseModel):
+    """RFC 8414."""
+
+    model_config = ConfigDict(extra="allow")
+
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    revocation_endpoint: str
+    introspection_endpoint: str
+    response_types_supported: list[str]
+    grant_types_supported: list[str]
+    code_challenge_methods_supported: list[str]
+    token_endpoint_auth_methods_supported: list[str]
+    revocation_endpoint_auth_methods_supported: list[str]
+    introspection_endpoint_auth_methods_supported: list[str]
+    scopes_supported: list[str]
+    service_documentation: str
+    ui_locales_supported: list[str]
+
+
+class RevokedOut(BaseModel):
+    revoked: int = Field(description="how many live tokens were revoked")
+
+
+class RemovedOut(BaseModel):
+    removed: int = Field(description="how many factors were removed")
+
+
+class ConnectionOut(BaseModel):
+    """A MIS connection; `secret` is shown this once."""
+
+    id: uuid.UUID
+    client_id: uuid.UUID
+    consumer_id: uuid.UUID
+    redirect_uri: str
+    secret: str

@@ -14,13 +14,19 @@ from fastapi.responses import Response
 from esoz.core import envelope
 from esoz.core.db import WriteConn
 from esoz.core.errors import Forbidden, NotFound, field_error
+from esoz.core.schemas import Envelope
 from esoz.notifications import service
 from esoz.notifications.providers.http import dig
+from esoz.notifications.schemas import SmsReceiptOut
 
 router = APIRouter(prefix="/api/notifications", tags=["notifications"])
 
 
-@router.post("/sms/receipts", summary="Delivery receipt callback of the SMS provider (esoz: not in the MIS API)")
+@router.post(
+    "/sms/receipts",
+    response_model=Envelope[SmsReceiptOut],
+    summary="Delivery receipt callback of the SMS provider (esoz: not in the MIS API)",
+)
 async def sms_receipt(
     request: Request,
     conn: WriteConn,

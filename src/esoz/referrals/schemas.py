@@ -81,3 +81,22 @@ class CompleteBody(BaseModel):
     completed_with: Reference
     status_reason: CodeableConcept | None = None
     program_service: Reference | None = None
+
+
+# --- answers ---------------------------------------------------------------------------------------
+
+
+class JobLinkOut(BaseModel):
+    entity: str
+    href: str
+
+
+class JobOut(BaseModel):
+    """The medical-events job an asynchronous write answers with (202), and `GET /api/jobs/{id}`."""
+
+    id: uuid.UUID
+    status: str
+    status_code: int
+    eta: datetime
+    links: list[JobLinkOut]
+    error: dict[str, Any] | None = None  # a failed job's error
