@@ -1,9 +1,6 @@
-"""The entry point every signed flow calls: base64 CMS in, verified JSON and signers out.
-
-    doc = await verify_signed_document(conn, body.signed_data)           # 400/422 on any problem
-    check_signer_drfo(doc.signer, party.tax_id)                           # signer_checks
-    check_content(doc.content, render(draft))
-    await store_signed_content(conn, doc, entity_type="...", entity_id=draft.id)
+"""CMS verification: base64 CMS in, verified JSON and signers out (`verify_signed_document`, 400/422 on any
+problem). Signed writes do not call it themselves: `signatures.flow.signed_write` verifies, checks the signer
+and the content, and keeps the CMS in one order for every signed document.
 
 Work on untrusted input is bounded before any cryptography: the base64 length, the decoded size, the
 number of embedded certificates, of signers and of nesting levels are all capped by settings.
