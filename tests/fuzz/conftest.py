@@ -50,7 +50,7 @@ def _own_database(db_url: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="module")  # the server, its jobs and its database end with the fuzz module
+@pytest.fixture(scope="session")
 def fuzz_world(db_url: str, live_server: type[Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzWorld]:
     with _own_database(db_url) as url:
         settings = Settings(
