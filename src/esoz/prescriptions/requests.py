@@ -23,7 +23,7 @@ from esoz.core.fastsql import FastQuery
 from esoz.core.ids import uuid7
 from esoz.core.rows import all_rows, get_row_by_id, get_scoped_row
 from esoz.notifications import templates
-from esoz.prescriptions import people, prescriptions, programs, schemas, stewardship, views
+from esoz.prescriptions import people, prescriptions, programs, render, schemas, stewardship
 from esoz.prescriptions.common import dispense_window, settings_of, today
 from esoz.prescriptions.expiry import expire_batch
 from esoz.prescriptions.models import (
@@ -331,7 +331,9 @@ def _jsonable(value: Any) -> Any:
     return orjson.loads(envelope.dumps(value))
 
 
-def render(mrr_id: uuid.UUID, number: str, data: schemas.MedicationRequestRequestData, c: Checked) -> dict[str, Any]:
+def render_draft(
+    mrr_id: uuid.UUID, number: str, data: schemas.MedicationRequestRequestData, c: Checked
+) -> dict[str, Any]:
     valid_from, valid_to = dispense_window(data.created_at, c.program)
     return _jsonable(
         {
@@ -343,13 +345,13 @@ def render(mrr_id: uuid.UUID, number: str, data: schemas.MedicationRequestReques
             "ended_at": data.ended_at,
             "dispense_valid_from": valid_from,
             "dispense_valid_to": valid_to,
-            "legal_entity": views.legal_entity(c.legal_entity),
-            "division": views.division(c.division),
-            "employee": views.employee(c.employee, c.party),
-            "person": views.person(c.person, today()),
+            "legal_entity": render.legal_entity(c.legal_entity),
+            "division": render.division(c.division),
+            "employee": render.employee(c.employee, c.party),
+            "person": render.person(c.person, today()),
             "inform_with": data.inform_with,
-            "medication_info": views.medication_info(c.dosage, data.medication_qty),
-            "medical_program": views.medical_program_short(c.program),
+            "medication_info": render.medication_info(c.dosage, data.medication_qty),
+            "medical_program": render.medical_program_short(c.program),
             "intent": data.intent,
             "category": data.category,
             "context": data.context,
@@ -376,7 +378,7 @@ async def create(
     phone = people.otp_phone(checked.person)
     # 4 digits 1–9, only when the patient can receive it (an OTP authentication method).
     code = "".join(secrets.choice("123456789") for _ in range(4)) if phone else None
-    rendered = render(mrr_id, number, data, checked)
+    rendered = render_draft(mrr_id, number, data, checked)
     now = clock.now()
     await conn.execute(
         medication_request_requests.insert().values(
@@ -544,7 +546,7 @@ async def sign(
     mr_id = await signed_write(
         conn, signed_data=body.signed_medication_request_request, plan=plan, auth=auth, settings=settings
     )
-    return views.medication_request(await prescriptions.get_row(conn, mr_id, None))
+    return render.medication_request(await prescriptions.get_row(conn, mr_id, None))
 
 
 async def _signing_doctor(
@@ -567,8 +569,7 @@ async def _signing_doctor(
 async def _create_prescription(
     conn: AsyncConnection, row: Mapping[str, Any], *, auth: AuthContext, settings: Settings
 ) -> Written[uuid.UUID]:
-    """The signed draft's last check (one prescription per INN and period) and the prescription it becomes."""
-    draft = row["data"]
+    """The signed draft becomes the prescription, once no other one of its INN took the period meanwhile."""
     program = await get_row_by_id(conn, medical_programs, row["medical_program_id"])
     assert program is not None  # create checked the draft's programme (`.one()` before)
     dosage = await programs.dosage_info(conn, row["medication_id"])
@@ -576,23 +577,63 @@ async def _create_prescription(
         raise _bad(
             "medication_id", "Not found any medications allowed for create medication request for this medical program!"
         )
+    await _recheck_same_inn(conn, row, program=program, innm_id=dosage["innm_id"], settings=settings)
+    mr_id = await _insert_prescription(conn, row, program=program, innm_id=dosage["innm_id"], auth=auth)
+    await _update_status(conn, [row], "SIGNED", auth.user_id)
+    phone = people.otp_phone(await people.person(conn, row["person_id"]) or {"authentication_methods": []})
+    notify = row["verification_code"] and not settings_of(program)["medication_request_notification_disabled"]
+    sms = Sms(
+        phone=phone,
+        template=templates.medication_request_sign(row["request_number"], row["verification_code"]),
+        idempotency_key=f"mr-sign:{mr_id}",
+    )
+    prescribed = StatusChange(
+        entity_type="MedicationRequest", entity_id=mr_id, new_status="ACTIVE", legal_entity_id=row["legal_entity_id"]
+    )
+    signed = AuditEntry(
+        action="medication_request_request.sign",
+        resource_type="medication_request_request",
+        resource_id=row["id"],
+        details={"medication_request_id": str(mr_id)},
+    )
+    effects = Effects(
+        changes=(*_status_changes([row], "SIGNED"), prescribed), audit=(signed,), messages=(sms,) if notify else ()
+    )
+    return Written(document_id=row["id"], result=mr_id, effects=effects)
+
+
+def _draft_dates(draft: Mapping[str, Any]) -> tuple[date, date, date]:
     created_at, started_at, ended_at = (date.fromisoformat(draft[k]) for k in ("created_at", "started_at", "ended_at"))
+    return created_at, started_at, ended_at
+
+
+async def _recheck_same_inn(
+    conn: AsyncConnection, row: Mapping[str, Any], *, program: Any, innm_id: uuid.UUID, settings: Settings
+) -> None:
     # Two drafts for one INN may both have passed create; the lock makes their signs take turns.
     await conn.execute(
         text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
-        {"key": f"mr:{row['person_id']}:{dosage['innm_id']}:{program['id']}"},
+        {"key": f"mr:{row['person_id']}:{innm_id}:{program['id']}"},
     )
+    created_at, started_at, ended_at = _draft_dates(row["data"])
     await check_same_inn(
         conn,
         person_id=row["person_id"],
-        innm_id=dosage["innm_id"],
+        innm_id=innm_id,
         program=program,
         created_at=created_at,
         started_at=started_at,
         ended_at=ended_at,
         settings=settings,
     )
-    mr_id = row["medication_request_id"]
+
+
+async def _insert_prescription(
+    conn: AsyncConnection, row: Mapping[str, Any], *, program: Any, innm_id: uuid.UUID, auth: AuthContext
+) -> uuid.UUID:
+    draft = row["data"]
+    created_at, started_at, ended_at = _draft_dates(draft)
+    mr_id: uuid.UUID = row["medication_request_id"]
     now = clock.now()
     await conn.execute(
         medication_requests.insert().values(
@@ -605,7 +646,7 @@ async def _create_prescription(
             division_id=uuid.UUID(draft["division"]["id"]),
             legal_entity_id=row["legal_entity_id"],
             medication_id=row["medication_id"],
-            innm_id=dosage["innm_id"],
+            innm_id=innm_id,
             medication_qty=draft["medication_info"]["medication_qty"],
             medical_program_id=program["id"],
             created_at=created_at,
@@ -623,41 +664,7 @@ async def _create_prescription(
             updated_by=auth.user_id,
         )
     )
-    await _update_status(conn, [row], "SIGNED", auth.user_id)
-    phone = people.otp_phone(await people.person(conn, row["person_id"]) or {"authentication_methods": []})
-    notify = row["verification_code"] and not settings_of(program)["medication_request_notification_disabled"]
-    messages = (
-        (
-            Sms(
-                phone=phone,
-                template=templates.medication_request_sign(row["request_number"], row["verification_code"]),
-                idempotency_key=f"mr-sign:{mr_id}",
-            ),
-        )
-        if notify
-        else ()
-    )
-    effects = Effects(
-        changes=(
-            *_status_changes([row], "SIGNED"),
-            StatusChange(
-                entity_type="MedicationRequest",
-                entity_id=mr_id,
-                new_status="ACTIVE",
-                legal_entity_id=row["legal_entity_id"],
-            ),
-        ),
-        audit=(
-            AuditEntry(
-                action="medication_request_request.sign",
-                resource_type="medication_request_request",
-                resource_id=row["id"],
-                details={"medication_request_id": str(mr_id)},
-            ),
-        ),
-        messages=messages,
-    )
-    return Written(document_id=row["id"], result=mr_id, effects=effects)
+    return mr_id
 
 
 async def reject(conn: AsyncConnection, id_: uuid.UUID, auth: AuthContext) -> dict[str, Any]:
