@@ -12,15 +12,27 @@ from fastapi.responses import HTMLResponse, Response
 from esoz.core import envelope
 from esoz.core import outbox as ob
 from esoz.core.db import ReadConn, WriteConn
+from esoz.core.schemas import Envelope
 from esoz.notifications import devview, maintenance, service
 from esoz.notifications.auth import OutboxRead, OutboxWrite, WindowsRead, WindowsWrite
-from esoz.notifications.schemas import MaintenanceWindowCreate
+from esoz.notifications.schemas import (
+    DevMessageOut,
+    MaintenanceWindowCreate,
+    MaintenanceWindowOut,
+    OutboxMetricsOut,
+    OutboxRowOut,
+    RetriedOut,
+)
 
 router = APIRouter(prefix="/admin", tags=["delivery admin"])
 dev_router = APIRouter(prefix="/admin/dev", tags=["dev"])  # mounted in dev mode only; no token needed there
 
 
-@router.get("/outbox/metrics", summary="Outbox backlog: pending rows, oldest pending age, dead-letter rows")
+@router.get(
+    "/outbox/metrics",
+    response_model=Envelope[OutboxMetricsOut],
+    summary="Outbox backlog: pending rows, oldest pending age, dead-letter rows",
+)
 async def outbox_metrics(request: Request, auth: OutboxRead, conn: ReadConn) -> Response:
     settings = request.app.state.settings
     providers = {service.SMS: settings.sms_provider, service.EMAIL: settings.email_provider}
@@ -29,7 +41,7 @@ async def outbox_metrics(request: Request, auth: OutboxRead, conn: ReadConn) -> 
     return envelope.ok(request, data)
 
 
-@router.get("/outbox", summary="Outbox rows, newest first")
+@router.get("/outbox", response_model=Envelope[list[OutboxRowOut]], summary="Outbox rows, newest first")
 async def outbox_rows(
     request: Request,
     auth: OutboxRead,
@@ -42,12 +54,21 @@ async def outbox_rows(
     return envelope.ok(request, await ob.list_rows(conn, status=status, channel=channel, kind=kind, limit=limit))
 
 
-@router.post("/outbox/{row_id}/actions/retry", summary="Put a dead-letter row back in the queue")
+@router.post(
+    "/outbox/{row_id}/actions/retry",
+    response_model=Envelope[RetriedOut],
+    summary="Put a dead-letter row back in the queue",
+)
 async def outbox_retry(request: Request, auth: OutboxWrite, conn: WriteConn, row_id: uuid.UUID) -> Response:
     return envelope.ok(request, {"retried": await ob.retry(conn, [row_id])})
 
 
-@router.post("/maintenance_windows", status_code=201, summary="Plan a maintenance window of a delivery channel")
+@router.post(
+    "/maintenance_windows",
+    response_model=Envelope[MaintenanceWindowOut],
+    status_code=201,
+    summary="Plan a maintenance window of a delivery channel",
+)
 async def create_window(
     request: Request, auth: WindowsWrite, conn: WriteConn, body: MaintenanceWindowCreate
 ) -> Response:
@@ -55,17 +76,30 @@ async def create_window(
     return envelope.ok(request, window, status=201)
 
 
-@router.get("/maintenance_windows", summary="Current and planned maintenance windows (past ones with include_past)")
+@router.get(
+    "/maintenance_windows",
+    response_model=Envelope[list[MaintenanceWindowOut]],
+    summary="Current and planned maintenance windows (past ones with include_past)",
+)
 async def list_windows(request: Request, auth: WindowsRead, conn: ReadConn, include_past: bool = False) -> Response:
     return envelope.ok(request, await maintenance.list_windows(conn, include_past=include_past))
 
 
-@router.patch("/maintenance_windows/{window_id}/actions/cancel", summary="End a window now; held messages go out")
+@router.patch(
+    "/maintenance_windows/{window_id}/actions/cancel",
+    response_model=Envelope[MaintenanceWindowOut],
+    summary="End a window now; held messages go out",
+)
 async def cancel_window(request: Request, auth: WindowsWrite, conn: WriteConn, window_id: uuid.UUID) -> Response:
     return envelope.ok(request, await maintenance.cancel_window(conn, window_id))
 
 
-@dev_router.get("/messages", summary="Messages the log providers delivered, newest first (dev mode only)")
+@dev_router.get(
+    "/messages",
+    response_model=Envelope[list[DevMessageOut]],
+    summary="Messages the log providers delivered, newest first (dev mode only)",
+    responses={200: {"content": {"text/html": {}}, "description": "JSON; a browser (Accept: text/html) gets the page"}},
+)
 async def dev_messages(
     request: Request,
     conn: ReadConn,
