@@ -65,7 +65,8 @@ def is_autocommit(conn: AsyncConnection) -> bool:
 
 
 def engine_of(request: Request) -> AsyncEngine:
-    return request.app.state.engine
+    engine: AsyncEngine = request.app.state.engine  # set by create_app's lifespan
+    return engine
 
 
 async def read_conn(request: Request) -> AsyncIterator[AsyncConnection]:

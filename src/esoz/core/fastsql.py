@@ -14,45 +14,61 @@ are refused at construction (their parameters need SQLAlchemy's processing).
 """
 
 from collections import namedtuple
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from sqlalchemy import JSON, Select
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from esoz.core.db import is_autocommit
 
-_DIALECT = postgresql.asyncpg.dialect()  # type: ignore[attr-defined]
-_BASES: dict[tuple[str, ...], type] = {}
+_DIALECT = PGDialect_asyncpg()
 
 
-def _row_class(keys: tuple[str, ...]) -> type:
-    """A tuple row with both access styles the views use: `row.name` and `row["name"]`."""
-    if keys not in _BASES:
-        base = namedtuple("FastRow", keys)  # type: ignore[misc]
+class FastRow(tuple[Any, ...]):
+    """A tuple row with both access styles the views use: `row.name` and `row["name"]`.
 
-        class FastRow(base):  # type: ignore[misc, valid-type]
-            __slots__ = ()
+    The per-query row classes put a namedtuple (the fields as attributes, `_make`) behind these methods.
+    """
 
-            def __getitem__(self, key: Any) -> Any:
-                return getattr(self, key) if isinstance(key, str) else tuple.__getitem__(self, key)
+    __slots__ = ()
+    _fields: ClassVar[tuple[str, ...]]
 
-            def keys(self) -> tuple[str, ...]:
-                return self._fields
+    if TYPE_CHECKING:
+        # Provided by the namedtuple base of each per-query class; the fields depend on the query.
+        @classmethod
+        def _make(cls, iterable: Iterable[Any]) -> Self: ...
 
-            def items(self) -> Iterator[tuple[str, Any]]:
-                return zip(self._fields, self, strict=True)
+        def __getattr__(self, name: str) -> Any: ...
 
-            def get(self, key: str, default: Any = None) -> Any:
-                return getattr(self, key, default)
+    def __getitem__(self, key: Any) -> Any:
+        return getattr(self, key) if isinstance(key, str) else tuple.__getitem__(self, key)
 
-            @property
-            def _mapping(self) -> Mapping[str, Any]:
-                return dict(zip(self._fields, self, strict=True))
+    def keys(self) -> tuple[str, ...]:
+        return self._fields
 
-        _BASES[keys] = FastRow
-    return _BASES[keys]
+    def items(self) -> Iterator[tuple[str, Any]]:
+        return zip(self._fields, self, strict=True)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return getattr(self, key, default)
+
+    @property
+    def _mapping(self) -> Mapping[str, Any]:
+        return dict(zip(self._fields, self, strict=True))
+
+
+# namedtuple() with fields known only at run time: typed as the plain class factory it is.
+_namedtuple: Callable[[str, Sequence[str]], type[tuple[Any, ...]]] = namedtuple
+_CLASSES: dict[tuple[str, ...], type[FastRow]] = {}
+
+
+def _row_class(keys: tuple[str, ...]) -> type[FastRow]:
+    if keys not in _CLASSES:
+        # FastRow first, so its __getitem__ comes before tuple's; the namedtuple supplies the fields and _make.
+        _CLASSES[keys] = type("FastRow", (FastRow, _namedtuple("FastRow", keys)), {"__slots__": ()})
+    return _CLASSES[keys]
 
 
 class FastQuery:
@@ -74,16 +90,16 @@ class FastQuery:
         # Literal-free defaults (bindparam(value=...)) are filled once here.
         self._defaults = {name: b.value for name, b in compiled.binds.items() if b.value is not None}
 
-    async def fetch(self, conn: AsyncConnection, **params: Any) -> Sequence[Any]:
+    async def fetch(self, conn: AsyncConnection, **params: Any) -> Sequence[FastRow]:
         sync = conn.sync_connection
         driver = sync.connection.driver_connection if sync is not None else None
         if driver is None or not (driver.is_in_transaction() or is_autocommit(conn)):
             return [self._make(row) for row in (await conn.execute(self.stmt, params)).all()]  # same row type
         values = self._defaults | params if self._defaults else params
-        records = await driver.fetch(self.sql, *[values[name] for name in self._names])  # type: ignore[union-attr]
+        records = await driver.fetch(self.sql, *[values[name] for name in self._names])
         make = self._make
         return [make(r) for r in records]
 
-    async def first(self, conn: AsyncConnection, **params: Any) -> Any:
+    async def first(self, conn: AsyncConnection, **params: Any) -> FastRow | None:
         rows = await self.fetch(conn, **params)
         return rows[0] if rows else None

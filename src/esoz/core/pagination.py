@@ -121,6 +121,12 @@ def _key_value(column: ColumnElement[Any], value: Any) -> Any:
     return value
 
 
+def _name(column: ColumnElement[Any]) -> str:
+    if column.key is None:
+        raise ValueError("an unnamed keyset column needs a label")
+    return column.key
+
+
 async def keyset_page(
     conn: AsyncConnection,
     query: Select[Any],
@@ -146,7 +152,7 @@ async def keyset_page(
     rows = (await conn.execute(query)).mappings().all()
     more = len(rows) > params.page_size
     rows = rows[: params.page_size]
-    names = labels or [c.key for c in key]
+    names = labels or [_name(c) for c in key]
     next_cursor = encode_cursor([rows[-1][name] for name in names]) if more else None
     return rows, KeysetPaging(params.page_size, next_cursor)
 

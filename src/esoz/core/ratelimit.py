@@ -65,7 +65,8 @@ class RateLimiter:
         async with self.engine.connect() as conn:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
             rows = (await conn.execute(_UPSERT, {"keys": keys, "window": start})).all()
-        return {row.key: int(row.count) for row in rows}, remaining
+        # unpacked, not row.count: the name is also Sequence.count on a Row
+        return {key: int(count) for key, count in rows}, remaining
 
     async def hit_all(self, limits: dict[str, int], window: int) -> None:
         """Count a hit on every key whose limit is on (> 0); 429 if any passed its limit."""
