@@ -29,13 +29,14 @@ from esoz.identity.admin import router as identity_admin_router
 from esoz.identity.api import router as identity_router
 from esoz.identity.pages import router as identity_pages_router
 from esoz.identity.tokens import verify_access_token
+from esoz.jobs import all_jobs
 from esoz.notifications.admin import dev_router as notifications_dev_router
 from esoz.notifications.admin import router as notifications_admin_router
 from esoz.notifications.api import router as notifications_router
 from esoz.prescriptions.admin import router as prescriptions_admin_router
 from esoz.prescriptions.api import router as prescriptions_router
+from esoz.referrals.api import jobs_router
 from esoz.referrals.api import router as referrals_router
-from esoz.referrals.jobs_api import router as me_jobs_router
 from esoz.registry.admin import router as registry_admin_router
 from esoz.registry.api import router as registry_router
 from esoz.settings import Settings, get_settings
@@ -81,7 +82,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             else None
         )
         stop = asyncio.Event()
-        jobs = asyncio.create_task(run_jobs(app.state.engine, stop, settings)) if settings.inprocess_worker else None
+        jobs = (
+            asyncio.create_task(run_jobs(app.state.engine, stop, all_jobs(settings)))
+            if settings.inprocess_worker
+            else None
+        )
         # What exists now (modules, tables, routes, schemas) lives as long as the process: move it out of the
         # collector's generations, so that full collections under load walk only per-request garbage.
         gc.collect()
@@ -119,7 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(prescriptions_router)
     app.include_router(referrals_router)
     app.include_router(conclusions_router)
-    app.include_router(me_jobs_router)
+    app.include_router(jobs_router)
     app.include_router(signatures_router)
     app.include_router(notifications_router)
     app.include_router(identity_pages_router)

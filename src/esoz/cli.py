@@ -10,11 +10,12 @@ from typing import Annotated
 import typer
 
 from esoz.analytics.cli import app as dashboards_app
-from esoz.conclusions import commands as _conclusions_commands  # noqa: F401  (adds `esoz sim pfu`)
+from esoz.conclusions.cli import sim_pfu
 from esoz.core.embedded import database_url
 from esoz.core.logging import configure_logging, get_logger
+from esoz.identity.cli import BEFORE_TOKEN
 from esoz.identity.cli import app as users_app
-from esoz.notifications.commands import outbox_app, sim_app
+from esoz.notifications.cli import outbox_app, sim_app
 from esoz.settings import Settings, get_settings
 from esoz.signatures.cli import pki_app, sign
 
@@ -25,11 +26,20 @@ app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
 app.add_typer(outbox_app, name="outbox")
+sim_app.command("pfu")(sim_pfu)
 app.add_typer(sim_app, name="sim")
 app.add_typer(pki_app, name="pki")
 app.add_typer(dashboards_app, name="dashboards")
 app.command("sign")(sign)
 log = get_logger("esoz.cli")
+
+
+def _load_routes() -> None:
+    """Import every router, so that every scope the routes declare is known (`esoz users token`)."""
+    import esoz.app  # noqa: F401
+
+
+BEFORE_TOKEN.append(_load_routes)
 
 
 def _settings() -> Settings:
@@ -148,12 +158,13 @@ def serve(
 def worker() -> None:
     """Run background jobs: audit sealing, the outbox dispatcher (SMS, e-mail), event fan-out and clean-ups."""
     from esoz.core.worker import run_worker
+    from esoz.jobs import all_jobs
 
     settings = _settings()
     _exit_cleanly_on_sigterm()
     with database_url(settings.database_url, settings.pg_data_dir) as url:
         _prepare(url)
-        asyncio.run(run_worker(url))
+        asyncio.run(run_worker(url, all_jobs(settings)))
 
 
 @db_app.command("upgrade")

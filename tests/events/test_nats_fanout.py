@@ -11,9 +11,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from esoz.core.db import make_engine
-from esoz.core.worker import all_jobs
 from esoz.events import service
 from esoz.events.fanout import Publisher
+from esoz.jobs import all_jobs
 from esoz.settings import Settings
 
 NATS_URL = "nats://127.0.0.1:4222"

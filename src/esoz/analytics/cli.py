@@ -24,10 +24,12 @@ def rebuild(
     check: Annotated[bool, typer.Option("--check", help="only compare; change nothing")] = False,
 ) -> None:
     """Recompute every rollup from the source tables; exits 1 if the incremental rollups disagreed."""
-    from esoz.cli import _settings
     from esoz.core.embedded import database_url
+    from esoz.core.logging import configure_logging
+    from esoz.settings import get_settings
 
-    settings = _settings()
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
     with database_url(settings.database_url, settings.pg_data_dir) as url:
         report = asyncio.run(_rebuild(url, replace=not check))
     typer.echo(report.summary())

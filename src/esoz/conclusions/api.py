@@ -15,14 +15,15 @@ from esoz.conclusions.auth import (
     CompositionResend,
     CompositionWrite,
 )
-from esoz.conclusions.schemas import CompositionSubmit
+from esoz.conclusions.schemas import CompositionOut, CompositionSubmit, CompositionTitleOut, IntegrationTaskOut
 from esoz.core import envelope
 from esoz.core.db import ReadConn, WriteConn
 from esoz.core.errors import ENTRY_QUERY, ValidationFailed, invalid_entry
 from esoz.core.pagination import Pagination, Paging
 from esoz.core.patient_data import patient_data
-from esoz.referrals import me_jobs
-from esoz.referrals.schemas import SignedData
+from esoz.core.schemas import Envelope, ListEnvelope
+from esoz.referrals import async_jobs
+from esoz.referrals.schemas import JobOut, SignedData
 
 router = APIRouter(prefix="/api/patients/{patient_id}", tags=["compositions"])
 
@@ -36,9 +37,19 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/composition_title", summary="Reserve a composition title", responses=WRITE_ERRORS)
+@router.post(
+    "/composition_title",
+    status_code=202,
+    response_model=Envelope[CompositionTitleOut],
+    summary="Reserve a composition title",
+    responses=WRITE_ERRORS,
+)
 @router.get(
-    "/composition_title", summary="Reserve a composition title (GET, as esoz/apiary.apib)", responses=WRITE_ERRORS
+    "/composition_title",
+    status_code=202,
+    response_model=Envelope[CompositionTitleOut],
+    summary="Reserve a composition title (GET, as esoz/apiary.apib)",
+    responses=WRITE_ERRORS,
 )
 async def create_title(
     request: Request, conn: WriteConn, auth: CompositionCreate, patient_id: uuid.UUID,
@@ -48,7 +59,7 @@ async def create_title(
     return envelope.ok(request, await service.create_title(conn, auth, patient_id, composition_type), status=202)
 
 
-@router.post("/compositions", status_code=202, responses=WRITE_ERRORS)
+@router.post("/compositions", response_model=Envelope[JobOut], status_code=202, responses=WRITE_ERRORS)
 async def submit(
     request: Request, conn: WriteConn, auth: CompositionWrite, patient_id: uuid.UUID, body: CompositionSubmit
 ) -> Response:
@@ -57,11 +68,12 @@ async def submit(
     `actions/sign`. Validated before answering; errors come back directly, the job is already processed."""
     settings = request.app.state.settings
     job = await service.submit(conn, settings, auth, patient_id, draft=body.composition, signed_data=body.signed_data)
-    return me_jobs.accepted(request, job)
+    return async_jobs.accepted(request, job)
 
 
 @router.get(
     "/compositions/search",
+    response_model=ListEnvelope[CompositionOut],
     openapi_extra=patient_data("composition", person="path:patient_id", id="data:id"),
 )
 async def search(
@@ -87,6 +99,7 @@ async def search(
 
 @router.get(
     "/compositions/{id}",
+    response_model=Envelope[CompositionOut],
     responses={404: WRITE_ERRORS[404]},
     openapi_extra=patient_data("composition", person="path:patient_id", id="path:id"),
 )
@@ -98,6 +111,7 @@ async def get(
 
 @router.get(
     "/compositions/{id}/integration_data",
+    response_model=Envelope[list[IntegrationTaskOut]],
     responses={404: WRITE_ERRORS[404]},
     openapi_extra=patient_data(
         "composition", person="path:patient_id", id="path:id", action="composition.integration_data.read"
@@ -128,36 +142,56 @@ async def print_form(
     return HTMLResponse(await printform.render_info_certificate(conn, row))
 
 
-@router.patch("/compositions/{id}/actions/sign", status_code=202, responses=WRITE_ERRORS)
+@router.patch(
+    "/compositions/{id}/actions/sign",
+    response_model=Envelope[JobOut],
+    status_code=202,
+    responses=WRITE_ERRORS,
+)
 async def sign(
     request: Request, conn: WriteConn, auth: CompositionWrite, patient_id: uuid.UUID, id: uuid.UUID, body: SignedData
 ) -> Response:
     """**esoz** (SwaggerHub flow): PRELIMINARY → FINAL; the author signs the GET render with `status: FINAL`."""
     job = await service.sign(conn, request.app.state.settings, auth, patient_id, id, body.signed_data)
-    return me_jobs.accepted(request, job)
+    return async_jobs.accepted(request, job)
 
 
-@router.patch("/compositions/{id}/actions/mark_in_error", status_code=202, responses=WRITE_ERRORS)
+@router.patch(
+    "/compositions/{id}/actions/mark_in_error",
+    response_model=Envelope[JobOut],
+    status_code=202,
+    responses=WRITE_ERRORS,
+)
 async def mark_in_error(
     request: Request, conn: WriteConn, auth: CompositionMarkInError, patient_id: uuid.UUID, id: uuid.UUID,
     body: SignedData,
 ) -> Response:  # fmt: skip
     """Signed: the render with `status: ENTERED_IN_ERROR`, `status_reason`, `explanatory_letter`."""
     job = await service.mark_in_error(conn, request.app.state.settings, auth, patient_id, id, body.signed_data)
-    return me_jobs.accepted(request, job)
+    return async_jobs.accepted(request, job)
 
 
-@router.patch("/compositions/{id}/actions/resend", status_code=202, responses=WRITE_ERRORS)
+@router.patch(
+    "/compositions/{id}/actions/resend",
+    response_model=Envelope[JobOut],
+    status_code=202,
+    responses=WRITE_ERRORS,
+)
 async def resend(
     request: Request, conn: WriteConn, auth: CompositionResend, patient_id: uuid.UUID, id: uuid.UUID
 ) -> Response:
     """Send the patient the SMS again."""
-    return me_jobs.accepted(request, await service.resend_sms(conn, auth, patient_id, id))
+    return async_jobs.accepted(request, await service.resend_sms(conn, auth, patient_id, id))
 
 
-@router.patch("/compositions/{id}/actions/resend_erln", status_code=202, responses=WRITE_ERRORS)
+@router.patch(
+    "/compositions/{id}/actions/resend_erln",
+    response_model=Envelope[JobOut],
+    status_code=202,
+    responses=WRITE_ERRORS,
+)
 async def resend_erln(
     request: Request, conn: WriteConn, auth: CompositionWrite, patient_id: uuid.UUID, id: uuid.UUID
 ) -> Response:
     """**esoz** (SwaggerHub `PATCH …/erln`): send the conclusion to the ПФУ registry again (FINAL only)."""
-    return me_jobs.accepted(request, await service.resend_erln(conn, auth, patient_id, id))
+    return async_jobs.accepted(request, await service.resend_erln(conn, auth, patient_id, id))

@@ -1,13 +1,10 @@
-"""`esoz sim pfu`: the stand-in ПФУ e-sick-leave registry (added to the `esoz sim` group)."""
+"""`esoz sim pfu`: the stand-in ПФУ e-sick-leave registry (the top-level cli adds it to the `esoz sim` group)."""
 
 from typing import Annotated
 
 import typer
 
-from esoz.notifications.commands import sim_app
 
-
-@sim_app.command("pfu")
 def sim_pfu(
     host: Annotated[str, typer.Option(help="bind address")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 9200,

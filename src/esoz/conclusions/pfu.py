@@ -24,6 +24,7 @@ from esoz.core import clock
 from esoz.core import outbox as ob
 from esoz.core.logging import get_logger
 from esoz.core.outbox import Message, PermanentError, TransientError
+from esoz.registry.repository import ClinicianRecord, LegalEntityRecord, PersonRecord
 from esoz.settings import Settings
 from esoz.signatures.devpki import DevPki, Issued, issue_cert, load_issued
 from esoz.signatures.service import pki_dir
@@ -53,7 +54,7 @@ def task_entry(task_type: str, now: datetime) -> dict[str, Any]:
 
 
 def erln_record(
-    row: RowMapping, person: RowMapping, author: RowMapping, legal_entity: RowMapping, days: int
+    row: RowMapping, person: PersonRecord, author: ClinicianRecord, legal_entity: LegalEntityRecord, days: int
 ) -> dict[str, Any]:
     """The JSON the registry receives (signed by the system): who is off work, why, from when to when."""
     return {
@@ -78,11 +79,11 @@ def erln_record(
             "unzr": person["unzr"],
         },
         "doctor": {
-            "employee_id": str(author["e_id"]),
-            "last_name": author["p_last_name"],
-            "first_name": author["p_first_name"],
-            "second_name": author["p_second_name"],
-            "tax_id": author["p_tax_id"],
+            "employee_id": str(author.employee.id),
+            "last_name": author.party.last_name,
+            "first_name": author.party.first_name,
+            "second_name": author.party.second_name,
+            "tax_id": author.party.tax_id,
         },
         "legal_entity": {"id": str(legal_entity["id"]), "edrpou": legal_entity["edrpou"], "name": legal_entity["name"]},
     }

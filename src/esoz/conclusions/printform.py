@@ -14,8 +14,7 @@ from esoz.conclusions import pfu
 from esoz.conclusions.models import compositions
 from esoz.conclusions.schemas import TEMP_DISABILITY_CATEGORIES
 from esoz.conclusions.service import validity_days
-from esoz.referrals.patients import clinician
-from esoz.registry.models import legal_entities, persons
+from esoz.registry import repository
 
 KYIV = ZoneInfo("Europe/Kyiv")
 FORM_TYPES = ("INFO_CERTIFICATE",)
@@ -51,9 +50,12 @@ def _name(last: str, first: str, second: str | None) -> str:
 
 
 async def render_info_certificate(conn: AsyncConnection, row: RowMapping) -> str:
-    person = (await conn.execute(select(persons).where(persons.c.id == row["person_id"]))).mappings().one()
-    author = await clinician(conn, row["author_id"], None, "$.author")
-    le = (await conn.execute(select(legal_entities).where(legal_entities.c.id == row["custodian_id"]))).mappings().one()
+    person = await repository.get_person(conn, person_id=row["person_id"])
+    author = await repository.active_clinician(
+        conn, employee_id=row["author_id"], legal_entity_id=None, entry="$.author"
+    )
+    le = await repository.get_legal_entity(conn, legal_entity_id=row["custodian_id"])
+    assert person is not None and le is not None  # the composition's patient and custodian are registered
     replaces_title = None
     if row["replaces_id"] is not None:
         t = compositions
@@ -74,7 +76,7 @@ async def render_info_certificate(conn: AsyncConnection, row: RowMapping) -> str
         "replaces_title": replaces_title,
         "legal_entity_name": le["name"],
         "edrpou": le["edrpou"],
-        "doctor_name": _name(author["p_last_name"], author["p_first_name"], author["p_second_name"]),
+        "doctor_name": _name(author.party.last_name, author.party.first_name, author.party.second_name),
         "signed_at": _d(row["signed_at"]),
         "sick_leave_number": (created.get("details") or {}).get("number"),
         "explanatory_letter": row["explanatory_letter"],

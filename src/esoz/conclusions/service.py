@@ -35,12 +35,12 @@ from esoz.core.auth import AuthContext
 from esoz.core.errors import ENTRY_QUERY, Conflict, NotFound, ValidationFailed, invalid_entry
 from esoz.core.fastsql import FastQuery
 from esoz.core.pagination import PageParams
-from esoz.core.rows import first, get_row_by_id
+from esoz.core.rows import first
 from esoz.notifications import templates
-from esoz.referrals import me_jobs
-from esoz.referrals.patients import active_patient, clinician, parse, sms_phone
-from esoz.referrals.refs import reference
-from esoz.registry.models import legal_entities
+from esoz.referrals import async_jobs
+from esoz.referrals.refs import parse, reference
+from esoz.registry import repository
+from esoz.registry.repository import ClinicianRecord
 from esoz.settings import Settings
 from esoz.signatures.flow import (
     AuditEntry,
@@ -88,7 +88,7 @@ async def create_title(
             [invalid_entry("composition_type", "inclusion", "value is not allowed in enum", [TEMP_DISABILITY],
                            ENTRY_QUERY)]
         )  # fmt: skip
-    await active_patient(conn, person_id)
+    await repository.active_patient(conn, person_id=person_id)
     title = await numbers.issue(conn, "composition_title", 4, draw=_draw_title)
     await conn.execute(
         composition_titles.insert().values(
@@ -159,7 +159,9 @@ async def _validate(
     if errors:
         raise ValidationFailed(errors)
     assert start is not None and end is not None
-    author = await clinician(conn, body.author.id, auth.legal_entity_id, "$.author")
+    author = await repository.active_clinician(
+        conn, employee_id=body.author.id, legal_entity_id=auth.legal_entity_id, entry="$.author"
+    )
     await _check_title(conn, body.title, person_id)
     if await _ID_TAKEN.first(conn, id_=body.id) is not None:
         raise Conflict("Composition with such id already exists")
@@ -197,7 +199,7 @@ class _NewComposition:
 
     draft: dict[str, Any]
     body: CompositionContent
-    author: Mapping[str, Any]
+    author: ClinicianRecord
     target: Mapping[str, Any] | None  # the FINAL conclusion a prolongation replaces
     start: date
     end: date
@@ -213,7 +215,7 @@ async def submit(
     signed_data: str | None = None,
 ) -> dict[str, Any]:
     """An unsigned draft becomes PRELIMINARY; signed content (status FINAL) becomes FINAL at once."""
-    person = await active_patient(conn, person_id)
+    person = await repository.active_patient(conn, person_id=person_id)
     if signed_data is None:
         assert draft is not None
         new = await _read_new(conn, draft, PRELIMINARY, person_id=person_id, auth=auth)
@@ -244,14 +246,16 @@ async def _read_new(
 
 
 async def _author_of_new(new: _NewComposition) -> ExpectedSigner:
-    return ExpectedSigner(tax_id=new.author["p_tax_id"])
+    return ExpectedSigner(tax_id=new.author.party.tax_id)
 
 
 async def _author_of(
     conn: AsyncConnection, row: Mapping[str, Any], *, legal_entity_id: uuid.UUID | None
 ) -> ExpectedSigner:
-    author = await clinician(conn, row["author_id"], legal_entity_id, "$.author")
-    return ExpectedSigner(tax_id=author["p_tax_id"])
+    author = await repository.active_clinician(
+        conn, employee_id=row["author_id"], legal_entity_id=legal_entity_id, entry="$.author"
+    )
+    return ExpectedSigner(tax_id=author.party.tax_id)
 
 
 async def _insert(
@@ -314,7 +318,7 @@ async def sign(
     signed_data: str,
 ) -> dict[str, Any]:
     """PRELIMINARY → FINAL: the author signs the render with `status: FINAL`."""
-    person = await active_patient(conn, person_id)
+    person = await repository.active_patient(conn, person_id=person_id)
     row = await _row(conn, composition_id, person_id, auth, lock=True)
     if row["status"] != PRELIMINARY:
         raise Conflict(f"Composition in status {row['status']} cannot be signed")
@@ -361,15 +365,17 @@ async def _finalize(
 
 
 async def _erln_record(conn: AsyncConnection, row: Mapping[str, Any], person: Mapping[str, Any]) -> dict[str, Any]:
-    author = await clinician(conn, row["author_id"], None, "$.author")
-    le = await get_row_by_id(conn, legal_entities, row["custodian_id"])
+    author = await repository.active_clinician(
+        conn, employee_id=row["author_id"], legal_entity_id=None, entry="$.author"
+    )
+    le = await repository.get_legal_entity(conn, legal_entity_id=row["custodian_id"])
     assert le is not None  # the custodian is a registered legal entity (it was the author's at create)
     return pfu.erln_record(row, person, author, le, validity_days(row))
 
 
 def _sms(person: Mapping[str, Any], row: Mapping[str, Any], key: str) -> Sms:
     return Sms(
-        phone=sms_phone(person, row["content"].get("inform_with")),
+        phone=repository.sms_phone(person, row["content"].get("inform_with")),
         template=templates.composition_created(row["title"]),
         idempotency_key=key,
     )
@@ -405,8 +411,8 @@ async def _job(
     conn: AsyncConnection, auth: AuthContext, kind: str, person_id: uuid.UUID, composition_id: uuid.UUID
 ) -> dict[str, Any]:
     href = f"/api/patients/{person_id}/compositions/{composition_id}"
-    return await me_jobs.record_processed(
-        conn, kind=kind, legal_entity_id=auth.legal_entity_id, links=[me_jobs.link("composition", href)]
+    return await async_jobs.record_processed(
+        conn, kind=kind, legal_entity_id=auth.legal_entity_id, links=[async_jobs.link("composition", href)]
     )
 
 
@@ -422,7 +428,7 @@ async def mark_in_error(
     signed_data: str,
 ) -> dict[str, Any]:
     """FINAL → ENTERED_IN_ERROR, signed by the author with a reason; the registry is told to cancel."""
-    await active_patient(conn, person_id)
+    await repository.active_patient(conn, person_id=person_id)
     row = await _row(conn, composition_id, person_id, auth, lock=True)
     if row["status"] != FINAL:
         raise Conflict(f"Composition in status {row['status']} cannot be marked in error")
@@ -501,7 +507,7 @@ async def search(
     page: PageParams,
     filters: dict[str, Any],
 ) -> tuple[list[dict[str, Any]], int]:
-    await active_patient(conn, person_id)
+    await repository.active_patient(conn, person_id=person_id)
     t = compositions
     cond = [t.c.person_id == person_id]
     if auth.legal_entity_filter is not None:
@@ -526,7 +532,7 @@ async def search(
 async def resend_sms(
     conn: AsyncConnection, auth: AuthContext, person_id: uuid.UUID, composition_id: uuid.UUID
 ) -> dict[str, Any]:
-    person = await active_patient(conn, person_id)
+    person = await repository.active_patient(conn, person_id=person_id)
     row = await _row(conn, composition_id, person_id, auth)
     if row["status"] != FINAL:
         raise Conflict(f"Composition in status {row['status']} cannot be resent")
@@ -540,7 +546,7 @@ async def resend_erln(
     conn: AsyncConnection, auth: AuthContext, person_id: uuid.UUID, composition_id: uuid.UUID
 ) -> dict[str, Any]:
     """Send the conclusion to the ПФУ registry again (only while FINAL); the registry dedups on its id."""
-    person = await active_patient(conn, person_id)
+    person = await repository.active_patient(conn, person_id=person_id)
     row = await _row(conn, composition_id, person_id, auth, lock=True)
     if row["status"] != FINAL:
         raise Conflict(f"Composition in status {row['status']} cannot be sent to ERLN")

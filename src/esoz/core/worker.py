@@ -1,22 +1,18 @@
 """The background worker: periodic jobs run on one event loop, each in its own transaction.
 
-Domains register jobs through JOB_FACTORIES (e.g. the outbox dispatcher in `esoz.notifications.jobs`).
+Core knows no domain: the caller hands in the jobs to run (esoz.jobs.all_jobs collects the domains' own,
+e.g. the outbox dispatcher of `esoz.notifications.jobs`, next to core_jobs()).
 """
 
 import asyncio
-import importlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from esoz.core import audit
 from esoz.core.db import make_engine
 from esoz.core.logging import get_logger
-
-if TYPE_CHECKING:
-    from esoz.settings import Settings
 
 log = get_logger("esoz.worker")
 
@@ -32,32 +28,9 @@ class PeriodicJob:
     close: Callable[[], Awaitable[None]] | None = None
 
 
-JOBS: list[PeriodicJob] = [PeriodicJob("audit.seal", 1.0, audit.seal)]
-
-# Domains contribute jobs through a `jobs(settings) -> list[PeriodicJob]` function, named here so
-# that core imports no domain module at import time.
-JOB_FACTORIES: tuple[str, ...] = (
-    "esoz.notifications.jobs:jobs",
-    "esoz.events.jobs:jobs",
-    "esoz.signatures.jobs:jobs",
-    "esoz.identity.jobs:jobs",
-    "esoz.prescriptions.jobs:jobs",
-    "esoz.referrals.jobs:jobs",
-    "esoz.conclusions.jobs:jobs",
-    "esoz.status.jobs:jobs",
-    "esoz.analytics.jobs:jobs",
-)
-
-
-def all_jobs(settings: "Settings | None" = None) -> list[PeriodicJob]:
-    from esoz.settings import get_settings
-
-    settings = settings or get_settings()
-    jobs = list(JOBS)
-    for ref in JOB_FACTORIES:
-        module, _, attr = ref.partition(":")
-        jobs.extend(getattr(importlib.import_module(module), attr)(settings))
-    return jobs
+def core_jobs() -> list[PeriodicJob]:
+    """Core's own jobs: sealing the audit log's hash chain."""
+    return [PeriodicJob("audit.seal", 1.0, audit.seal)]
 
 
 async def _loop(engine: AsyncEngine, job: PeriodicJob, stop: asyncio.Event) -> None:
@@ -79,8 +52,7 @@ async def _loop(engine: AsyncEngine, job: PeriodicJob, stop: asyncio.Event) -> N
             pass
 
 
-async def run_jobs(engine: AsyncEngine, stop: asyncio.Event, settings: "Settings | None" = None) -> None:
-    jobs = all_jobs(settings)
+async def run_jobs(engine: AsyncEngine, stop: asyncio.Event, jobs: Sequence[PeriodicJob]) -> None:
     try:
         await asyncio.gather(*(_loop(engine, job, stop) for job in jobs))
     finally:
@@ -89,11 +61,11 @@ async def run_jobs(engine: AsyncEngine, stop: asyncio.Event, settings: "Settings
                 await job.close()
 
 
-async def run_worker(url: str) -> None:
+async def run_worker(url: str, jobs: Sequence[PeriodicJob]) -> None:
     engine = make_engine(url, 4)  # one connection per running job at most; a dozen jobs rarely overlap
     stop = asyncio.Event()
     log.info("worker started")
     try:
-        await run_jobs(engine, stop)
+        await run_jobs(engine, stop, jobs)
     finally:
         await engine.dispose()

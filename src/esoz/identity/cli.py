@@ -19,6 +19,11 @@ from esoz.settings import Settings, get_settings
 app = typer.Typer(help="Users, MIS connections and tokens", no_args_is_help=True)
 T = TypeVar("T")
 
+# Run before `token` mints: the top-level cli adds the loading of every router here. Routes declare their scopes
+# as their modules load, and НСЗУ may hold every declared scope: without the routers loaded, a token "with every
+# scope" would lack all those the scope tables do not list. Identity sits below the app and cannot load it itself.
+BEFORE_TOKEN: list[Callable[[], None]] = []
+
 
 def _run(work: Callable[[AsyncConnection, Settings], Awaitable[T]]) -> T:
     settings = get_settings()
@@ -84,10 +89,10 @@ def token(
     scope: Annotated[list[str] | None, typer.Option(help="scopes; unset = all the client type may hold")] = None,
 ) -> None:
     """Print an access token (for operators, the demo and scripts; anyone here already holds the database)."""
-    # Routes declare their scopes as their modules load, and НСЗУ may hold every declared scope: without the
-    # routers loaded, a token "with every scope" would lack all those the scope tables do not list.
-    import esoz.app  # noqa: F401
     from esoz.identity.bootstrap import mint_token
+
+    for hook in BEFORE_TOKEN:
+        hook()
 
     async def work(conn: AsyncConnection, settings: Settings) -> str:
         issued = await mint_token(conn, settings, legal_entity_id=legal_entity, client_type=client_type, scope=scope)

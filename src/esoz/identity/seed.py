@@ -7,14 +7,13 @@ import secrets
 import uuid
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from esoz.core import audit
 from esoz.identity import policy, users
 from esoz.identity.models import clients
-from esoz.registry.models import parties
+from esoz.registry import repository
 from esoz.settings import Settings
 
 DEMO_MIS_CLIENT = uuid.UUID("00000000-0000-7000-8000-00000000d315")
@@ -57,7 +56,8 @@ async def seed_demo_users(conn: AsyncConnection, settings: Settings, accounts: d
         if str(party_id) in seen:
             continue
         seen.add(str(party_id))
-        party = (await conn.execute(select(parties).where(parties.c.id == party_id))).one()
+        party = await repository.get_party(conn, party_id=party_id)
+        assert party is not None  # the demo accounts name the seeded parties
         email = party.email or f"{emp['role']}.{str(party_id)[:8]}@demo.esoz.local"
         if await users.by_email(conn, email) is not None:
             continue

@@ -9,7 +9,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ScalarSelect, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -28,7 +28,7 @@ from esoz.identity.models import (
     users,
 )
 from esoz.identity.tx import Refusal
-from esoz.registry.models import employees, legal_entities, parties
+from esoz.registry import repository
 from esoz.settings import Settings
 
 
@@ -62,7 +62,8 @@ async def personal_data_of(
 ) -> policy.PersonalData:
     if party_id is None:
         return policy.PersonalData(email=email, tax_id=tax_id, phones=tuple(phones))
-    party = (await conn.execute(select(parties).where(parties.c.id == party_id))).one()
+    party = await repository.get_party(conn, party_id=party_id)
+    assert party is not None  # a user's party is a registered one (foreign key)
     phones = phones + [p.get("number", "") for p in party.phones or []]
     documents = tuple(d.get("number", "") for d in party.documents or [] if d.get("number"))
     return policy.PersonalData(
@@ -167,7 +168,7 @@ async def ensure_client(conn: AsyncConnection, legal_entity_id: uuid.UUID) -> An
     row = (await conn.execute(select(clients).where(clients.c.id == legal_entity_id))).first()
     if row is not None:
         return row
-    le = (await conn.execute(select(legal_entities).where(legal_entities.c.id == legal_entity_id))).first()
+    le = await repository.get_legal_entity(conn, legal_entity_id=legal_entity_id)
     if le is None:
         raise NotFound("Legal entity not found")
     client_type = scopes.LEGAL_ENTITY_CLIENT_TYPE.get(le.type, "MSP")
@@ -210,13 +211,8 @@ async def create_connection(
 
 async def employee_roles(conn: AsyncConnection, party_id: uuid.UUID) -> list[RoleGrant]:
     """One role per active employee of the party: its employee type, at its legal entity."""
-    rows = await conn.execute(
-        select(employees.c.employee_type, employees.c.legal_entity_id).where(
-            employees.c.party_id == party_id, employees.c.is_active.is_(True)
-        )
-    )
     grants = []
-    for r in rows:
+    for r in await repository.employees_of_party(conn, party_id=party_id):
         client = await ensure_client(conn, r.legal_entity_id)
         grants.append(RoleGrant(r.employee_type, client.id))
     return grants
@@ -268,7 +264,7 @@ async def create_user(
         raise Conflict("User with this email already exists")
     if (
         party_id is not None
-        and (await conn.execute(select(parties.c.id).where(parties.c.id == party_id))).first() is None
+        and await repository.get_party(conn, party_id=party_id) is None
     ):
         raise field_error("$.user.party_id", "invalid", "party not found")
     try:  # the policy first: a refused password leaves only its audit row
@@ -390,6 +386,12 @@ async def reset_factors(conn: AsyncConnection, user_id: uuid.UUID, actor: Actor)
         details=details,
     )
     return removed
+
+
+def party_id_of_user() -> ScalarSelect[uuid.UUID]:
+    """The party id of the user bound as `user_id`, as a subquery: the registry's caller look-ups embed it and
+    stay one round trip (registry.repository.CallerLookups) without reading identity's tables themselves."""
+    return select(users.c.party_id).where(users.c.id == bindparam("user_id")).scalar_subquery()
 
 
 async def parties_of(conn: AsyncConnection, *, user_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:

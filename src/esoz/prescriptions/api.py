@@ -13,10 +13,12 @@ from fastapi.responses import Response
 
 from esoz.core import envelope
 from esoz.core.db import ReadConn, WriteConn
+from esoz.core.openapi import errors
 from esoz.core.pagination import Pagination, Paging
 from esoz.core.patient_data import note as note_patient_read
 from esoz.core.patient_data import patient_data
-from esoz.prescriptions import codes, dispenses, prescriptions, programs, reimbursement, requests, schemas, views
+from esoz.core.schemas import Envelope, ListEnvelope
+from esoz.prescriptions import codes, dispenses, prescriptions, programs, reimbursement, render, requests, schemas
 from esoz.prescriptions.auth import (
     DrugsRead,
     MdProcess,
@@ -39,7 +41,6 @@ from esoz.prescriptions.auth import (
     ProgramRead,
     ReportRead,
 )
-from esoz.registry.api import errors
 from esoz.settings import Settings
 
 router = APIRouter(prefix="/api", tags=["prescriptions"])
@@ -57,7 +58,12 @@ def _settings(request: Request) -> Settings:
 # --- programmes and drugs -------------------------------------------------------------------------------
 
 
-@router.get("/medical_programs", summary="Medical programmes", responses=READ)
+@router.get(
+    "/medical_programs",
+    response_model=Envelope[list[schemas.MedicalProgramOut]],
+    summary="Medical programmes",
+    responses=READ,
+)
 async def list_programs(
     request: Request,
     conn: ReadConn,
@@ -67,16 +73,22 @@ async def list_programs(
     mr_blank_type: Annotated[str | None, Query(max_length=8)] = None,
 ) -> Response:
     rows = await programs.list_programs(conn, name=name, is_active=is_active, mr_blank_type=mr_blank_type)
-    return envelope.ok(request, [views.medical_program(r) for r in rows])
+    return envelope.ok(request, [render.medical_program(r) for r in rows])
 
 
-@router.get("/medical_programs/{id}", summary="A medical programme with its settings", responses=READ)
+@router.get(
+    "/medical_programs/{id}",
+    response_model=Envelope[schemas.MedicalProgramOut],
+    summary="A medical programme with its settings",
+    responses=READ,
+)
 async def get_program(request: Request, conn: ReadConn, auth: ProgramRead, id: uuid.UUID) -> Response:
-    return envelope.ok(request, views.medical_program(await programs.get_program(conn, id)))
+    return envelope.ok(request, render.medical_program(await programs.get_program(conn, id)))
 
 
 @router.get(
     "/v2/drugs",
+    response_model=Envelope[list[schemas.DrugOut]],
     summary="INN dosages with the brands that take part in programmes",
     description="**esoz:** one item per INN dosage with its `packages` (brand × programme), not the real paged shape.",
     responses=READ,
@@ -94,13 +106,19 @@ async def list_drugs(
 # --- prescribing ----------------------------------------------------------------------------------------
 
 
-@router.post("/medication_request_requests/prequalify", summary="Which programmes a prescription fits", responses=WRITE)
+@router.post(
+    "/medication_request_requests/prequalify",
+    response_model=Envelope[list[schemas.PrequalifyOut]],
+    summary="Which programmes a prescription fits",
+    responses=WRITE,
+)
 async def prequalify(request: Request, conn: WriteConn, auth: MrrWrite, body: schemas.Prequalify) -> Response:
     return envelope.ok(request, await requests.prequalify(conn, body, auth, _settings(request)))
 
 
 @router.post(
     "/medication_request_requests",
+    response_model=Envelope[schemas.MedicationRequestRequestOut],
     status_code=201,
     summary="Create a prescription draft",
     description=(
@@ -118,6 +136,7 @@ async def create_request(
 
 @router.get(
     "/persons/{person_id}/medication_request_requests",
+    response_model=ListEnvelope[schemas.MedicationRequestRequestOut],
     summary="A patient's prescription drafts",
     responses=READ,
     openapi_extra=patient_data("medication_request_request", person="path:person_id", id="data:id"),
@@ -147,6 +166,7 @@ async def list_requests(
 
 @router.get(
     "/persons/{person_id}/medication_request_requests/{id}",
+    response_model=Envelope[schemas.MedicationRequestRequestOut],
     summary="A prescription draft",
     responses=READ,
     openapi_extra=patient_data("medication_request_request", person="path:person_id", id="path:id"),
@@ -157,6 +177,7 @@ async def get_request(request: Request, conn: ReadConn, auth: MrrRead, person_id
 
 @router.get(
     "/medication_request_requests/{id}",
+    response_model=Envelope[schemas.MedicationRequestRequestOut],
     summary="A prescription draft (2019 path)",
     responses=READ,
     openapi_extra=patient_data("medication_request_request", person="data:person.id", id="path:id"),
@@ -167,6 +188,7 @@ async def get_request_v1(request: Request, conn: ReadConn, auth: MrrRead, id: uu
 
 @router.patch(
     "/medication_request_requests/{id}/actions/sign",
+    response_model=Envelope[schemas.MedicationRequestOut],
     summary="Sign a draft: the prescription is created",
     responses=SIGNED,
 )
@@ -176,7 +198,12 @@ async def sign_request(
     return envelope.ok(request, await requests.sign(conn, id, body, auth, _settings(request)))
 
 
-@router.patch("/medication_request_requests/{id}/actions/reject", summary="Reject a draft", responses=WRITE)
+@router.patch(
+    "/medication_request_requests/{id}/actions/reject",
+    response_model=Envelope[schemas.MedicationRequestRequestOut],
+    summary="Reject a draft",
+    responses=WRITE,
+)
 async def reject_request(request: Request, conn: WriteConn, auth: MrrReject, id: uuid.UUID) -> Response:
     return envelope.ok(request, await requests.reject(conn, id, auth))
 
@@ -195,6 +222,7 @@ _medication_request_filters.__signature__ = inspect.signature(schemas.Medication
 
 @router.get(
     "/persons/{person_id}/medication_requests",
+    response_model=ListEnvelope[schemas.MedicationRequestOut],
     summary="A patient's prescriptions",
     responses=READ,
     openapi_extra=patient_data("medication_request", person="path:person_id", id="data:id"),
@@ -216,6 +244,7 @@ async def list_prescriptions(
 
 @router.get(
     "/persons/{person_id}/medication_requests/{id}",
+    response_model=Envelope[schemas.MedicationRequestOut],
     summary="A prescription",
     responses=READ,
     openapi_extra=patient_data("medication_request", person="path:person_id", id="path:id"),
@@ -228,6 +257,7 @@ async def get_prescription(
 
 @router.get(
     "/medication_requests/{id}",
+    response_model=Envelope[schemas.MedicationRequestOut],
     summary="A prescription",
     responses=READ,
     openapi_extra=patient_data("medication_request", person="data:person.id", id="data:id"),
@@ -236,19 +266,34 @@ async def get_prescription_by_id(request: Request, conn: ReadConn, auth: MrDetai
     return envelope.ok(request, await prescriptions.get(conn, id, auth))
 
 
-@router.patch("/medication_requests/{id}/actions/reject", summary="Recall a prescription (signed)", responses=SIGNED)
+@router.patch(
+    "/medication_requests/{id}/actions/reject",
+    response_model=Envelope[schemas.MedicationRequestOut],
+    summary="Recall a prescription (signed)",
+    responses=SIGNED,
+)
 async def reject_prescription(
     request: Request, conn: WriteConn, auth: MrReject, id: uuid.UUID, body: schemas.SignedReject
 ) -> Response:
     return envelope.ok(request, await prescriptions.reject(conn, id, body, auth, _settings(request)))
 
 
-@router.patch("/medication_requests/{id}/actions/resend", summary="Text the number and code again", responses=WRITE)
+@router.patch(
+    "/medication_requests/{id}/actions/resend",
+    response_model=Envelope[schemas.MedicationRequestOut],
+    summary="Text the number and code again",
+    responses=WRITE,
+)
 async def resend_prescription(request: Request, conn: WriteConn, auth: MrResend, id: uuid.UUID) -> Response:
     return envelope.ok(request, await prescriptions.resend(conn, id, auth))
 
 
-@router.patch("/medication_requests/{id}/actions/block", summary="Block a prescription", responses=WRITE)
+@router.patch(
+    "/medication_requests/{id}/actions/block",
+    response_model=Envelope[schemas.MedicationRequestOut],
+    summary="Block a prescription",
+    responses=WRITE,
+)
 async def block_prescription(
     request: Request, conn: WriteConn, auth: MrBlock, id: uuid.UUID, body: schemas.Block
 ) -> Response:
@@ -264,7 +309,12 @@ async def block_prescription(
     return envelope.ok(request, row)
 
 
-@router.patch("/medication_requests/{id}/actions/unblock", summary="Unblock a prescription", responses=WRITE)
+@router.patch(
+    "/medication_requests/{id}/actions/unblock",
+    response_model=Envelope[schemas.MedicationRequestOut],
+    summary="Unblock a prescription",
+    responses=WRITE,
+)
 async def unblock_prescription(
     request: Request, conn: WriteConn, auth: MrUnblock, id: uuid.UUID, body: schemas.Unblock
 ) -> Response:
@@ -279,6 +329,7 @@ async def unblock_prescription(
 
 @router.get(
     "/pharmacy/medication_requests/{id}",
+    response_model=Envelope[schemas.MedicationRequestOut | schemas.PharmacistMedicationRequestOut],
     summary="Find a prescription by id or number (with the patient's code)",
     description=(
         "`id` is the prescription's UUID or its number `0000-XXXX-XXXX-XXXX`. Without `code` the answer is the "
@@ -302,7 +353,10 @@ async def pharmacy_get_prescription(
 
 
 @router.patch(
-    "/pharmacy/medication_requests/{id}/actions/block", summary="Block a prescription (pharmacy)", responses=WRITE
+    "/pharmacy/medication_requests/{id}/actions/block",
+    response_model=Envelope[schemas.MedicationRequestOut],
+    summary="Block a prescription (pharmacy)",
+    responses=WRITE,
 )
 async def pharmacy_block(
     request: Request, conn: WriteConn, auth: MrBlockPharm, id: uuid.UUID, body: schemas.Block
@@ -321,7 +375,10 @@ async def pharmacy_block(
 
 
 @router.patch(
-    "/pharmacy/medication_requests/{id}/actions/unblock", summary="Unblock a prescription (pharmacy)", responses=WRITE
+    "/pharmacy/medication_requests/{id}/actions/unblock",
+    response_model=Envelope[schemas.MedicationRequestOut],
+    summary="Unblock a prescription (pharmacy)",
+    responses=WRITE,
 )
 async def pharmacy_unblock(
     request: Request, conn: WriteConn, auth: MrUnblockPharm, id: uuid.UUID, body: schemas.Unblock
@@ -332,7 +389,13 @@ async def pharmacy_unblock(
     return envelope.ok(request, row)
 
 
-@router.post("/pharmacy/medication_dispenses", status_code=201, summary="Dispense a prescription", responses=WRITE)
+@router.post(
+    "/pharmacy/medication_dispenses",
+    response_model=Envelope[schemas.MedicationDispenseOut],
+    status_code=201,
+    summary="Dispense a prescription",
+    responses=WRITE,
+)
 async def create_dispense(
     request: Request,
     conn: WriteConn,
@@ -348,7 +411,10 @@ async def create_dispense(
 
 
 @router.patch(
-    "/pharmacy/medication_dispenses/{id}/actions/process", summary="Process a dispense (signed)", responses=SIGNED
+    "/pharmacy/medication_dispenses/{id}/actions/process",
+    response_model=Envelope[schemas.MedicationDispenseOut],
+    summary="Process a dispense (signed)",
+    responses=SIGNED,
 )
 async def process_dispense(
     request: Request, conn: WriteConn, auth: MdProcess, id: uuid.UUID, body: schemas.ProcessDispense
@@ -356,13 +422,19 @@ async def process_dispense(
     return envelope.ok(request, await dispenses.process(conn, id, body, auth, _settings(request)))
 
 
-@router.patch("/pharmacy/medication_dispenses/{id}/actions/reject", summary="Reject a dispense", responses=WRITE)
+@router.patch(
+    "/pharmacy/medication_dispenses/{id}/actions/reject",
+    response_model=Envelope[schemas.MedicationDispenseOut],
+    summary="Reject a dispense",
+    responses=WRITE,
+)
 async def reject_dispense(request: Request, conn: WriteConn, auth: MdReject, id: uuid.UUID) -> Response:
     return envelope.ok(request, await dispenses.reject(conn, id, auth, _settings(request)))
 
 
 @router.get(
     "/pharmacy/medication_dispenses",
+    response_model=ListEnvelope[schemas.MedicationDispenseOut],
     summary="The pharmacy's dispenses",
     responses=READ,
     openapi_extra=patient_data("medication_dispense", person="data:medication_request.person.id", id="data:id"),
@@ -394,6 +466,7 @@ async def list_dispenses(
 
 @router.get(
     "/pharmacy/medication_dispenses/{id}",
+    response_model=Envelope[schemas.MedicationDispenseOut],
     summary="A dispense",
     responses=READ,
     openapi_extra=patient_data("medication_dispense", person="data:medication_request.person.id", id="path:id"),
@@ -404,6 +477,7 @@ async def get_dispense(request: Request, conn: ReadConn, auth: MdReadPharm, id: 
 
 @router.get(
     "/persons/{person_id}/medication_requests/{id}/medication_dispenses",
+    response_model=ListEnvelope[schemas.MedicationDispenseOut],
     summary="Dispenses of a prescription",
     responses=READ,
     openapi_extra=patient_data("medication_dispense", person="path:person_id", id="data:id"),
@@ -419,6 +493,7 @@ async def list_prescription_dispenses(
 
 @router.get(
     "/reimbursement_report",
+    response_model=Envelope[schemas.ReimbursementReportOut],
     summary="Dispenses under programmes in a period, with the amounts owed to the pharmacy",
     description="A pharmacy sees its own; НСЗУ any (`legal_entity_id`), or all pharmacies when omitted.",
     responses=READ,

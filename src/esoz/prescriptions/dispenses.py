@@ -23,7 +23,7 @@ from esoz.core.fastsql import FastQuery
 from esoz.core.ids import uuid7
 from esoz.core.rows import get_row_by_id, get_scoped_row
 from esoz.events import service as event_service
-from esoz.prescriptions import codes, people, requests, schemas, stewardship, views
+from esoz.prescriptions import codes, people, render, requests, schemas, stewardship
 from esoz.prescriptions.common import money, num, settings_of, today
 from esoz.prescriptions.expiry import expire_batch
 from esoz.prescriptions.models import (
@@ -35,6 +35,7 @@ from esoz.prescriptions.models import (
     medication_requests,
     medications,
 )
+from esoz.registry import repository
 from esoz.settings import Settings
 from esoz.signatures.flow import (
     AuditEntry,
@@ -96,7 +97,7 @@ def _bad(entry: str, description: str) -> ValidationFailed:
 
 async def _pharmacy(conn: AsyncConnection, auth: AuthContext, division_id: uuid.UUID) -> tuple[Any, Any, Any]:
     le_id = people.require_legal_entity(auth)
-    le = await people.legal_entity(conn, le_id)
+    le = await repository.get_legal_entity(conn, legal_entity_id=le_id)
     if le is None or le["status"] != "ACTIVE" or not le["is_active"]:
         raise Conflict("Legal entity is not active")
     if le["type"] not in PHARMACY_TYPES:
@@ -104,7 +105,7 @@ async def _pharmacy(conn: AsyncConnection, auth: AuthContext, division_id: uuid.
     party = await people.caller_party(conn, auth)
     if party is None or not await people.caller_employees(conn, auth):
         raise Forbidden("Employee id doesn't match")
-    division = await people.division(conn, division_id)
+    division = await repository.get_division(conn, division_id=division_id)
     if division is None or division["legal_entity_id"] != le_id:
         raise _bad("division_id", "Division not found")
     if division["status"] != "ACTIVE" or not division["is_active"]:
@@ -276,7 +277,7 @@ async def _insert(
                 "status": "NEW",
                 "medication_request": {
                     k: v
-                    for k, v in views.medication_request(mr, pharmacy=True).items()
+                    for k, v in render.medication_request(mr, pharmacy=True).items()
                     if k
                     in (
                         "id",
@@ -295,9 +296,9 @@ async def _insert(
                 "dispensed_at": d.dispensed_at,
                 "dispensed_by": d.dispensed_by,
                 "party": {k: party[k] for k in ("id", "first_name", "last_name", "second_name")},
-                "legal_entity": views.legal_entity(le),
-                "division": views.division(division),
-                "medical_program": views.medical_program_short(program),
+                "legal_entity": render.legal_entity(le),
+                "division": render.division(division),
+                "medical_program": render.medical_program_short(program),
                 "details": [
                     {
                         "medication": {
@@ -388,7 +389,7 @@ async def _get(
     )
 
 
-def render(row: Any) -> dict[str, Any]:
+def _as_contract(row: Any) -> dict[str, Any]:
     """The stored render (what the pharmacist signs while NEW) with the current status and payment."""
     out = dict(row["data"]) | {
         "status": row["status"],
@@ -537,7 +538,7 @@ async def expire(conn: AsyncConnection, settings: Settings, batch: int = 1000) -
 
 
 async def get(conn: AsyncConnection, id_: uuid.UUID, auth: AuthContext) -> dict[str, Any]:
-    return render(await _get(conn, id_, auth.legal_entity_filter))
+    return _as_contract(await _get(conn, id_, auth.legal_entity_filter))
 
 
 async def list_dispenses(
@@ -585,4 +586,4 @@ async def list_dispenses(
         await conn.execute(select(t).where(*where).order_by(t.c.inserted_at.desc()).limit(limit).offset(offset))
     ).mappings()
     total = (await conn.execute(select(func.count()).select_from(t).where(*where))).scalar_one()
-    return [render(r) for r in rows], total
+    return [_as_contract(r) for r in rows], total

@@ -20,10 +20,11 @@ from esoz.core.pagination import total_from_page
 from esoz.core.rows import all_rows, first, get_scoped_row
 from esoz.notifications import templates
 from esoz.notifications.service import queue_sms
-from esoz.prescriptions import codes, people, schemas, views
+from esoz.prescriptions import codes, people, render, schemas
 from esoz.prescriptions.common import today
 from esoz.prescriptions.expiry import expire_batch
 from esoz.prescriptions.models import medication_dispenses, medication_request_code_attempts, medication_requests
+from esoz.registry import repository
 from esoz.settings import Settings
 from esoz.signatures.flow import (
     AuditEntry,
@@ -127,7 +128,7 @@ async def get(
     row = await get_row(conn, id_, auth.legal_entity_filter)
     if person_id is not None and row["person_id"] != person_id:
         raise NotFound("Medication request not found")
-    return views.medication_request(row)
+    return render.medication_request(row)
 
 
 async def list_for_person(
@@ -148,7 +149,7 @@ async def list_for_person(
         total = total_from_page(len(found), offset, limit)
         if total is None:
             total = (await count_query.first(conn, **params)).total
-        return [views.medication_request(r) for r in found], total
+        return [render.medication_request(r) for r in found], total
     t = medication_requests
     where = [t.c.person_id == person_id, t.c.status == (status or "ACTIVE")]
     if auth.legal_entity_filter is not None:
@@ -164,7 +165,7 @@ async def list_for_person(
         await conn.execute(select(t).where(*where).order_by(t.c.inserted_at.desc()).limit(limit).offset(offset))
     ).mappings()
     total = (await conn.execute(select(func.count()).select_from(t).where(*where))).scalar_one()
-    return [views.medication_request(r) for r in rows], total
+    return [render.medication_request(r) for r in rows], total
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,9 +201,9 @@ async def pharmacy_get(
     state = codes.Attempts(row["code_failures"] or 0, row["code_locked_at"])
     if code is None:
         codes.refuse_if_locked(state)
-        return PharmacyView(views.medication_request_public(row), row["person_id"], row["id"])
+        return PharmacyView(render.medication_request_public(row), row["person_id"], row["id"])
     await codes.check(conn, mr=row, code=code, state=state, auth=auth, settings=settings)
-    return PharmacyView(views.medication_request(row, pharmacy=True), row["person_id"], row["id"])
+    return PharmacyView(render.medication_request(row, pharmacy=True), row["person_id"], row["id"])
 
 
 # --- actions --------------------------------------------------------------------------------------------
@@ -238,7 +239,7 @@ async def reject(
         write=lambda _doc, reason: _write_reject(conn, row, reason, auth=auth),
     )
     await signed_write(conn, signed_data=body.signed_medication_reject, plan=plan, auth=auth, settings=settings)
-    return views.medication_request(await get_row(conn, id_, None))
+    return render.medication_request(await get_row(conn, id_, None))
 
 
 async def _check_rejectable(conn: AsyncConnection, row: RowMapping) -> None:
@@ -283,7 +284,7 @@ async def _write_reject(
             updated_by=auth.user_id,
         )
     )
-    phone = people.otp_phone(await people.person(conn, row["person_id"]) or {"authentication_methods": []})
+    phone = await repository.patient_sms_phone(conn, person_id=row["person_id"])
     effects = Effects(
         changes=(
             StatusChange(
@@ -314,14 +315,14 @@ async def _write_reject(
 
 def _signable(row: Any) -> dict[str, Any]:
     """What a reject signs (besides its reason): the prescription as GET returns it."""
-    return orjson.loads(envelope.dumps(views.medication_request(row)))
+    return orjson.loads(envelope.dumps(render.medication_request(row)))
 
 
 async def resend(conn: AsyncConnection, id_: uuid.UUID, auth: AuthContext) -> dict[str, Any]:
     row = await get_row(conn, id_, auth.legal_entity_filter)
     if row["status"] != "ACTIVE" or row["intent"] != "order":
         raise Conflict("Invalid status Medication request for resend action!")
-    phone = people.otp_phone(await people.person(conn, row["person_id"]) or {"authentication_methods": []})
+    phone = await repository.patient_sms_phone(conn, person_id=row["person_id"])
     if not row["verification_code"] or not phone:
         raise Forbidden("Can't resend Medication request without verification code!")
     kind, sms = templates.medication_request_sign(row["request_number"], row["verification_code"])
@@ -329,7 +330,7 @@ async def resend(conn: AsyncConnection, id_: uuid.UUID, auth: AuthContext) -> di
     await audit.record(
         conn, action="medication_request.resend", resource_type="medication_request", resource_id=id_, actor=auth.actor
     )
-    return views.medication_request(row)
+    return render.medication_request(row)
 
 
 async def set_block(
@@ -372,7 +373,7 @@ async def set_block(
         actor=auth.actor,
         details={"reason_code": reason_code},
     )
-    return views.medication_request(await get_row(conn, id_, None))
+    return render.medication_request(await get_row(conn, id_, None))
 
 
 async def expire(conn: AsyncConnection, batch: int = 1000) -> int:

@@ -27,7 +27,7 @@ from esoz.prescriptions.models import (
     medications,
     program_medications,
 )
-from esoz.registry.models import divisions, legal_entities
+from esoz.registry import repository
 
 CONTRACT_LE_TYPES = ("PHARMACY", "MSP_PHARMACY")
 
@@ -335,18 +335,16 @@ async def set_program_medication_active(
 async def create_contract(
     conn: AsyncConnection, body: schemas.ContractCreate, actor: Actor, id_: uuid.UUID | None = None
 ) -> RowMapping:
-    le = await _exists(conn, legal_entities, body.legal_entity_id)
+    le = await repository.get_legal_entity(conn, legal_entity_id=body.legal_entity_id)
     if le is None:
         raise ValidationFailed([invalid_entry("$.legal_entity_id", "invalid", "legal entity not found")])
     if le["type"] not in CONTRACT_LE_TYPES:
         raise Conflict("Invalid legal entity type")
     await get_program(conn, body.medical_program_id)
-    owned = await conn.execute(
-        select(func.count())
-        .select_from(divisions)
-        .where(divisions.c.id.in_(body.contract_divisions), divisions.c.legal_entity_id == body.legal_entity_id)
+    owned = await repository.count_divisions_of(
+        conn, legal_entity_id=body.legal_entity_id, division_ids=body.contract_divisions
     )
-    if owned.scalar_one() != len(set(body.contract_divisions)):
+    if owned != len(set(body.contract_divisions)):
         raise ValidationFailed(
             [invalid_entry("$.contract_divisions", "invalid", "division not found in this legal entity")]
         )

@@ -34,7 +34,7 @@ from esoz.prescriptions.models import (
     medications,
     program_medications,
 )
-from esoz.registry.models import declarations
+from esoz.registry import repository
 from esoz.settings import Settings
 from esoz.signatures.flow import (
     AuditEntry,
@@ -60,21 +60,6 @@ NOT_OWN_EMPLOYEE = "Employee id doesn't match the current user: a draft names on
 
 # The look-ups of create and sign are built once and run through core.fastsql: built per call, SQLAlchemy
 # would re-key and execute each on its slow path (bench/README.md).
-def _declaration_query(by_legal_entity: bool) -> FastQuery:
-    d = declarations
-    scope = (
-        d.c.legal_entity_id == bindparam("legal_entity_id")
-        if by_legal_entity
-        else d.c.employee_id == bindparam("employee_id")
-    )
-    return FastQuery(
-        select(d.c.id)
-        .where(d.c.person_id == bindparam("person_id"), d.c.status == "active", d.c.is_active, scope)
-        .limit(1)
-    )
-
-
-_DECLARATION = {by_legal_entity: _declaration_query(by_legal_entity) for by_legal_entity in (False, True)}
 _PARTICIPANTS = FastQuery(
     select(
         medications.c.id,
@@ -138,34 +123,34 @@ class Checked:
 async def check_own_employee(conn: AsyncConnection, employee_id: uuid.UUID, auth: AuthContext) -> None:
     """The draft's employee must be the user's own: a doctor never prescribes in a colleague's name (the
     signature is checked only at sign, and a draft already reads the colleague's patients' declarations)."""
-    found = await people.employee_with_party(conn, employee_id)
+    found = await repository.get_clinician(conn, employee_id=employee_id)
     if found is None:
         raise _bad("employee_id", "Employee not found", "required")
     caller = await people.caller_party(conn, auth)
-    if caller is None or found[1]["id"] != caller["id"]:
+    if caller is None or found.party.id != caller.id:
         raise _bad("employee_id", NOT_OWN_EMPLOYEE)
 
 
 async def _subjects(
     conn: AsyncConnection, data: schemas.MedicationRequestRequestData, legal_entity_id: uuid.UUID
 ) -> tuple[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any], Mapping[str, Any], Mapping[str, Any]]:
-    le = await people.legal_entity(conn, legal_entity_id)
+    le = await repository.get_legal_entity(conn, legal_entity_id=legal_entity_id)
     if le is None or le["status"] != "ACTIVE" or not le["is_active"]:
         raise Conflict("Legal entity is not active")
     if le["type"] not in MRR_LEGAL_ENTITY_TYPES:
         raise Conflict("Invalid legal entity type")
-    found = await people.employee_with_party(conn, data.employee_id)
+    found = await repository.get_clinician(conn, employee_id=data.employee_id)
     if found is None:
         raise _bad("employee_id", "Employee not found", "required")
-    emp, party = found
+    emp, party = found.employee, found.party
     if emp["legal_entity_id"] != legal_entity_id or emp["status"] != "APPROVED" or not emp["is_active"]:
         raise _bad("employee_id", "Only active employee with type DOCTOR can create medication request!", "required")
-    person = await people.person(conn, data.person_id)
+    person = await repository.get_person(conn, person_id=data.person_id)
     if person is None:
         raise _bad("person_id", "Person not found", "required")
     if not person["is_active"] or person["status"] != "active":
         raise ApiError(422, "unverified", "Only for active MPI record can create medication request!")
-    division = await people.division(conn, data.division_id)
+    division = await repository.get_division(conn, division_id=data.division_id)
     if division is None:
         raise _bad("division_id", "Division not found", "required")
     if division["legal_entity_id"] != legal_entity_id or division["status"] != "ACTIVE" or not division["is_active"]:
@@ -180,7 +165,7 @@ def _check_employee_for_program(emp: Any, program: Any) -> None:
     if emp["employee_type"] not in settings["employee_types_to_create_medication_request"]:
         raise _bad("employee_id", "Only active employee with type DOCTOR can create medication request!", "required")
     allowed = settings["speciality_types_allowed"]
-    if allowed and people.speciality_of(emp) not in allowed:
+    if allowed and repository.speciality_of(emp) not in allowed:
         raise Conflict("Employee speciality is not allowed for this medical program")
 
 
@@ -189,10 +174,12 @@ async def _check_declaration(conn: AsyncConnection, emp: Any, person_id: uuid.UU
     if settings["skip_medication_request_legal_entity_declaration_verify"]:
         return
     if settings["skip_medication_request_employee_declaration_verify"]:
-        found = await _DECLARATION[True].first(conn, person_id=person_id, legal_entity_id=emp["legal_entity_id"])
+        found = await repository.has_active_declaration(
+            conn, person_id=person_id, legal_entity_id=emp["legal_entity_id"]
+        )
     else:
-        found = await _DECLARATION[False].first(conn, person_id=person_id, employee_id=emp["id"])
-    if found is None:
+        found = await repository.has_active_declaration(conn, person_id=person_id, employee_id=emp["id"])
+    if not found:
         raise _bad(
             "employee_id", "Only doctors with an active declaration with the patient can create medication request!"
         )
@@ -316,7 +303,7 @@ async def validate(
         innm_id=dosage["innm_id"],
         atc_code=dosage["atc_code"],
         region=division["region"] or le["region"],
-        speciality=people.speciality_of(emp),
+        speciality=repository.speciality_of(emp),
         qty=data.medication_qty,
         days=(data.ended_at - data.started_at).days + 1,
         diagnoses=data.diagnosis_codes,
@@ -375,7 +362,7 @@ async def create(
     checked = await validate(conn, data, legal_entity_id, settings)
     mrr_id = uuid7()
     number = await numbers.issue(conn, "medication_request")
-    phone = people.otp_phone(checked.person)
+    phone = repository.sms_phone(checked.person)
     # 4 digits 1–9, only when the patient can receive it (an OTP authentication method).
     code = "".join(secrets.choice("123456789") for _ in range(4)) if phone else None
     rendered = render_draft(mrr_id, number, data, checked)
@@ -558,9 +545,9 @@ async def _signing_doctor(
         raise Conflict("Invalid status Medication request Request for sign transition!")
     if row["employee_id"] not in {e["id"] for e in await people.caller_employees(conn, auth)}:
         raise Forbidden("Only doctor that in Medication request Request can sign it")
-    found = await people.employee_with_party(conn, row["employee_id"])
+    found = await repository.get_clinician(conn, employee_id=row["employee_id"])
     assert found is not None
-    emp, party = found
+    emp, party = found.employee, found.party
     if emp["status"] != "APPROVED" or not emp["is_active"]:
         raise _bad("employee_id", "Only active employee with type DOCTOR can create medication request!", "required")
     return party
@@ -580,7 +567,7 @@ async def _create_prescription(
     await _recheck_same_inn(conn, row, program=program, innm_id=dosage["innm_id"], settings=settings)
     mr_id = await _insert_prescription(conn, row, program=program, innm_id=dosage["innm_id"], auth=auth)
     await _update_status(conn, [row], "SIGNED", auth.user_id)
-    phone = people.otp_phone(await people.person(conn, row["person_id"]) or {"authentication_methods": []})
+    phone = await repository.patient_sms_phone(conn, person_id=row["person_id"])
     notify = row["verification_code"] and not settings_of(program)["medication_request_notification_disabled"]
     sms = Sms(
         phone=phone,

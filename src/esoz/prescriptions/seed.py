@@ -9,14 +9,13 @@ every programme that needs one (all its divisions take part). Idempotent: run it
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from esoz.prescriptions.catalogue import load_catalogue, program_id, program_rows
 from esoz.prescriptions.common import catalogue_id, settings_of, today
 from esoz.prescriptions.models import contracts
-from esoz.registry.models import divisions, legal_entities
+from esoz.registry import repository
 
 PHARMACY_TYPES = ("PHARMACY", "MSP_PHARMACY")
 
@@ -24,19 +23,9 @@ PHARMACY_TYPES = ("PHARMACY", "MSP_PHARMACY")
 async def seed_prescriptions_demo(conn: AsyncConnection, on: date | None = None) -> dict[str, Any]:
     summary = await load_catalogue(conn)
     on = on or today()
-    pharmacies = (
-        await conn.execute(
-            select(legal_entities.c.id, legal_entities.c.edrpou).where(
-                legal_entities.c.type.in_(PHARMACY_TYPES), legal_entities.c.status == "ACTIVE"
-            )
-        )
-    ).all()
+    pharmacies = await repository.active_legal_entities_of_types(conn, types=PHARMACY_TYPES)
     owned: dict[Any, list[Any]] = {}
-    for row in await conn.execute(
-        select(divisions.c.id, divisions.c.legal_entity_id).where(
-            divisions.c.legal_entity_id.in_([p.id for p in pharmacies]), divisions.c.status == "ACTIVE"
-        )
-    ):
+    for row in await repository.active_divisions_of(conn, legal_entity_ids=[p.id for p in pharmacies]):
         owned.setdefault(row.legal_entity_id, []).append(row.id)
     needing = [
         p

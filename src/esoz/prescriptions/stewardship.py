@@ -29,7 +29,7 @@ from esoz.prescriptions.models import (
     medication_dispenses,
     medication_requests,
 )
-from esoz.registry.models import regions
+from esoz.registry import repository
 
 AWARE_GROUPS = ("ACCESS", "WATCH", "RESERVE")
 _TO_GRAMS = {"g": Decimal(1), "mg": Decimal("0.001"), "mcg": Decimal("0.000001")}
@@ -46,7 +46,7 @@ async def create_restriction(conn: AsyncConnection, body: schemas.RestrictionCre
         raise ValidationFailed([invalid_entry("$.innm_id", "invalid", "INNM not found")])
     if (
         body.region is not None
-        and (await conn.execute(select(regions.c.katottg).where(regions.c.katottg == body.region))).first() is None
+        and not await repository.region_exists(conn, katottg=body.region)
     ):
         raise ValidationFailed([invalid_entry("$.region", "invalid", "region not found")])
     id_ = uuid7()
@@ -217,11 +217,9 @@ async def consumption(
     used: dict[str, dict[str, Decimal]] = {}
     for row in await conn.execute(query):
         used.setdefault(row.region, {})[row.aware] = row.ddd or Decimal(0)
-    wanted = select(regions).order_by(regions.c.katottg)
-    wanted = wanted.where(regions.c.katottg == region) if region else wanted.where(regions.c.katottg.in_(list(used)))
     days = (date_to - date_from).days + 1
     out = []
-    for reg in (await conn.execute(wanted)).mappings():
+    for reg in await repository.regions_by_code(conn, katottgs=[region] if region else list(used)):
         groups = used.get(reg["katottg"], {})
         total = sum(groups.values(), Decimal(0))
         population = reg["population"]

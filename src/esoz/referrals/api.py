@@ -1,4 +1,8 @@
-"""MIS-facing routes of e-referrals (`service_requests`, contract §4). Writes answer 202 with a job."""
+"""MIS-facing routes of e-referrals (`service_requests`, contract §4). Writes answer 202 with a job.
+
+`jobs_router` serves `GET /api/jobs/{id}`, the result of any async medical-events write (service requests,
+compositions): the job records live in this domain (async_jobs.py) and conclusions use them too.
+"""
 
 import uuid
 from typing import Annotated, Any, Literal
@@ -10,11 +14,13 @@ from esoz.core import envelope
 from esoz.core.db import ReadConn, WriteConn
 from esoz.core.pagination import Pagination, Paging
 from esoz.core.patient_data import patient_data
-from esoz.referrals import me_jobs, service
-from esoz.referrals.auth import SrCancel, SrComplete, SrProcess, SrRead, SrRecall, SrUse, SrWrite
-from esoz.referrals.schemas import CompleteBody, SignedData, UseBody
+from esoz.core.schemas import Envelope, ListEnvelope
+from esoz.referrals import async_jobs, service
+from esoz.referrals.auth import JobRead, SrCancel, SrComplete, SrProcess, SrRead, SrRecall, SrUse, SrWrite
+from esoz.referrals.schemas import CompleteBody, JobOut, ServiceRequestOut, SignedData, UseBody
 
 router = APIRouter(prefix="/api", tags=["service requests"])
+jobs_router = APIRouter(prefix="/api", tags=["jobs"])
 
 Status = Literal["active", "in_progress", "completed", "recalled", "entered_in_error"]
 
@@ -26,16 +32,22 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/patients/{patient_id}/service_requests", status_code=202, responses=WRITE_ERRORS)
+@router.post(
+    "/patients/{patient_id}/service_requests",
+    response_model=Envelope[JobOut],
+    status_code=202,
+    responses=WRITE_ERRORS,
+)
 async def create(request: Request, conn: WriteConn, auth: SrWrite, patient_id: uuid.UUID, body: SignedData) -> Response:
     """Create a service request signed by the requesting doctor (`signed_data` = CMS of `Service_Request_Create`).
     **esoz:** validated before answering; errors come back directly, the job is already processed."""
     job = await service.create(conn, request.app.state.settings, auth, patient_id, body.signed_data)
-    return me_jobs.accepted(request, job)
+    return async_jobs.accepted(request, job)
 
 
 @router.get(
     "/patients/{patient_id}/service_requests",
+    response_model=ListEnvelope[ServiceRequestOut],
     responses={404: WRITE_ERRORS[404]},
     openapi_extra=patient_data("service_request", person="path:patient_id", id="data:id"),
 )
@@ -59,6 +71,7 @@ async def list_(
 
 @router.get(
     "/patients/{patient_id}/service_requests/{service_request_id}",
+    response_model=Envelope[ServiceRequestOut],
     responses={404: WRITE_ERRORS[404]},
     openapi_extra=patient_data("service_request", person="path:patient_id", id="path:service_request_id"),
 )
@@ -70,6 +83,7 @@ async def get(
 
 @router.get(
     "/service_requests",
+    response_model=ListEnvelope[ServiceRequestOut],
     summary="Search service requests by requisition number",
     openapi_extra=patient_data("service_request", person="data:subject.identifier.value", id="data:id"),
 )
@@ -86,9 +100,11 @@ async def search(
 
 
 @router.patch(
-    "/patients/{patient_id}/service_requests/{service_request_id}/actions/recall", status_code=202,
+    "/patients/{patient_id}/service_requests/{service_request_id}/actions/recall",
+    response_model=Envelope[JobOut],
+    status_code=202,
     responses=WRITE_ERRORS,
-)  # fmt: skip
+)
 async def recall(
     request: Request, conn: WriteConn, auth: SrRecall, patient_id: uuid.UUID, service_request_id: uuid.UUID,
     body: SignedData,
@@ -96,13 +112,15 @@ async def recall(
     """Signed: the current render with `status: recalled`, `status_reason`, `explanatory_letter`."""
     settings = request.app.state.settings
     job = await service.recall(conn, settings, auth, patient_id, service_request_id, body.signed_data)
-    return me_jobs.accepted(request, job)
+    return async_jobs.accepted(request, job)
 
 
 @router.patch(
-    "/patients/{patient_id}/service_requests/{service_request_id}/actions/cancel", status_code=202,
+    "/patients/{patient_id}/service_requests/{service_request_id}/actions/cancel",
+    response_model=Envelope[JobOut],
+    status_code=202,
     responses=WRITE_ERRORS,
-)  # fmt: skip
+)
 async def cancel(
     request: Request, conn: WriteConn, auth: SrCancel, patient_id: uuid.UUID, service_request_id: uuid.UUID,
     body: SignedData,
@@ -110,40 +128,74 @@ async def cancel(
     """Signed: the current render with `status: entered_in_error`, `status_reason`, `explanatory_letter`."""
     settings = request.app.state.settings
     job = await service.cancel(conn, settings, auth, patient_id, service_request_id, body.signed_data)
-    return me_jobs.accepted(request, job)
+    return async_jobs.accepted(request, job)
 
 
 @router.patch(
-    "/patients/{patient_id}/service_requests/{service_request_id}/actions/resend", status_code=202,
+    "/patients/{patient_id}/service_requests/{service_request_id}/actions/resend",
+    response_model=Envelope[JobOut],
+    status_code=202,
     responses=WRITE_ERRORS,
-)  # fmt: skip
+)
 async def resend(
     request: Request, conn: WriteConn, auth: SrUse, patient_id: uuid.UUID, service_request_id: uuid.UUID
 ) -> Response:
     """Send the patient the referral's number again (SMS)."""
-    return me_jobs.accepted(request, await service.resend(conn, auth, patient_id, service_request_id))
+    return async_jobs.accepted(request, await service.resend(conn, auth, patient_id, service_request_id))
 
 
-@router.patch("/service_requests/{service_request_id}/actions/use", status_code=202, responses=WRITE_ERRORS)
+@router.patch(
+    "/service_requests/{service_request_id}/actions/use",
+    response_model=Envelope[JobOut],
+    status_code=202,
+    responses=WRITE_ERRORS,
+)
 async def use(request: Request, conn: WriteConn, auth: SrUse, service_request_id: uuid.UUID, body: UseBody) -> Response:
     """The performing legal entity takes the referral; of two performers at once, one wins."""
-    return me_jobs.accepted(request, await service.use(conn, auth, service_request_id, body))
+    return async_jobs.accepted(request, await service.use(conn, auth, service_request_id, body))
 
 
-@router.patch("/service_requests/{service_request_id}/actions/release", status_code=202, responses=WRITE_ERRORS)
+@router.patch(
+    "/service_requests/{service_request_id}/actions/release",
+    response_model=Envelope[JobOut],
+    status_code=202,
+    responses=WRITE_ERRORS,
+)
 async def release(request: Request, conn: WriteConn, auth: SrUse, service_request_id: uuid.UUID) -> Response:
     """Deprecated in 2026, still served: give the referral back (used_by_* cleared)."""
-    return me_jobs.accepted(request, await service.release(conn, auth, service_request_id))
+    return async_jobs.accepted(request, await service.release(conn, auth, service_request_id))
 
 
-@router.patch("/service_requests/{service_request_id}/actions/process", status_code=202, responses=WRITE_ERRORS)
+@router.patch(
+    "/service_requests/{service_request_id}/actions/process",
+    response_model=Envelope[JobOut],
+    status_code=202,
+    responses=WRITE_ERRORS,
+)
 async def process(request: Request, conn: WriteConn, auth: SrProcess, service_request_id: uuid.UUID) -> Response:
     """Deprecated in 2026, still served: active (used by the caller) → in_progress."""
-    return me_jobs.accepted(request, await service.process(conn, auth, service_request_id))
+    return async_jobs.accepted(request, await service.process(conn, auth, service_request_id))
 
 
-@router.patch("/service_requests/{service_request_id}/actions/complete", status_code=202, responses=WRITE_ERRORS)
+@router.patch(
+    "/service_requests/{service_request_id}/actions/complete",
+    response_model=Envelope[JobOut],
+    status_code=202,
+    responses=WRITE_ERRORS,
+)
 async def complete(
     request: Request, conn: WriteConn, auth: SrComplete, service_request_id: uuid.UUID, body: CompleteBody
 ) -> Response:
-    return me_jobs.accepted(request, await service.complete(conn, auth, service_request_id, body))
+    return async_jobs.accepted(request, await service.complete(conn, auth, service_request_id, body))
+
+
+@jobs_router.get(
+    "/jobs/{id}",
+    response_model=Envelope[JobOut],
+    summary="Get job details",
+    responses={404: {"description": "not_found: no such job for the caller's legal entity"}},
+)
+async def get_job(request: Request, conn: ReadConn, auth: JobRead, id: uuid.UUID) -> Response:
+    """`status`: pending | processed | failed | failed_with_error; `links` name the created entity.
+    **esoz:** answers 200 with the links rather than a 303 redirect."""
+    return envelope.ok(request, await async_jobs.get_job(conn, id, auth.legal_entity_filter))

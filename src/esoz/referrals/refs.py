@@ -1,9 +1,11 @@
-"""Shapes the medical-events API shares: references `{"identifier": {"type": ..., "value"}}` and codings."""
+"""Shapes the medical-events API shares: references `{"identifier": {"type": ..., "value"}}` and codings, and
+the parsing of signed content into a shape."""
 
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 RESOURCES = "eHealth/resources"
 
@@ -58,3 +60,14 @@ def reference(resource: str, value: uuid.UUID | str) -> dict[str, Any]:
 
 def concept(system: str, code: str) -> dict[str, Any]:
     return {"coding": [{"system": system, "code": code}], "text": ""}
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(model: type[M], data: Any) -> M:
+    """Validate signed JSON like a request body: errors leave as 422 with the content's paths."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None

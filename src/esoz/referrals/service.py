@@ -29,11 +29,12 @@ from esoz.core.pagination import PageParams, total_from_page
 from esoz.core.rows import all_rows, first
 from esoz.notifications import templates
 from esoz.notifications.service import queue_sms
-from esoz.referrals import dictionary, me_jobs
+from esoz.referrals import async_jobs, dictionary
 from esoz.referrals.models import service_requests
-from esoz.referrals.patients import active_legal_entity, active_patient, clinician, parse, sms_phone
-from esoz.referrals.refs import concept, reference
+from esoz.referrals.refs import concept, parse, reference
 from esoz.referrals.schemas import CompleteBody, ServiceRequestContent, StatusChangeContent, UseBody
+from esoz.registry import repository
+from esoz.registry.repository import ClinicianRecord
 from esoz.settings import Settings
 from esoz.signatures.flow import (
     AuditEntry,
@@ -169,8 +170,12 @@ async def _validate_create(
     if errors:
         raise ValidationFailed(errors)
     if body.performer is not None:
-        await active_legal_entity(conn, body.performer.id, "$.performer.identifier.value")
-    return await clinician(conn, body.requester_employee.id, auth.legal_entity_id, "$.requester_employee")
+        await repository.active_legal_entity(
+            conn, legal_entity_id=body.performer.id, entry="$.performer.identifier.value"
+        )
+    return await repository.active_clinician(
+        conn, employee_id=body.requester_employee.id, legal_entity_id=auth.legal_entity_id, entry="$.requester_employee"
+    )
 
 
 @dataclass(frozen=True)
@@ -179,14 +184,14 @@ class _NewServiceRequest:
 
     body: ServiceRequestContent
     content: dict[str, Any]
-    requester: RowMapping
+    requester: ClinicianRecord
 
 
 async def create(
     conn: AsyncConnection, settings: Settings, auth: AuthContext, person_id: uuid.UUID, signed_data: str
 ) -> dict[str, Any]:
     """Verify, validate and store a signed service request; returns the (processed) job."""
-    person = await active_patient(conn, person_id)
+    person = await repository.active_patient(conn, person_id=person_id)
     plan: SignedWrite[_NewServiceRequest, uuid.UUID] = SignedWrite(
         stored_as="service_request",
         read=lambda doc: _read_new(conn, doc, person_id=person_id, auth=auth),
@@ -194,11 +199,11 @@ async def create(
         write=lambda _doc, new: _insert(conn, new, person_id=person_id, person=person, auth=auth, settings=settings),
     )
     sr_id = await signed_write(conn, signed_data=signed_data, plan=plan, auth=auth, settings=settings)
-    return await me_jobs.record_processed(
+    return await async_jobs.record_processed(
         conn,
         kind="service_request.create",
         legal_entity_id=auth.legal_entity_id,
-        links=[me_jobs.link("service_request", f"/api/patients/{person_id}/service_requests/{sr_id}")],
+        links=[async_jobs.link("service_request", f"/api/patients/{person_id}/service_requests/{sr_id}")],
         status_code=201,
     )
 
@@ -214,7 +219,7 @@ async def _read_new(
 
 
 async def _requester_of_new(new: _NewServiceRequest) -> ExpectedSigner:
-    return ExpectedSigner(tax_id=new.requester["p_tax_id"])
+    return ExpectedSigner(tax_id=new.requester.party.tax_id)
 
 
 async def _insert(
@@ -257,7 +262,8 @@ async def _insert(
     if settings.service_request_sms_on_create:
         inform = body.inform_with.auth_method_id if body.inform_with else None
         template = templates.service_request_created(requisition)
-        messages = (Sms(phone=sms_phone(person, inform), template=template, idempotency_key=f"sr-create:{body.id}"),)
+        phone = repository.sms_phone(person, inform)
+        messages = (Sms(phone=phone, template=template, idempotency_key=f"sr-create:{body.id}"),)
     effects = Effects(
         changes=(
             StatusChange(
@@ -277,7 +283,7 @@ def _who(auth: AuthContext) -> str | None:
 async def _sms(
     conn: AsyncConnection, person: RowMapping, template: tuple[str, str], key: str, inform: uuid.UUID | None = None
 ) -> None:
-    phone = sms_phone(person, inform)
+    phone = repository.sms_phone(person, inform)
     if phone is not None:
         kind, text = template
         await queue_sms(conn, phone=phone, text=text, kind=kind, idempotency_key=key)
@@ -323,7 +329,7 @@ async def list_for_patient(
     used_by_legal_entity: uuid.UUID | None = None,
     code: uuid.UUID | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    await active_patient(conn, person_id)
+    await repository.active_patient(conn, person_id=person_id)
     t = service_requests
     cond = [t.c.person_id == person_id]
     if auth.legal_entity_filter is not None:
@@ -450,8 +456,10 @@ async def use(conn: AsyncConnection, auth: AuthContext, sr_id: uuid.UUID, body: 
         raise Conflict("Service request is assigned to another performer")
     employee_id = None
     if body.used_by_employee is not None:
-        employee = await clinician(conn, body.used_by_employee.id, auth.legal_entity_id, "$.used_by_employee")
-        employee_id = employee["e_id"]
+        employee = await repository.active_clinician(
+            conn, employee_id=body.used_by_employee.id, legal_entity_id=auth.legal_entity_id, entry="$.used_by_employee"
+        )
+        employee_id = employee.employee.id
     updated = await _update(
         conn, row, auth, {"used_by_legal_entity_id": auth.legal_entity_id, "used_by_employee_id": employee_id}
     )
@@ -515,8 +523,8 @@ async def _update(conn: AsyncConnection, row: RowMapping, auth: AuthContext, val
 
 async def _job(conn: AsyncConnection, auth: AuthContext, kind: str, row: RowMapping) -> dict[str, Any]:
     href = f"/api/patients/{row['person_id']}/service_requests/{row['id']}"
-    return await me_jobs.record_processed(
-        conn, kind=kind, legal_entity_id=auth.legal_entity_id, links=[me_jobs.link("service_request", href)]
+    return await async_jobs.record_processed(
+        conn, kind=kind, legal_entity_id=auth.legal_entity_id, links=[async_jobs.link("service_request", href)]
     )
 
 
@@ -545,7 +553,7 @@ async def _signed_change(
     new_status: str,
 ) -> dict[str, Any]:
     """The requester's CMS over the referral as GET returns it, with the new status and its reason."""
-    person = await active_patient(conn, person_id)
+    person = await repository.active_patient(conn, person_id=person_id)
     row = await _row(conn, sr_id, person_id, lock=True)
     if row["requester_legal_entity_id"] != auth.legal_entity_id:
         raise NotFound("Service request not found")
@@ -590,8 +598,10 @@ def _expected_after_change(
 
 
 async def _requester_of(conn: AsyncConnection, row: Mapping[str, Any]) -> ExpectedSigner:
-    requester = await clinician(conn, row["requester_employee_id"], None, "$.requester_employee")
-    return ExpectedSigner(tax_id=requester["p_tax_id"])
+    requester = await repository.active_clinician(
+        conn, employee_id=row["requester_employee_id"], legal_entity_id=None, entry="$.requester_employee"
+    )
+    return ExpectedSigner(tax_id=requester.party.tax_id)
 
 
 async def _write_change(
@@ -616,7 +626,7 @@ async def _write_change(
         ),
         messages=(
             Sms(
-                phone=sms_phone(person),
+                phone=repository.sms_phone(person),
                 template=template(row["requisition"]),
                 idempotency_key=f"sr-{new_status}:{row['id']}",
             ),
@@ -626,7 +636,7 @@ async def _write_change(
 
 
 async def resend(conn: AsyncConnection, auth: AuthContext, person_id: uuid.UUID, sr_id: uuid.UUID) -> dict[str, Any]:
-    person = await active_patient(conn, person_id)
+    person = await repository.active_patient(conn, person_id=person_id)
     row = await _row(conn, sr_id, person_id)
     if not _visible(row, auth):
         raise NotFound("Service request not found")

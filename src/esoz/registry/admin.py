@@ -15,7 +15,7 @@ from esoz.core.db import ReadConn, WriteConn
 from esoz.core.openapi import errors
 from esoz.core.patient_data import patient_data
 from esoz.core.schemas import Envelope
-from esoz.registry import declarations, employees, persons, schemas, service, views
+from esoz.registry import declarations, employees, persons, render, schemas, service
 from esoz.registry.auth import (
     DeclarationWrite,
     DivisionWrite,
@@ -53,7 +53,7 @@ async def create_legal_entity(
     request: Request, conn: WriteConn, auth: LegalEntityWrite, body: schemas.LegalEntityCreate
 ) -> Response:
     row = await service.create_legal_entity(conn, body, auth.actor, created_by_mis=auth.created_by_filter)
-    return envelope.ok(request, views.legal_entity_v2(row), status=201)
+    return envelope.ok(request, render.legal_entity_v2(row), status=201)
 
 
 @router.patch(
@@ -66,7 +66,7 @@ async def update_legal_entity(
     request: Request, conn: WriteConn, auth: LegalEntityWrite, id: uuid.UUID, patch: Patch
 ) -> Response:
     row = await service.update_legal_entity(conn, id, patch, auth.actor)
-    return envelope.ok(request, views.legal_entity_v2(row))
+    return envelope.ok(request, render.legal_entity_v2(row))
 
 
 # --- divisions --------------------------------------------------------------------------------------
@@ -82,7 +82,7 @@ async def update_legal_entity(
 async def create_division(
     request: Request, conn: WriteConn, auth: DivisionWrite, body: schemas.DivisionCreate
 ) -> Response:
-    return envelope.ok(request, views.division(await service.create_division(conn, body, auth.actor)), status=201)
+    return envelope.ok(request, render.division(await service.create_division(conn, body, auth.actor)), status=201)
 
 
 @router.patch(
@@ -94,7 +94,7 @@ async def create_division(
 async def update_division(
     request: Request, conn: WriteConn, auth: DivisionWrite, id: uuid.UUID, patch: Patch
 ) -> Response:
-    return envelope.ok(request, views.division(await service.update_division(conn, id, patch, auth.actor)))
+    return envelope.ok(request, render.division(await service.update_division(conn, id, patch, auth.actor)))
 
 
 # --- employees --------------------------------------------------------------------------------------
@@ -112,7 +112,7 @@ async def create_employee(
     request: Request, conn: WriteConn, auth: EmployeeWrite, body: schemas.EmployeeCreate
 ) -> Response:
     row = await employees.create_employee(conn, body, auth.actor)
-    return envelope.ok(request, views.employee(row, full=True), status=201)
+    return envelope.ok(request, render.employee(row, full=True), status=201)
 
 
 @router.patch(
@@ -125,7 +125,7 @@ async def update_employee(
     request: Request, conn: WriteConn, auth: EmployeeWrite, id: uuid.UUID, patch: Patch
 ) -> Response:
     row = await employees.update_employee(conn, id, patch, auth.actor)
-    return envelope.ok(request, views.employee(row, full=True))
+    return envelope.ok(request, render.employee(row, full=True))
 
 
 @router.patch(
@@ -143,7 +143,7 @@ async def deactivate_employee(
     body: schemas.EmployeeDeactivate | None = None,
 ) -> Response:
     row = await employees.deactivate_employee(conn, id, body or schemas.EmployeeDeactivate(), auth.actor)
-    return envelope.ok(request, views.employee(row, full=True))
+    return envelope.ok(request, render.employee(row, full=True))
 
 
 # --- persons ----------------------------------------------------------------------------------------
@@ -157,7 +157,7 @@ async def deactivate_employee(
     responses=WRITE_ERRORS,
 )
 async def create_person(request: Request, conn: WriteConn, auth: PersonWrite, body: schemas.PersonCreate) -> Response:
-    return envelope.ok(request, views.person(await persons.create_person(conn, body, auth.actor)), status=201)
+    return envelope.ok(request, render.person(await persons.create_person(conn, body, auth.actor)), status=201)
 
 
 @router.get(
@@ -168,12 +168,12 @@ async def create_person(request: Request, conn: WriteConn, auth: PersonWrite, bo
     openapi_extra=patient_data("person", person="path:id", id="path:id"),
 )
 async def get_person(request: Request, conn: ReadConn, auth: PersonRead, id: uuid.UUID) -> Response:
-    return envelope.ok(request, views.person(await persons.get_person(conn, id, auth.actor)))
+    return envelope.ok(request, render.person(await persons.get_person(conn, id, auth.actor)))
 
 
 @router.patch("/persons/{id}", response_model=Envelope[PersonOut], summary="Change a person", responses=PATCH_ERRORS)
 async def update_person(request: Request, conn: WriteConn, auth: PersonWrite, id: uuid.UUID, patch: Patch) -> Response:
-    return envelope.ok(request, views.person(await persons.update_person(conn, id, patch, auth.actor)))
+    return envelope.ok(request, render.person(await persons.update_person(conn, id, patch, auth.actor)))
 
 
 # --- declarations -----------------------------------------------------------------------------------
@@ -193,7 +193,7 @@ async def create_declaration(
 ) -> Response:
     term = getattr(request.app.state.settings, "declaration_term_days", declarations.DEFAULT_TERM_DAYS)
     row = await declarations.create_declaration(conn, body, auth.actor, term)
-    return envelope.ok(request, views.declaration(row, full=True), status=201)
+    return envelope.ok(request, render.declaration(row, full=True), status=201)
 
 
 @router.patch(
@@ -210,4 +210,4 @@ async def terminate_declaration(
     body: schemas.DeclarationTerminate | None = None,
 ) -> Response:
     row = await declarations.terminate_declaration(conn, id, body or schemas.DeclarationTerminate(), auth.actor)
-    return envelope.ok(request, views.declaration(row, full=True))
+    return envelope.ok(request, render.declaration(row, full=True))

@@ -20,7 +20,7 @@ from esoz.core.openapi import errors
 from esoz.core.pagination import Cursor, PageParams, Pagination, Paging, keyset_of
 from esoz.core.patient_data import patient_data
 from esoz.core.schemas import CursorListEnvelope, Envelope, ListEnvelope
-from esoz.registry import declarations, employees, persons, service, views
+from esoz.registry import declarations, employees, persons, render, service
 from esoz.registry.auth import (
     DeclarationRead,
     DivisionDetails,
@@ -114,7 +114,7 @@ async def list_legal_entities_v2(
     rows, paging = await _legal_entities(
         conn, auth, page, edrpou, legal_entity_id, settlement_id, type, status, nhs_verified
     )
-    return envelope.ok(request, [views.legal_entity_v2(r) for r in rows], paging=paging)
+    return envelope.ok(request, [render.legal_entity_v2(r) for r in rows], paging=paging)
 
 
 @router.get(
@@ -125,7 +125,7 @@ async def list_legal_entities_v2(
 )
 async def get_legal_entity_v2(request: Request, conn: ReadConn, auth: LegalEntityRead, id: uuid.UUID) -> Response:
     row = await service.get_legal_entity(conn, id, auth.legal_entity_filter, auth.created_by_filter)
-    return envelope.ok(request, views.legal_entity_v2(row))
+    return envelope.ok(request, render.legal_entity_v2(row))
 
 
 @router.get(
@@ -151,7 +151,7 @@ async def list_legal_entities(
     rows, paging = await _legal_entities(
         conn, auth, page, edrpou, legal_entity_id, settlement_id, type, status, nhs_verified, owner_property
     )
-    return envelope.ok(request, [views.legal_entity_v1(r) for r in rows], paging=paging)
+    return envelope.ok(request, [render.legal_entity_v1(r) for r in rows], paging=paging)
 
 
 @router.get(
@@ -162,7 +162,7 @@ async def list_legal_entities(
 )
 async def get_legal_entity(request: Request, conn: ReadConn, auth: LegalEntityRead, id: uuid.UUID) -> Response:
     row = await service.get_legal_entity(conn, id, auth.legal_entity_filter, auth.created_by_filter)
-    return envelope.ok(request, views.legal_entity_v1(row))
+    return envelope.ok(request, render.legal_entity_v1(row))
 
 
 # --- divisions --------------------------------------------------------------------------------------
@@ -195,7 +195,7 @@ async def list_divisions(
         type=type,
         status=status,
     )
-    return envelope.ok(request, [views.division(r) for r in rows], paging=paging)
+    return envelope.ok(request, [render.division(r) for r in rows], paging=paging)
 
 
 @router.get(
@@ -205,7 +205,7 @@ async def list_divisions(
     responses=errors(401, 403, 404, 422),
 )
 async def get_division(request: Request, conn: ReadConn, auth: DivisionDetails, id: uuid.UUID) -> Response:
-    return envelope.ok(request, views.division(await service.get_division(conn, id, auth.legal_entity_filter)))
+    return envelope.ok(request, render.division(await service.get_division(conn, id, auth.legal_entity_filter)))
 
 
 # --- employees --------------------------------------------------------------------------------------
@@ -244,7 +244,7 @@ async def list_employees(
         no_tax_id=no_tax_id,
         edrpou=edrpou,
     )
-    return envelope.ok(request, [views.employee(r, full=False) for r in rows], paging=paging)
+    return envelope.ok(request, [render.employee(r, full=False) for r in rows], paging=paging)
 
 
 @router.get(
@@ -255,7 +255,7 @@ async def list_employees(
 )
 async def get_employee(request: Request, conn: ReadConn, auth: EmployeeDetails, employee_id: uuid.UUID) -> Response:
     row = await employees.get_employee(conn, employee_id, auth.legal_entity_filter)
-    return envelope.ok(request, views.employee(row, full=True))
+    return envelope.ok(request, render.employee(row, full=True))
 
 
 # --- persons ----------------------------------------------------------------------------------------
@@ -298,7 +298,7 @@ async def search_persons(
         phone_number=phone_number,
         birth_certificate=birth_certificate,
     )
-    return envelope.ok(request, [views.person_search_item(r, requested) for r in rows])
+    return envelope.ok(request, [render.person_search_item(r, requested) for r in rows])
 
 
 @router.get(
@@ -311,7 +311,7 @@ async def search_persons(
 async def get_person_declaration(request: Request, conn: ReadConn, auth: DeclarationRead, id: uuid.UUID) -> Response:
     row = await declarations.get_person_declaration(conn, id, auth.legal_entity_filter, auth.actor)
     # The 2026 contract answers with a list (of the one active declaration).
-    return envelope.ok(request, [views.declaration(row, full=True)])
+    return envelope.ok(request, [render.declaration(row, full=True)])
 
 
 # --- declarations -----------------------------------------------------------------------------------
@@ -350,7 +350,7 @@ async def list_declarations(
         reason=reason,
         keyset=keyset_of(page, cursor),
     )
-    return envelope.ok(request, [views.declaration(r, full=False) for r in rows], paging=paging)
+    return envelope.ok(request, [render.declaration(r, full=False) for r in rows], paging=paging)
 
 
 @router.get(
@@ -362,4 +362,4 @@ async def list_declarations(
 )
 async def get_declaration(request: Request, conn: ReadConn, auth: DeclarationRead, id: uuid.UUID) -> Response:
     row = await declarations.get_declaration(conn, id, auth.legal_entity_filter, auth.actor)
-    return envelope.ok(request, views.declaration(row, full=True))
+    return envelope.ok(request, render.declaration(row, full=True))

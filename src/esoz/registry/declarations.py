@@ -26,8 +26,8 @@ from esoz.events.service import record_status_change, record_status_changes
 from esoz.registry import schemas, validators
 from esoz.registry.models import declarations, divisions, employees, legal_entities, parties, persons
 from esoz.registry.reference import rules
+from esoz.registry.render import labelled
 from esoz.registry.service import fetch_page
-from esoz.registry.views import labelled
 
 ACTIVE_STATUSES = ("active", "pending_verification")
 # PRM global parameter `declaration_term` (fixture value 365 DAYS, §6.2); callers may pass another term.

@@ -2,7 +2,7 @@
 
 import functools
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Select, bindparam, case, func, select
@@ -12,16 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from esoz.core import audit
 from esoz.core.audit import Actor
 from esoz.core.errors import Conflict, NotFound, invalid_entry
-from esoz.core.fastsql import FastQuery
 from esoz.core.ids import uuid7
 from esoz.core.pagination import PageParams, Paging
-from esoz.core.rows import first
 from esoz.events.service import record_status_change
 from esoz.registry import declarations as declaration_service
 from esoz.registry import schemas, validators
 from esoz.registry.models import declarations, divisions, employees, legal_entities, parties
+from esoz.registry.render import labelled
 from esoz.registry.service import fetch_page, get_row
-from esoz.registry.views import labelled
 
 PARTY_JSONB = {"documents", "phones", "educations", "qualifications", "specialities", "science_degree"}
 _LE_COLUMNS = ["id", "name", "short_name", "public_name", "type", "edrpou", "status"]
@@ -99,24 +97,6 @@ _BY_ID = _joined().where(employees.c.id == bindparam("id_"))
 async def get_employee(conn: AsyncConnection, id_: uuid.UUID, legal_entity_filter: uuid.UUID | None) -> RowMapping:
     row = (await conn.execute(_BY_ID, {"id_": id_})).mappings().first()
     if row is None or (legal_entity_filter is not None and row["e_legal_entity_id"] != legal_entity_filter):
-        raise NotFound("Employee not found")
-    return row
-
-
-# A signed document's author check needs the employee and its party only: not the doctor's declaration count
-# (a count over up to ~1,800 declarations), legal entity or division of the full read (bench/README.md, item 4).
-# Every employee has its party (NOT NULL foreign key), so the inner join drops no row.
-_SIGNER = FastQuery(
-    select(*labelled(employees, "e_"), *labelled(parties, "p_"))
-    .select_from(employees.join(parties, parties.c.id == employees.c.party_id))
-    .where(employees.c.id == bindparam("id_"))
-)
-
-
-async def get_signer(conn: AsyncConnection, id_: uuid.UUID) -> Mapping[str, Any]:
-    """The employee (`e_*`) and its party (`p_*`) for author and signer checks; 404 when there is none."""
-    row = await first(_SIGNER, conn, id_=id_)
-    if row is None:
         raise NotFound("Employee not found")
     return row
 

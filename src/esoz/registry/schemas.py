@@ -302,7 +302,7 @@ def columns(model: BaseModel, jsonb: set[str], exclude: set[str] | None = None) 
     return values
 
 
-# --- answers (documented in the OpenAPI; rendered by views.py) ---------------------------------------
+# --- answers (documented in the OpenAPI; rendered by render.py) --------------------------------------
 # Sub-records kept as JSONB (addresses, phones, documents, ...) are answered as stored: their request shapes
 # above say what they hold.
 

@@ -1,7 +1,7 @@
 """Registry business rules (no HTTP): dictionaries, legal entities, divisions, and shared query helpers.
 
 Employees, persons and declarations live in their own modules. Reads take the caller's
-`legal_entity_filter` (None = all rows) and return row mappings; routes render them with `views`.
+`legal_entity_filter` (None = all rows) and return row mappings; routes render them with `render`.
 Writes run in the caller's transaction and add an audit row to it.
 """
 

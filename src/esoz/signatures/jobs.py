@@ -28,7 +28,7 @@ def local_crl_files(settings: Settings) -> list[Path]:
 
 
 def jobs(settings: Settings) -> list[PeriodicJob]:
-    """For esoz.core.worker.JOB_FACTORIES ("esoz.signatures.jobs:jobs")."""
+    """For the job registry (esoz.jobs.JOB_FACTORIES)."""
     return [
         PeriodicJob(
             "signatures.refresh_crls",

@@ -1,0 +1,1 @@
+"""Registry: legal entities, divisions, parties and employees, persons (MPI), declarations, dictionaries."""
