@@ -18,6 +18,7 @@ run: $(BIN)/.installed
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests migrations bench
+	$(BIN)/lint-imports
 	$(BIN)/mypy | $(BIN)/mypy-baseline filter
 
 # Rewrites mypy-baseline.txt to mypy's current errors (see the README's development notes).
