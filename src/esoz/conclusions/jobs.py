@@ -33,6 +33,6 @@ def jobs(settings: Settings) -> list[PeriodicJob]:
     async def close() -> None:
         if "d" in state:
             for handler in state.pop("d").handlers.values():
-                await handler.aclose()  # type: ignore[attr-defined]
+                await handler.aclose()
 
     return [PeriodicJob("conclusions.pfu", settings.pfu_poll_seconds, run_with_engine=deliver, close=close)]

@@ -100,6 +100,13 @@ class FastQuery:
         make = self._make
         return [make(r) for r in records]
 
+    async def one(self, conn: AsyncConnection, **params: Any) -> FastRow:
+        """The row of a statement that always has exactly one (a COUNT)."""
+        rows = await self.fetch(conn, **params)
+        if len(rows) != 1:
+            raise LookupError(f"expected one row, got {len(rows)}")
+        return rows[0]
+
     async def first(self, conn: AsyncConnection, **params: Any) -> FastRow | None:
         rows = await self.fetch(conn, **params)
         return rows[0] if rows else None

@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -16,8 +16,6 @@ from esoz.events.auth import EventsRead
 from esoz.events.schemas import EventOut
 
 router = APIRouter(prefix="/api", tags=["events"])
-EntityType = Literal[service.ENTITY_TYPES]  # type: ignore[valid-type]
-EventType = Literal[service.EVENT_TYPES]  # type: ignore[valid-type]
 
 
 @router.get(
@@ -38,8 +36,8 @@ async def list_events(
     paging: Pagination,
     date: datetime | None = None,
     date_to: datetime | None = None,
-    event_type: EventType | None = None,
-    entity_type: EntityType | None = None,
+    event_type: service.EventType | None = None,
+    entity_type: service.EntityType | None = None,
     attribute_name: Annotated[str | None, Query(max_length=100, pattern=r"^[a-z_]+$")] = None,
     new_value: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:

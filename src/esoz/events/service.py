@@ -10,23 +10,26 @@ also publishes each event to JetStream (see `esoz.events.fanout`).
 """
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal, get_args
 
-from sqlalchemy import ColumnElement, Integer, and_, bindparam, func, select
+from sqlalchemy import ColumnElement, Integer, Row, and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from esoz.core.errors import ENTRY_QUERY, NotFound, ValidationFailed, invalid_entry
-from esoz.core.fastsql import FastQuery
+from esoz.core.fastsql import FastQuery, FastRow
 from esoz.core.ids import uuid7
 from esoz.core.pagination import PageParams, total_from_page
 from esoz.events.models import events
 
-STATUS_CHANGE, STATE_CHANGE = "StatusChangeEvent", "StateChangeEvent"
-EVENT_TYPES = (STATUS_CHANGE, STATE_CHANGE)
+# The query filters take these as Literal types, so the OpenAPI lists the allowed values.
+EventType = Literal["StatusChangeEvent", "StateChangeEvent"]
+EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
+STATUS_CHANGE: EventType = "StatusChangeEvent"
+STATE_CHANGE: EventType = "StateChangeEvent"
 # The real Event Manager's entity types, plus the esoz domains that produce status changes.
-ENTITY_TYPES = (
+EntityType = Literal[
     "Approval",
     "CarePlan",
     "Composition",
@@ -47,7 +50,8 @@ ENTITY_TYPES = (
     "Person",
     "Preperson",
     "ServiceRequest",
-)
+]
+ENTITY_TYPES: tuple[EntityType, ...] = get_args(EntityType)
 
 
 def _properties(new_status: str | None, properties: dict[str, Any] | None) -> dict[str, Any]:
@@ -107,9 +111,10 @@ async def record_status_changes(
     """Many entities moved to one status at once (e.g. a dismissal ends ~2000 declarations): one INSERT."""
     _check_entity_type(entity_type)
     props = _properties(new_status, properties)
+    ids = [(uuid7(), entity_id) for entity_id in entity_ids]
     rows = [
         {
-            "id": uuid7(),
+            "id": event_id,
             "event_type": event_type,
             "entity_type": entity_type,
             "entity_id": entity_id,
@@ -117,11 +122,11 @@ async def record_status_changes(
             "changed_by": changed_by,
             "legal_entity_id": legal_entity_id,
         }
-        for entity_id in entity_ids
+        for event_id, entity_id in ids
     ]
     if rows:
         await conn.execute(events.insert(), rows)
-    return [r["id"] for r in rows]
+    return [event_id for event_id, _ in ids]
 
 
 async def record_state_change(
@@ -138,8 +143,9 @@ async def record_state_change(
     It carries no `status`, so feeds that count status changes (the dashboards) pass over it.
     """
     _check_entity_type(entity_type)
+    event_id = uuid7()
     row = {
-        "id": uuid7(),
+        "id": event_id,
         "event_type": STATE_CHANGE,
         "entity_type": entity_type,
         "entity_id": entity_id,
@@ -148,7 +154,7 @@ async def record_state_change(
         "legal_entity_id": legal_entity_id,
     }
     await conn.execute(events.insert(), [row])
-    return row["id"]
+    return event_id
 
 
 def as_dict(row: Any) -> dict[str, Any]:
@@ -171,14 +177,14 @@ def resolve_window(
     date: datetime | None, date_to: datetime | None, now: datetime, max_hours: float
 ) -> tuple[datetime, datetime]:
     """`date`..`date_to`, at most `max_hours` wide; missing ends default to the newest window."""
-    date, date_to = [v if v is None or v.tzinfo else v.replace(tzinfo=now.tzinfo) for v in (date, date_to)]
+    start, end = [v if v is None or v.tzinfo else v.replace(tzinfo=now.tzinfo) for v in (date, date_to)]
     width = timedelta(hours=max_hours)
-    if date is None and date_to is None:
-        date_to = now
-    if date is None:
-        date = date_to - width
-    if date_to is None:
-        date_to = min(date + width, max(now, date))
+    if start is None:
+        end = now if end is None else end
+        start = end - width
+    elif end is None:
+        end = min(start + width, max(now, start))
+    date, date_to = start, end
     if date_to < date:
         raise _query_error("$.date_to", "greater_than", "date_to must not be earlier than date")
     if date_to - date > width:
@@ -248,20 +254,22 @@ async def list_events(
         if value is not None:
             params[name] = value
     paging = {"offset": page.offset, "limit": page.page_size}
-    json_filter = None
+    json_filter: ColumnElement[bool] | None = None
     if new_value is not None:
         json_filter = e.c.properties[attribute_name or "status"]["new_value"].astext == new_value
     elif attribute_name is not None:
         json_filter = e.c.properties.has_key(attribute_name)
+    rows: Sequence[FastRow | Row[Any]]
     if json_filter is None:
         rows = await page_query.fetch(conn, **params, **paging)
     else:
         rows = (await conn.execute(page_query.stmt.where(json_filter), params | paging)).all()
     total = total_from_page(len(rows), page.offset, page.page_size)
-    if total is None and json_filter is None:
-        total = (await count_query.first(conn, **params)).total
-    elif total is None:
-        total = (await conn.execute(count_query.stmt.where(json_filter), params)).scalar_one()
+    if total is None:
+        if json_filter is None:
+            total = (await count_query.one(conn, **params)).total
+        else:
+            total = (await conn.execute(count_query.stmt.where(json_filter), params)).scalar_one()
     return [as_dict(r) for r in rows], total
 
 

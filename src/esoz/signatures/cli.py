@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, get_args
 
 import typer
 
@@ -55,8 +55,7 @@ def issue(
     target = _pki_dir(folder)
     if not DevPki.exists(target):
         raise typer.BadParameter(f"no dev PKI in {target}; run `esoz pki init` first")
-    if usage not in ("signing", "key_agreement", "stamp"):
-        raise typer.BadParameter("usage must be signing, key_agreement or stamp")
+    key_usage = _usage(usage)
     settings = get_settings()
     url = ocsp_url or f"http://{settings.host}:{settings.port}/dev/ocsp"
     cert_path, key_path, issued = DevPki.load(target).issue(
@@ -66,7 +65,7 @@ def issue(
         organization=organization,
         ocsp_url=url,
         alg=_alg(alg),
-        usage=usage,  # type: ignore[arg-type]
+        usage=key_usage,
         out_dir=out,
     )
     typer.echo(f"cert {cert_path}\nkey {key_path}\nserial {issued.cert.serial_number:X}")
@@ -101,10 +100,23 @@ def sign(
     typer.echo(base64.b64encode(der).decode("ascii"))
 
 
+# typer takes the choices as plain strings; these turn them into the Literal types of devpki
+_ALGORITHMS: tuple[KeyAlgorithm, ...] = get_args(KeyAlgorithm)
+_USAGES: tuple[Usage, ...] = get_args(Usage)
+
+
 def _alg(value: str) -> KeyAlgorithm:
-    if value not in ("ec-p256", "ec-p384", "rsa"):
-        raise typer.BadParameter("alg must be ec-p256, ec-p384 or rsa")
-    return value  # type: ignore[return-value]
+    for alg in _ALGORITHMS:
+        if alg == value:
+            return alg
+    raise typer.BadParameter("alg must be ec-p256, ec-p384 or rsa")
+
+
+def _usage(value: str) -> Usage:
+    for usage in _USAGES:
+        if usage == value:
+            return usage
+    raise typer.BadParameter("usage must be signing, key_agreement or stamp")
 
 
 __all__ = ["Usage", "pki_app", "sign"]

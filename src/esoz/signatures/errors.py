@@ -7,7 +7,7 @@ included: MIS vendors match on them) and become 400 request_malformed, as the IL
 
 from __future__ import annotations
 
-from esoz.core.errors import ApiError, RequestMalformed, ValidationFailed, invalid_entry
+from esoz.core.errors import RequestMalformed, ValidationFailed, invalid_entry
 
 # --- input format (422) ---
 NOT_BASE64 = "Not a base64 string"
@@ -76,7 +76,9 @@ class SignatureRejected(RequestMalformed):
         return cls(failure.message, failure.reason, failure.detail, entry)
 
 
-def signature_count_error(required_signatures: int, required_stamps: int, signatures: int, stamps: int) -> ApiError:
+def signature_count_error(
+    required_signatures: int, required_stamps: int, signatures: int, stamps: int
+) -> SignatureRejected:
     """The IL's exact phrase (`Core.Validators.Signature.get_signatures_count_error`), 400."""
 
     def phrase(word: str, n: int) -> str:
@@ -87,9 +89,7 @@ def signature_count_error(required_signatures: int, required_stamps: int, signat
         f"{phrase('stamp', required_stamps)} but contains {phrase('signature', signatures)} and "
         f"{phrase('stamp', stamps)}"
     )
-    err = RequestMalformed(message)
-    err.reason = "signature_count"  # type: ignore[attr-defined]
-    return err
+    return SignatureRejected(message, "signature_count")
 
 
 def field_invalid(entry: str, description: str, rule: str = "invalid", params: object = None) -> ValidationFailed:

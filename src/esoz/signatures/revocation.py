@@ -21,6 +21,7 @@ from asn1crypto import crl as asn1crl
 from asn1crypto import x509 as asn1x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509 import ocsp
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -83,6 +84,21 @@ def is_allowed_url(url: str, hosts: Sequence[str]) -> bool:
 
 
 # --- OCSP ----------------------------------------------------------------------------------------------
+
+
+# The key types that sign certificates and CRLs (cryptography's CertificateIssuerPublicKeyTypes).
+_ISSUER_KEYS = (
+    dsa.DSAPublicKey,
+    ec.EllipticCurvePublicKey,
+    ed25519.Ed25519PublicKey,
+    ed448.Ed448PublicKey,
+    rsa.RSAPublicKey,
+)
+
+
+def _signed_by(crl: x509.CertificateRevocationList, ca: asn1x509.Certificate) -> bool:
+    key = _crypto_cert(ca).public_key()
+    return isinstance(key, _ISSUER_KEYS) and crl.is_signature_valid(key)
 
 
 def _crypto_cert(cert: asn1x509.Certificate) -> x509.Certificate:
@@ -172,7 +188,7 @@ async def store_crl(conn: AsyncConnection, data: bytes, source: str, trust: Trus
     der = crl.public_bytes(serialization.Encoding.DER)
     parsed = asn1crl.CertificateList.load(der)
     issuers = trust.by_subject.get(parsed.issuer.dump(), [])
-    if not any(crl.is_signature_valid(_crypto_cert(ca).public_key()) for ca in issuers):  # type: ignore[arg-type]
+    if not any(_signed_by(crl, ca) for ca in issuers):
         log.warning("crl not signed by a trusted CA", source=source)
         return False
     name_hash = issuer_name_hash(parsed.issuer)

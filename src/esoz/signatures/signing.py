@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import base64
 from collections.abc import Iterable
 
 from asn1crypto import cms, keys
@@ -51,11 +49,3 @@ async def async_sign(
         timestamper=timestamper,
     )
     return info.dump()
-
-
-def sign(content: bytes, cert: x509.Certificate, key: PrivateKey, **kwargs: object) -> bytes:
-    return asyncio.run(async_sign(content, cert, key, **kwargs))  # type: ignore[arg-type]
-
-
-def sign_b64(content: bytes, cert: x509.Certificate, key: PrivateKey, **kwargs: object) -> str:
-    return base64.b64encode(sign(content, cert, key, **kwargs)).decode("ascii")
