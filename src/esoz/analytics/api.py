@@ -6,9 +6,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from esoz.analytics import queries, service
-from esoz.analytics.schemas import MAX_PAGE
+from esoz.analytics.schemas import MAX_PAGE, ChartDataOut, DashboardLinkOut, DashboardOut
 from esoz.core import envelope
 from esoz.core.db import ReadConn
+from esoz.core.schemas import Envelope
 
 router = APIRouter(prefix="/api/dashboards", tags=["dashboards"])
 CACHE = {"Cache-Control": "public, max-age=10"}
@@ -37,7 +38,13 @@ async def _filters(  # async: a plain def dependency would run in the thread poo
 Filters = Annotated[dict[str, Any], Depends(_filters)]
 
 
-@router.get("", summary="The dashboards and their charts")
+class CsvResponse(Response):
+    """Documents a chart's CSV download as `text/csv` (the route builds its own Response)."""
+
+    media_type = "text/csv"
+
+
+@router.get("", response_model=Envelope[list[DashboardLinkOut]], summary="The dashboards and their charts")
 async def list_dashboards(request: Request) -> Response:
     data = [
         {"id": k, "title": t, "url": f"/api/dashboards/{k}", "page": f"/dashboards/{k}"}
@@ -48,6 +55,7 @@ async def list_dashboards(request: Request) -> Response:
 
 @router.get(
     "/{dashboard}",
+    response_model=Envelope[DashboardOut],
     summary="Figures and charts of one dashboard",
     description='Counts under 5 are published as `"<5"`; rates and shares computed from fewer than 5 records as '
     "null. Period at most 120 months.",
@@ -71,7 +79,11 @@ async def _chart(
     return found, service.chart_of(found, chart)
 
 
-@router.get("/{dashboard}/{chart}.csv", summary="One chart's data as CSV (UTF-8, header of column keys)")
+@router.get(
+    "/{dashboard}/{chart}.csv",
+    response_class=CsvResponse,
+    summary="One chart's data as CSV (UTF-8, header of column keys)",
+)
 async def get_chart_csv(
     conn: ReadConn,
     dashboard: str,
@@ -84,7 +96,11 @@ async def get_chart_csv(
     return Response(service.to_csv(data), media_type="text/csv; charset=utf-8", headers=headers)
 
 
-@router.get("/{dashboard}/{chart}.json", summary="One chart's data as JSON (in the envelope)")
+@router.get(
+    "/{dashboard}/{chart}.json",
+    response_model=Envelope[ChartDataOut],
+    summary="One chart's data as JSON (in the envelope)",
+)
 async def get_chart_json(
     request: Request,
     conn: ReadConn,

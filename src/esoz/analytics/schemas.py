@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from pydantic import BaseModel
+from pydantic import Field as PydanticField
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -160,3 +162,48 @@ def derived(value: float | None, basis: int | None, digits: int = 2) -> float | 
     if value is None or int(basis or 0) < SMALL:
         return None
     return round(value, digits)
+
+
+# --- answers (documented in the OpenAPI; rendered by Dashboard.as_dict and Chart.as_dict) --------------
+# A count is a number, or "<5" when it is under 5; a rate or share is null when fewer than 5 records stand
+# behind it: the values of figures and rows are therefore documented as any JSON value.
+
+
+class DashboardLinkOut(BaseModel):
+    id: str
+    title: str
+    url: str
+    page: str
+
+
+class ChartColumnOut(BaseModel):
+    key: str
+    title: str
+
+
+class ChartOut(BaseModel):
+    id: str
+    title: str
+    note: str
+    columns: list[ChartColumnOut]
+    rows: list[dict[str, Any]] = PydanticField(description="one object a row, keyed by the columns' keys")
+
+
+class FigureOut(BaseModel):
+    key: str
+    title: str
+    value: Any
+    unit: str
+
+
+class DashboardOut(BaseModel):
+    id: str
+    title: str
+    filters: dict[str, str] = PydanticField(description="the applied filters as query parameters")
+    figures: list[FigureOut]
+    charts: list[ChartOut]
+
+
+class ChartDataOut(ChartOut):
+    dashboard: str
+    filters: dict[str, str]

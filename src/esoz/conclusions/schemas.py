@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from esoz.referrals.refs import CodeableConcept, Reference
+from esoz.referrals.schemas import CodeableConceptOut, ReferenceOut
 
 TYPES_SYSTEM = "COMPOSITION_TYPES"
 CATEGORIES_SYSTEM = "COMPOSITION_CATEGORIES"
@@ -89,3 +90,40 @@ class MarkInError(BaseModel):
     status: Literal["ENTERED_IN_ERROR"]
     status_reason: CodeableConcept
     explanatory_letter: str | None = Field(None, max_length=2000)
+
+
+# --- answers (documented in the OpenAPI) ------------------------------------------------------------
+
+
+class CompositionTitleOut(BaseModel):
+    title: str = Field(description="the number the composition must carry (`XXXX-XXXX-XXXX-XXXX`)")
+
+
+class CompositionOut(BaseModel):
+    """A composition: the content the doctor signed, as signed, with its number, status and patient."""
+
+    model_config = ConfigDict(extra="allow")  # the optional fields of the signed content, as signed
+
+    id: uuid.UUID
+    title: str
+    status: str
+    type: CodeableConceptOut
+    category: CodeableConceptOut
+    date: datetime
+    subject: ReferenceOut
+    custodian: ReferenceOut
+    author: ReferenceOut
+    event: list[dict[str, Any]]
+    status_reason: dict[str, Any] | None = None
+    explanatory_letter: str | None = None
+
+
+class IntegrationTaskOut(BaseModel):
+    """One integration task of a composition, e.g. ERLN: the sick-leave number in `details`, or the error."""
+
+    component: str
+    type: str
+    integration_status: str
+    status_message: str | None
+    details: dict[str, Any]
+    updated_at: datetime

@@ -2,7 +2,7 @@
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Query
@@ -314,3 +314,472 @@ class RestrictionCreate(Strict):
         if self.end_date is not None and self.end_date < self.start_date:
             raise ValueError("end_date is before start_date")
         return self
+
+
+# --- answers (documented in the OpenAPI; rendered by render.py) -----------------------------------------
+# Prescriptions and dispenses are rendered once, when created, and stored: these models name what those
+# renders hold. Sub-records kept as JSONB (addresses, phones, dosages, manufacturer) are answered as stored.
+
+JsonObject = dict[str, Any]
+
+
+class InnmOut(BaseModel):
+    id: uuid.UUID
+    sctid: str | None
+    name: str
+    name_original: str
+    atc_code: str | None
+    ddd_unit: str | None
+    aware: str | None
+    is_active: bool
+    ddd: float | None
+
+
+class MedicationIngredientOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: uuid.UUID
+    name: str
+    dosage: JsonObject
+    is_primary: bool
+
+
+class MedicationOut(BaseModel):
+    """An INN dosage (what doctors prescribe) or a brand (what pharmacies dispense)."""
+
+    id: uuid.UUID
+    type: str
+    name: str
+    form: str
+    code_atc: list[str]
+    container: JsonObject | None
+    manufacturer: JsonObject | None
+    package_qty: int | None
+    package_min_qty: int | None
+    certificate: str | None
+    certificate_expired_at: date | None
+    is_active: bool
+    ingredients: list[MedicationIngredientOut]
+    daily_dosage: float | None
+
+
+class CatalogueCountsOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    innms: int
+    medications: int
+    programs: int
+
+
+class MedicalProgramOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    type: str
+    funding_source: str
+    mr_blank_type: str
+    is_active: bool
+    medication_request_allowed: bool
+    medication_request_allowed_text: str | None
+    medication_dispense_allowed: bool
+    medication_dispense_allowed_text: str | None
+    medical_program_settings_text: str | None
+    medical_program_settings: JsonObject
+    inserted_at: datetime
+    inserted_by: uuid.UUID | None
+    updated_at: datetime
+    updated_by: uuid.UUID | None
+
+
+class ProgramMedicationOut(BaseModel):
+    id: uuid.UUID
+    medical_program_id: uuid.UUID
+    medication_id: uuid.UUID
+    reimbursement: JsonObject
+    medication_request_allowed: bool
+    is_active: bool
+    wholesale_price: float | None
+    consumer_price: float | None
+    reimbursement_daily_dosage: float | None
+    estimated_payment_amount: float | None
+    inserted_at: datetime
+    updated_at: datetime
+
+
+class ContractOut(BaseModel):
+    id: uuid.UUID
+    contract_number: str
+    type: str
+    legal_entity_id: uuid.UUID
+    medical_program_id: uuid.UUID
+    status: str
+    is_suspended: bool
+    start_date: date
+    end_date: date | None
+    contract_divisions: list[uuid.UUID]
+    inserted_at: datetime
+    updated_at: datetime
+
+
+class RestrictionOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    innm_id: uuid.UUID | None
+    atc_prefix: str | None
+    region: str | None
+    forbidden: bool
+    allowed_specialities: list[str]
+    max_qty: float | None
+    max_days: int | None
+    required_diagnoses: list[str]
+    start_date: date
+    end_date: date | None
+    is_active: bool
+    reason: str | None
+    inserted_at: datetime
+    updated_at: datetime
+    inserted_by: uuid.UUID | None
+    updated_by: uuid.UUID | None
+
+
+class AwareConsumptionOut(BaseModel):
+    ddd: float | None
+    did: float | None
+    share: float | None
+
+
+class ConsumptionOut(BaseModel):
+    """Antibacterials dispensed in an oblast: DDD, DDD per 1,000 inhabitants per day (DID), by AWaRe group."""
+
+    region: str | None
+    name: str
+    population: int | None
+    days: int
+    ddd: float | None
+    did: float | None
+    by_aware: dict[str, AwareConsumptionOut]
+
+
+class DrugInnmOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    sctid: str | None
+
+
+class DrugPackageOut(BaseModel):
+    medication_id: uuid.UUID
+    medication_name: str
+    program_medication_id: uuid.UUID
+    medical_program_id: uuid.UUID
+    package_qty: int | None
+    package_min_qty: int | None
+    manufacturer: JsonObject | None
+    reimbursement_amount: float | None
+
+
+class DrugOut(BaseModel):
+    """An INN dosage with the brands a programme reimburses."""
+
+    id: uuid.UUID
+    name: str
+    form: str
+    innm: DrugInnmOut
+    code_atc: str | None
+    packages: list[DrugPackageOut]
+
+
+class PrequalifyParticipantOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    form: str
+    manufacturer: JsonObject | None
+    reimbursement_amount: float | None
+
+
+class PrequalifyOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    status: str = Field(description="VALID or INVALID")
+    rejection_reason: str
+    participants: list[PrequalifyParticipantOut]
+
+
+class PrescriberLegalEntityOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    short_name: str | None
+    public_name: str | None
+    type: str
+    edrpou: str
+    status: str
+
+
+class PrescriberDivisionOut(BaseModel):
+    id: uuid.UUID
+    legal_entity_id: uuid.UUID
+    name: str
+    type: str
+    status: str
+    addresses: list[JsonObject]
+    phones: list[JsonObject]
+    email: str | None
+    external_id: str | None
+    mountain_group: bool
+    location: JsonObject | None
+    working_hours: JsonObject | None
+    dls_id: str | None
+    dls_verified: bool | None
+
+
+class PrescriberPartyOut(BaseModel):
+    id: uuid.UUID
+    first_name: str
+    last_name: str
+    second_name: str | None
+    no_tax_id: bool
+    email: str | None
+    phones: list[JsonObject]
+
+
+class PrescriberOut(BaseModel):
+    id: uuid.UUID
+    position: str
+    employee_type: str
+    party: PrescriberPartyOut
+
+
+class PatientShortOut(BaseModel):
+    """The patient as a prescription shows them: `Петренко О. І.` and the age (the id only to the prescriber)."""
+
+    id: uuid.UUID | None = None
+    short_name: str
+    age: int
+
+
+class MedicationInfoOut(BaseModel):
+    medication_id: uuid.UUID
+    medication_name: str
+    form: str
+    dosage: JsonObject
+    ingredients: list[MedicationIngredientOut]
+    medication_qty: float
+
+
+class ProgramShortOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    type: str | None = None
+    funding_source: str
+    mr_blank_type: str
+    is_active: bool | None = None
+
+
+class MedicationRequestRequestOut(BaseModel):
+    """A prescription draft: exactly what the doctor signs."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: uuid.UUID
+    status: str
+    request_number: str
+    created_at: date
+    started_at: date
+    ended_at: date
+    dispense_valid_from: date
+    dispense_valid_to: date
+    legal_entity: PrescriberLegalEntityOut
+    division: PrescriberDivisionOut
+    employee: PrescriberOut
+    person: PatientShortOut
+    inform_with: uuid.UUID | None
+    medication_info: MedicationInfoOut
+    medical_program: ProgramShortOut
+    intent: str
+    category: str
+    context: JsonObject | None
+    dosage_instruction: list[JsonObject]
+    priority: str | None
+    note: str | None
+    diagnosis_codes: list[str]
+
+
+class MedicationRequestOut(BaseModel):
+    """A prescription: the signed draft with its current status. A pharmacy sees it without the prescriber
+    (`legal_entity`, `division`, `employee`, `rejected_by`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: uuid.UUID
+    status: str
+    request_number: str
+    created_at: date
+    started_at: date
+    ended_at: date
+    dispense_valid_from: date
+    dispense_valid_to: date
+    legal_entity: PrescriberLegalEntityOut | None = None
+    division: PrescriberDivisionOut | None = None
+    employee: PrescriberOut | None = None
+    person: PatientShortOut
+    inform_with: uuid.UUID | None
+    medication_info: MedicationInfoOut
+    medical_program: ProgramShortOut
+    intent: str
+    category: str
+    context: JsonObject | None
+    dosage_instruction: list[JsonObject]
+    priority: str | None
+    note: str | None
+    diagnosis_codes: list[str]
+    rejected_at: datetime | None
+    rejected_by: uuid.UUID | None = None
+    reject_reason: str | None
+    reject_reason_code: str | None
+    is_blocked: bool
+    block_reason: str | None
+    block_reason_code: str | None
+    blocked_to: date | None
+    blocked_by_legal_entity: uuid.UUID | None
+
+
+class PharmacistMedicationRequestOut(BaseModel):
+    """What a pharmacy that has only the number sees (the contract's pharmacist shape): not the patient's id,
+    the diagnoses or the prescriber; the patient's code opens the rest."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: uuid.UUID
+    status: str
+    request_number: str
+    created_at: date
+    started_at: date
+    ended_at: date
+    dispense_valid_from: date
+    dispense_valid_to: date
+    person: PatientShortOut
+    medication_info: MedicationInfoOut
+    medical_program: ProgramShortOut
+    intent: str
+    category: str
+    context: JsonObject | None
+    dosage_instruction: list[JsonObject]
+    priority: str | None
+    note: str | None
+    reject_reason: str | None
+    reject_reason_code: str | None
+    block_reason: str | None
+    block_reason_code: str | None
+    blocked_to: date | None
+    blocked_by_legal_entity: uuid.UUID | None
+    inform_with: uuid.UUID | None
+
+
+class DispensedMedicationRequestOut(BaseModel):
+    id: uuid.UUID
+    status: str
+    request_number: str
+    created_at: date
+    started_at: date
+    ended_at: date
+    dispense_valid_from: date
+    dispense_valid_to: date
+    person: PatientShortOut
+    medication_info: MedicationInfoOut
+    intent: str
+
+
+class DispensePartyOut(BaseModel):
+    id: uuid.UUID
+    first_name: str
+    last_name: str
+    second_name: str | None
+
+
+class DispensedMedicationOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    form: str
+    manufacturer: JsonObject | None
+    package_qty: int | None
+    package_min_qty: int | None
+
+
+class DispenseDetailOut(BaseModel):
+    medication: DispensedMedicationOut
+    program_medication_id: uuid.UUID
+    medication_qty: float
+    sell_price: float
+    sell_amount: float
+    discount_amount: float
+    reimbursement_amount: float
+
+
+class MedicationDispenseOut(BaseModel):
+    """A dispense: what the pharmacist signs while it is NEW, with its current status and payment."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: uuid.UUID
+    status: str
+    medication_request: DispensedMedicationRequestOut
+    dispensed_at: date
+    dispensed_by: str | None
+    party: DispensePartyOut
+    legal_entity: PrescriberLegalEntityOut
+    division: PrescriberDivisionOut
+    medical_program: ProgramShortOut
+    details: list[DispenseDetailOut]
+    payment_id: str | None
+    payment_amount: float | None
+    note: str | None
+    inserted_at: datetime
+    inserted_by: uuid.UUID | None
+    updated_at: datetime
+    updated_by: uuid.UUID | None
+
+
+class ReimbursementTotalsOut(BaseModel):
+    dispenses: int
+    lines: int
+    sell_amount: float
+    discount_amount: float
+
+
+class ReimbursementProgramOut(BaseModel):
+    medical_program_id: uuid.UUID
+    name: str
+    funding_source: str
+    lines: int
+    sell_amount: float
+    discount_amount: float
+
+
+class ReimbursementItemOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    medication_dispense_id: uuid.UUID
+    medication_request_id: uuid.UUID
+    request_number: str
+    legal_entity_id: uuid.UUID
+    division_id: uuid.UUID
+    dispensed_at: date
+    medical_program_id: uuid.UUID
+    medical_program_name: str
+    funding_source: str
+    medication_id: uuid.UUID
+    medication_name: str
+    medication_qty: float
+    sell_price: float
+    sell_amount: float
+    discount_amount: float
+    reimbursement_amount: float
+    patient_amount: float
+
+
+class ReimbursementReportOut(BaseModel):
+    legal_entity_id: uuid.UUID | None
+    date_from: date
+    date_to: date
+    medical_program_id: uuid.UUID | None
+    totals: ReimbursementTotalsOut
+    programs: list[ReimbursementProgramOut]
+    items: list[ReimbursementItemOut]

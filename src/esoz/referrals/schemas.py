@@ -100,3 +100,52 @@ class JobOut(BaseModel):
     eta: datetime
     links: list[JobLinkOut]
     error: dict[str, Any] | None = None  # a failed job's error
+
+
+class CodingOut(BaseModel):
+    system: str
+    code: str
+    display: str | None = None
+
+
+class CodeableConceptOut(BaseModel):
+    coding: list[CodingOut]
+    text: str | None = None
+
+
+class IdentifierOut(BaseModel):
+    type: CodeableConceptOut
+    value: uuid.UUID
+
+
+class ReferenceOut(BaseModel):
+    """`{"identifier": {"type": {"coding": [{"system": "eHealth/resources", "code": ...}]}, "value": id}}`."""
+
+    identifier: IdentifierOut
+    display_value: str | None = None
+
+
+class ServiceRequestOut(BaseModel):
+    """A service request: the content the doctor signed, as signed, with what esoz keeps about it."""
+
+    model_config = ConfigDict(extra="allow")  # the optional fields of the signed content, as signed
+
+    id: uuid.UUID
+    status: str
+    intent: str
+    priority: str | None = None
+    category: CodeableConceptOut
+    code: ReferenceOut
+    requester_employee: ReferenceOut
+    requester_legal_entity: ReferenceOut
+    note: str | None = None
+    patient_instruction: str | None = None
+    requisition: str
+    subject: ReferenceOut
+    expiration_date: datetime
+    status_history: list[dict[str, Any]]
+    used_by_legal_entity: ReferenceOut | None
+    used_by_employee: ReferenceOut | None
+    completed_with: dict[str, Any] | None
+    status_reason: dict[str, Any] | None
+    explanatory_letter: str | None
