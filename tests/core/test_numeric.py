@@ -1,7 +1,7 @@
 """core.numeric: a schema number is exactly as wide as its column; derived numbers respect theirs too."""
 
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -20,7 +20,7 @@ def _accepts(kind: Any, value: object) -> bool:
 def test_numeric_is_the_column_range() -> None:
     assert numeric_max(12, 4) == 99999999.9999
     assert numeric_max(12, 2) == 9999999999.99
-    money = numeric(12, 2)
+    money = Annotated[float, numeric(12, 2)]
     assert _accepts(money, 9999999999.99) and _accepts(money, -9999999999.99)
     assert not _accepts(money, 1e10) and not _accepts(money, -1e10)
     for bad in (float("nan"), float("inf"), float("-inf"), 3.7e307):
@@ -28,20 +28,21 @@ def test_numeric_is_the_column_range() -> None:
 
 
 def test_positive_means_at_least_one_step_of_the_scale() -> None:
-    dose = numeric(12, 4, gt=0)
+    dose = Annotated[float, numeric(12, 4, gt=0)]
     assert _accepts(dose, 0.0001)
     assert not _accepts(dose, 0.00001) and not _accepts(dose, 0)
 
 
 def test_domain_bounds_narrow_the_column() -> None:
-    qty = numeric(12, 3, gt=0, le=100_000)
+    qty = Annotated[float, numeric(12, 3, gt=0, le=100_000)]
     assert _accepts(qty, 100_000) and not _accepts(qty, 100_000.001)
 
 
 def test_integer_columns() -> None:
-    assert _accepts(integer(), 2**31 - 1) and not _accepts(integer(), 2**31)
-    assert not _accepts(integer(gt=0), 0)
-    assert not _accepts(integer(column=INT16), 40_000)
+    int32 = Annotated[int, integer()]
+    assert _accepts(int32, 2**31 - 1) and not _accepts(int32, 2**31)
+    assert not _accepts(Annotated[int, integer(gt=0)], 0)
+    assert not _accepts(Annotated[int, integer(column=INT16)], 40_000)
 
 
 TABLET = {"numerator_unit": "mg", "numerator_value": 500, "denumerator_unit": "pill", "denumerator_value": 1}

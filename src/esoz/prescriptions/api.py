@@ -6,7 +6,7 @@ Routes parse, authorise with a typed scope dependency, call one service function
 import inspect
 import uuid
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol, cast
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
@@ -217,7 +217,11 @@ async def _medication_request_filters(**fields: Any) -> schemas.MedicationReques
 
 # The dataclass's own fields are the query parameters; async because FastAPI runs a class or a plain `def`
 # dependency in its thread pool, a thread hop per request (bench/README.md).
-_medication_request_filters.__signature__ = inspect.signature(schemas.MedicationRequestFilters)  # type: ignore[attr-defined]
+class _Signed(Protocol):
+    __signature__: inspect.Signature
+
+
+cast(_Signed, _medication_request_filters).__signature__ = inspect.signature(schemas.MedicationRequestFilters)
 
 
 @router.get(

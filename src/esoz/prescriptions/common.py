@@ -3,7 +3,7 @@
 import uuid
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from esoz.core import clock
@@ -14,8 +14,8 @@ SYSTEM_USER = uuid.UUID("4261eacf-8008-4e62-899f-de1e2f7065f0")
 # Deterministic ids for the shipped catalogue: re-seeding finds the same rows.
 CATALOGUE_NS = uuid.UUID("6f7b3c1e-5b0a-4c1e-9a57-0e5e0a2d6c11")
 
-FUNDING_SOURCES = ("NHS", "LOCAL_BUDGET", "PATIENT")
-BLANK_TYPES = ("F-1", "F-3")
+FundingSource = Literal["NHS", "LOCAL_BUDGET", "PATIENT"]
+BlankType = Literal["F-1", "F-3"]
 
 # §3.2 medical_program_settings; unset keys take these values (the 2019 hard-coded behaviour).
 DEFAULT_SETTINGS: dict[str, Any] = {

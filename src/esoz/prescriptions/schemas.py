@@ -9,15 +9,15 @@ from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from esoz.core.numeric import integer, numeric
-from esoz.prescriptions.common import BLANK_TYPES, DEFAULT_SETTINGS, FUNDING_SOURCES
+from esoz.prescriptions.common import DEFAULT_SETTINGS, BlankType, FundingSource
 
 Text = Annotated[str, Field(min_length=1, max_length=255)]
 # Each number is bounded by its column (models.py): NUMERIC(12, 2) money, NUMERIC(12, 3) quantities,
 # NUMERIC(12, 4) dosages and DDDs, INTEGER counts.
-Money = numeric(12, 2, ge=0, le=10_000_000)
-Qty = numeric(12, 3, gt=0, le=100_000)
-Dose = numeric(12, 4, gt=0)
-Count = integer(gt=0)
+Money = Annotated[float, numeric(12, 2, ge=0, le=10_000_000)]
+Qty = Annotated[float, numeric(12, 3, gt=0, le=100_000)]
+Dose = Annotated[float, numeric(12, 4, gt=0)]
+Count = Annotated[int, integer(gt=0)]
 # Programme settings that count days (the dispense window, the longest course): added to dates.
 SETTING_DAYS = ("medication_request_max_period_day", "medication_dispense_period_day")
 MAX_SETTING_DAYS = 3650
@@ -94,8 +94,8 @@ class BrandCreate(Strict):
 class MedicalProgramCreate(Strict):
     name: Text
     type: Literal["MEDICATION"] = "MEDICATION"
-    funding_source: Literal[FUNDING_SOURCES]  # type: ignore[valid-type]
-    mr_blank_type: Literal[BLANK_TYPES]  # type: ignore[valid-type]
+    funding_source: FundingSource
+    mr_blank_type: BlankType
     medication_request_allowed: bool = True
     medication_request_allowed_text: str | None = Field(None, max_length=1000)
     medication_dispense_allowed: bool = True
@@ -127,7 +127,7 @@ class ProgramMedicationCreate(Strict):
     reimbursement: Reimbursement
     wholesale_price: Money | None = None
     consumer_price: Money | None = None
-    reimbursement_daily_dosage: numeric(12, 4, ge=0) | None = None
+    reimbursement_daily_dosage: Annotated[float, numeric(12, 4, ge=0)] | None = None
     estimated_payment_amount: Money | None = None
     medication_request_allowed: bool = True
 
