@@ -61,7 +61,8 @@ Deviations from the real system are marked **esoz:** in the route descriptions.
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_format)
-    if not settings.database_url:
+    database_url = settings.database_url
+    if not database_url:
         raise RuntimeError("ESOZ_DATABASE_URL must be set for the API process (esoz serve sets it)")
 
     @asynccontextmanager
@@ -71,8 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The auth gate (token lookup, rate-limit counters, authz.denied audit) has a pool of its own: routes take
         # their ReadConn/WriteConn before the scope dependency runs, so with one pool, more requests in flight
         # than connections each held one while waiting for a second, and the pool deadlocked for its 30 s timeout.
-        app.state.engine = make_engine(settings.database_url, settings.db_pool_size, max_overflow=0)
-        app.state.auth_engine = make_engine(settings.database_url, 6, max_overflow=0)
+        app.state.engine = make_engine(database_url, settings.db_pool_size, max_overflow=0)
+        app.state.auth_engine = make_engine(database_url, 6, max_overflow=0)
         app.state.rate_limiter = RateLimiter(app.state.auth_engine, settings.redis_url)
         app.state.token_cache = await token_cache.start(settings)  # verified tokens, evicted by NOTIFY
         # Reads' audit rows in batches (core/audit.py: ReadAuditBuffer says what that guarantees).
@@ -112,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
-        observe=status_metrics.aggregator_for(settings.database_url).observe,  # latency per minute
+        observe=status_metrics.aggregator_for(database_url).observe,  # latency per minute
         trusted_proxies=settings.trusted_proxies,
     )
     # Routers are matched in this order, one route after another: the MIS hot paths come first (routing was

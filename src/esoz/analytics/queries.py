@@ -235,7 +235,8 @@ async def prescriptions(conn: AsyncConnection, f: Filters, page: int = 1, page_s
         key=lambda x: -x["_sort"],
     )
     patients_program = await _patients(conn, f, "program")
-    program_rows, funding_totals = [], defaultdict(lambda: [0, 0])
+    program_rows: list[dict[str, Any]] = []
+    funding_totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for r in grouped("program"):
         name, funding = programs.get(r.k, (NO_PROGRAM, "PATIENT")) if r.k else (NO_PROGRAM, "PATIENT")
         funding_totals[funding][0] += int(r.p)
@@ -504,6 +505,15 @@ async def _restrictions(conn: AsyncConnection, f: Filters, pops: dict[str, tuple
 # --- sick-leave conclusions ---------------------------------------------------------------------------------
 
 
+@dataclass
+class _Delivery:
+    """One month's conclusions: signed, delivered to ПФУ, and the seconds those deliveries took."""
+
+    signed: int = 0
+    delivered: int = 0
+    seconds: float = 0.0
+
+
 async def conclusions(conn: AsyncConnection, f: Filters) -> Dashboard:
     where, params = _where(f)
     rows = list(
@@ -517,15 +527,15 @@ async def conclusions(conn: AsyncConnection, f: Filters) -> Dashboard:
     )
     cats = TEMP_DISABILITY_CATEGORIES
     by_month: dict[date, dict[str, int]] = defaultdict(dict)
-    delivery: dict[date, list[float]] = defaultdict(lambda: [0, 0, 0.0])
+    delivery: dict[date, _Delivery] = defaultdict(_Delivery)
     by_cat: dict[str, int] = defaultdict(int)
     for r in rows:
         by_month[r.month][r.category] = int(r.signed)
         by_cat[r.category] += int(r.signed)
         d = delivery[r.month]
-        d[0] += int(r.signed)
-        d[1] += int(r.delivered)
-        d[2] += float(r.seconds)
+        d.signed += int(r.signed)
+        d.delivered += int(r.delivered)
+        d.seconds += float(r.seconds)
     monthly = [
         {"month": _m(m), "total": count(sum(by_month.get(m, {}).values()))}
         | {c.lower(): count(by_month.get(m, {}).get(c)) for c in cats}
@@ -533,7 +543,8 @@ async def conclusions(conn: AsyncConnection, f: Filters) -> Dashboard:
     ]
     pfu_rows = []
     for m in f.months:
-        signed, delivered, seconds = delivery.get(m, [0, 0, 0.0])
+        month = delivery.get(m) or _Delivery()
+        signed, delivered, seconds = month.signed, month.delivered, month.seconds
         pfu_rows.append(
             {
                 "month": _m(m),

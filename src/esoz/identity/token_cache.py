@@ -158,7 +158,9 @@ class TokenCache:
         if entry is None:
             return
         for index, owner in ((self._by_user, entry.ctx.user_id), (self._by_client, entry.ctx.client_id)):
-            keys = index.get(owner) if owner is not None else None
+            if owner is None:
+                continue
+            keys = index.get(owner)
             if keys is not None:
                 keys.discard(key)
                 if not keys:

@@ -146,7 +146,9 @@ async def load_catalogue(conn: AsyncConnection) -> dict[str, int]:
             "package_min_qty": int(b["package_min_qty"]),
         }
         links[b_id] = {"parent_id": b_id, "innm_child_id": None, "medication_child_id": d_id, "dosage": _dosage(b)}
-    defaults = {"code_atc": [], "container": None, "manufacturer": None, "package_qty": None, "package_min_qty": None}
+    defaults: dict[str, Any] = {
+        "code_atc": [], "container": None, "manufacturer": None, "package_qty": None, "package_min_qty": None
+    }
     await conn.execute(insert(medications).on_conflict_do_nothing(), [defaults | m for m in meds.values()])
     await conn.execute(
         insert(ingredients).on_conflict_do_nothing(),

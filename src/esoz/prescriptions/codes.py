@@ -132,10 +132,10 @@ async def _count_failure(
     """Count one wrong code; True when the caller is locked out (now, or by a concurrent wrong code)."""
     now, limit = clock.now(), settings.mr_code_max_attempts
     t = attempts
-    stmt = insert(t).values(
+    new_row = insert(t).values(
         **_key(mr, caller), failures=1, locked_at=now if limit <= 1 else None, inserted_at=now, updated_at=now
     )
-    stmt = stmt.on_conflict_do_update(
+    stmt = new_row.on_conflict_do_update(
         index_elements=[t.c.person_id, t.c.medication_request_id, t.c.legal_entity_id],
         set_={
             "failures": t.c.failures + 1,

@@ -10,7 +10,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, func, or_, select
+from sqlalchemy import BindParameter, ColumnElement, String, and_, bindparam, func, or_, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -97,7 +97,7 @@ async def deactivate_restriction(conn: AsyncConnection, id_: uuid.UUID, actor: A
     return await get_restriction(conn, id_)
 
 
-def _active_on(on: date) -> list[Any]:
+def _active_on(on: date | BindParameter[date]) -> list[ColumnElement[bool]]:
     r = antibiotic_restrictions
     return [r.c.is_active, r.c.start_date <= on, or_(r.c.end_date.is_(None), r.c.end_date >= on)]
 

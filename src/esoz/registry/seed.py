@@ -253,7 +253,7 @@ class _Builder:
     # facilities and staff
 
     def facilities(self) -> list[tuple[catalog.Facility, dict[str, Any], list[dict[str, Any]]]]:
-        built = []
+        built: list[tuple[catalog.Facility, dict[str, Any], list[dict[str, Any]]]] = []
         for facility in catalog.FACILITIES:
             self.reseed(f"facility:{facility.edrpou_base}")
             oblast = catalog.OBLASTS[facility.region]
