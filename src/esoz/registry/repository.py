@@ -11,9 +11,9 @@ Mapping of its fields), so the domains' renderers read a record and a row the sa
 
 import uuid
 from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import Field, dataclass, fields
 from datetime import date, datetime
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from sqlalchemy import ColumnElement, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -31,6 +31,8 @@ class _Record(Mapping[str, Any]):
     """Read-only Mapping access to a record's fields, for renderers written against row mappings."""
 
     __slots__ = ()
+    # Every record is a dataclass subclass: this says so to dataclasses.fields() below.
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
 
     def __getitem__(self, key: str) -> Any:
         try:
@@ -39,13 +41,14 @@ class _Record(Mapping[str, Any]):
             raise KeyError(key) from None
 
     def __iter__(self) -> Iterator[str]:
-        return (f.name for f in fields(self))  # type: ignore[arg-type]
+        return (f.name for f in fields(self))
 
     def __len__(self) -> int:
-        return len(fields(self))  # type: ignore[arg-type]
+        return len(fields(self))
 
     @classmethod
-    def of(cls, row: Mapping[str, Any]) -> Self:
+    def of(cls, row: Mapping[Any, Any]) -> Self:
+        # Mapping[Any, Any]: a FastQuery mapping (str keys) or SQLAlchemy's RowMapping (str or column keys)
         return cls(**row)
 
 
