@@ -28,8 +28,10 @@ from fuzz_support import (
 )
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import Flaky
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 CHECKS = [not_a_server_error, response_schema_conformance]
@@ -104,6 +106,8 @@ def test_linked_sequences(fuzz_schema: schemathesis.BaseSchema, fuzz_world: Fuzz
     """Sequences along the links schemathesis infers between operations (an id a POST answers with feeds the
     GET, PATCH and actions on it), as the НСЗУ operator: reaches rows the run itself created."""
 
+    found: list[FailureGroup] = []
+
     class Links(fuzz_schema.as_state_machine()):  # type: ignore[misc]
         def get_call_kwargs(self, case: schemathesis.Case) -> dict:
             _caller, headers = fuzz_world.callers_for(case.operation)[0]
@@ -111,20 +115,32 @@ def test_linked_sequences(fuzz_schema: schemathesis.BaseSchema, fuzz_world: Fuzz
 
         def validate_response(self, response: schemathesis.Response, case: schemathesis.Case, **kwargs: object) -> None:
             fuzz_world.answers[("links", case.operation.label, response.status_code)] += 1
-            case.validate_response(response, checks=CHECKS, headers=kwargs.get("headers"))  # type: ignore[arg-type]
+            try:
+                case.validate_response(response, checks=CHECKS, headers=kwargs.get("headers"))  # type: ignore[arg-type]
+            except FailureGroup as failure:
+                found.append(failure)
+                raise
 
-    Links.run(
-        settings=settings(
-            max_examples=LINKED_SEQUENCES,
-            stateful_step_count=LINKED_STEPS,
-            derandomize=True,
-            database=None,
-            deadline=None,
-            phases=[Phase.generate],
-            suppress_health_check=list(HealthCheck),
-            verbosity=Verbosity.quiet,
+    try:
+        Links.run(
+            settings=settings(
+                max_examples=LINKED_SEQUENCES,
+                stateful_step_count=LINKED_STEPS,
+                derandomize=True,
+                database=None,
+                deadline=None,
+                phases=[Phase.generate],
+                suppress_health_check=list(HealthCheck),
+                verbosity=Verbosity.quiet,
+            )
         )
-    )
+    except Flaky:
+        # Which steps a sequence can take depends on what the server answered (an id to follow, or none), and the
+        # server's rows change as the run writes: when Hypothesis replays a sequence and it goes another way, it
+        # calls the generation flaky. That is the server's state, not a failure; the answers were all checked.
+        if not found:
+            return
+        raise found[0] from None
 
 
 def test_the_run_reached_the_code_behind_the_gate(fuzz_world: FuzzWorld) -> None:
