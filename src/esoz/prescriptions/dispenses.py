@@ -168,7 +168,7 @@ async def _check_contract(conn: AsyncConnection, program: Any, le_id: uuid.UUID,
 
 
 async def _dispensed_qty(conn: AsyncConnection, mr_id: uuid.UUID, statuses: tuple[str, ...]) -> tuple[int, Decimal]:
-    row = await _DISPENSED_QTY.first(conn, mr_id=mr_id, statuses=list(statuses))
+    row = await _DISPENSED_QTY.one(conn, mr_id=mr_id, statuses=list(statuses))
     return row.dispenses, Decimal(row.qty)
 
 

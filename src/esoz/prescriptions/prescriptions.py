@@ -148,7 +148,7 @@ async def list_for_person(
         found = await all_rows(page_query, conn, **params, limit=limit, offset=offset)
         total = total_from_page(len(found), offset, limit)
         if total is None:
-            total = (await count_query.first(conn, **params)).total
+            total = (await count_query.one(conn, **params)).total
         return [render.medication_request(r) for r in found], total
     t = medication_requests
     where = [t.c.person_id == person_id, t.c.status == (status or "ACTIVE")]

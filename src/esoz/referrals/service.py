@@ -357,7 +357,7 @@ async def search_by_requisition(
     rows = await all_rows(page_query, conn, **params, limit=page.page_size, offset=page.offset)
     total = total_from_page(len(rows), page.offset, page.page_size)
     if total is None:
-        total = (await count_query.first(conn, **params)).total
+        total = (await count_query.one(conn, **params)).total
     return [render(r) for r in rows], total
 
 

@@ -108,8 +108,10 @@ def check_tax_id_presence(base: str, tax_id: str | None, no_tax_id: bool, birth_
     return []
 
 
+# Read-only members: the schemas narrow `type` to a Literal, which a settable `type: str` would not accept.
 class HasType(Protocol):
-    type: str
+    @property
+    def type(self) -> str: ...
 
 
 def check_one_per_type(base: str, items: Sequence[HasType], what: str) -> Invalid:
@@ -153,8 +155,11 @@ def check_documents(base: str, documents: Sequence[DocumentLike], on: date) -> I
 
 
 class PhoneLike(Protocol):
-    type: str
-    number: str
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def number(self) -> str: ...
 
 
 def check_phone_number(path: str, number: str) -> Invalid:
