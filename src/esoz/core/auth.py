@@ -1,11 +1,11 @@
 """The gate in front of routes: who is calling, for which legal entity, with which scopes.
 
-Routes declare their scopes with a typed dependency, e.g.
+Routes declare their scopes with a typed dependency, one alias per scope in their domain's `auth.py`, e.g.
 
-    EmployeesRead = Annotated[AuthContext, Depends(require_scopes("employee:read"))]
+    EmployeeRead = Annotated[AuthContext, Depends(require_scopes("employee:read"))]  # registry/auth.py
 
     @router.get("/api/employees")
-    async def list_employees(auth: EmployeesRead, conn: ReadConn, ...): ...
+    async def list_employees(auth: EmployeeRead, conn: ReadConn, ...): ...
 
 and pass `auth.legal_entity_filter` to the service, which limits rows to the caller's legal entity
 (None = no limit, for НСЗУ).

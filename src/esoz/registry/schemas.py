@@ -317,7 +317,7 @@ class DictionaryOut(BaseModel):
 
 
 class EdrKvedOut(BaseModel):
-    code: Any
+    code: str
     name: str | None
     is_primary: bool
 
@@ -376,7 +376,7 @@ class LegalEntityV1Out(BaseModel):
     owner_property_type: str | None
     legal_form: str | None
     edrpou: str
-    kveds: list[Any]
+    kveds: list[str]
     addresses: list[JsonObject]
     phones: list[JsonObject]
     email: str | None
