@@ -35,6 +35,7 @@ from esoz.prescriptions.models import (
     program_medications,
 )
 from esoz.registry import repository
+from esoz.registry.repository import DivisionRecord, EmployeeRecord, LegalEntityRecord, PartyRecord, PersonRecord
 from esoz.settings import Settings
 from esoz.signatures.flow import (
     AuditEntry,
@@ -107,11 +108,11 @@ def _bad(field: str, description: str, rule: str = "invalid") -> ValidationFaile
 class Checked:
     """Everything create/prequalify looked up, for the render."""
 
-    legal_entity: Mapping[str, Any]
-    division: Mapping[str, Any]
-    employee: Mapping[str, Any]
-    party: Mapping[str, Any]
-    person: Mapping[str, Any]
+    legal_entity: LegalEntityRecord
+    division: DivisionRecord
+    employee: EmployeeRecord
+    party: PartyRecord
+    person: PersonRecord
     program: Mapping[str, Any]
     dosage: Mapping[str, Any]
     participants: list[Mapping[str, Any]]
@@ -133,7 +134,7 @@ async def check_own_employee(conn: AsyncConnection, employee_id: uuid.UUID, auth
 
 async def _subjects(
     conn: AsyncConnection, data: schemas.MedicationRequestRequestData, legal_entity_id: uuid.UUID
-) -> tuple[Mapping[str, Any], Mapping[str, Any], Mapping[str, Any], Mapping[str, Any], Mapping[str, Any]]:
+) -> tuple[LegalEntityRecord, EmployeeRecord, PartyRecord, PersonRecord, DivisionRecord]:
     le = await repository.get_legal_entity(conn, legal_entity_id=legal_entity_id)
     if le is None or le["status"] != "ACTIVE" or not le["is_active"]:
         raise Conflict("Legal entity is not active")
