@@ -5,6 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 
 .PHONY: run test lint mypy-baseline
+# The modules pyproject.toml checks with --strict, as paths: their errors are fixed, never recorded in the baseline.
+STRICT_PATHS := ^src/esoz/(core/|audit/|jobs\.py|[a-z_]+/(api|admin|auth|models|schemas|render|cli|jobs)\.py|registry/repository\.py|signatures/(flow|service)\.py|events/service\.py):
 
 $(BIN)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (set PYTHON=...)"; exit 1; }
@@ -20,6 +22,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests migrations bench
 	$(BIN)/lint-imports
 	$(BIN)/mypy | $(BIN)/mypy-baseline filter
+	@if grep -E '$(STRICT_PATHS)' mypy-baseline.txt; then echo "strict modules may have no mypy-baseline.txt entries"; exit 1; fi
 
 # Rewrites mypy-baseline.txt to mypy's current errors (see the README's development notes).
 mypy-baseline: $(BIN)/.installed

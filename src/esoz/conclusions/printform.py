@@ -7,13 +7,13 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from esoz.conclusions import pfu
 from esoz.conclusions.models import compositions
 from esoz.conclusions.schemas import TEMP_DISABILITY_CATEGORIES
 from esoz.conclusions.service import validity_days
+from esoz.core.rows import RowLike
 from esoz.registry import repository
 
 KYIV = ZoneInfo("Europe/Kyiv")
@@ -49,7 +49,7 @@ def _name(last: str, first: str, second: str | None) -> str:
     return " ".join(p for p in (last, first, second) if p)
 
 
-async def render_info_certificate(conn: AsyncConnection, row: RowMapping) -> str:
+async def render_info_certificate(conn: AsyncConnection, row: RowLike) -> str:
     person = await repository.get_person(conn, person_id=row["person_id"])
     author = await repository.active_clinician(
         conn, employee_id=row["author_id"], legal_entity_id=None, entry="$.author"
@@ -60,7 +60,7 @@ async def render_info_certificate(conn: AsyncConnection, row: RowMapping) -> str
     if row["replaces_id"] is not None:
         t = compositions
         replaces_title = (await conn.execute(select(t.c.title).where(t.c.id == row["replaces_id"]))).scalar()
-    created = next((e for e in row["integration_data"] if e.get("type") == pfu.CREATE), {})
+    created: dict[str, Any] = next((e for e in row["integration_data"] if e.get("type") == pfu.CREATE), {})
     days = validity_days(row)
     context: dict[str, Any] = {
         "title": row["title"],

@@ -35,7 +35,7 @@ from esoz.core.auth import AuthContext
 from esoz.core.errors import ENTRY_QUERY, Conflict, NotFound, ValidationFailed, invalid_entry
 from esoz.core.fastsql import FastQuery
 from esoz.core.pagination import PageParams
-from esoz.core.rows import first
+from esoz.core.rows import RowLike, first
 from esoz.notifications import templates
 from esoz.referrals import async_jobs
 from esoz.referrals.refs import parse, reference
@@ -120,7 +120,7 @@ def kyiv_day(value: datetime) -> date:
     return value.astimezone(KYIV).date()
 
 
-def validity_days(row: Mapping[str, Any]) -> int:
+def validity_days(row: RowLike) -> int:
     return (row["validity_end"] - row["validity_start"]).days + 1
 
 

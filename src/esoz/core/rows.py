@@ -9,11 +9,15 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import RowMapping, Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from esoz.core.errors import NotFound
 from esoz.core.fastsql import FastQuery
+
+# A row as the domains read it: a mapping from this module (FastQuery's rows) or SQLAlchemy's `.mappings()` rows,
+# whose keys may also be columns (so it is no Mapping[str, Any]).
+RowLike = Mapping[str, Any] | RowMapping
 
 _BY_ID: dict[tuple[Table, bool, bool], FastQuery] = {}
 

@@ -273,7 +273,9 @@ async def list_events(
     return [as_dict(r) for r in rows], total
 
 
-async def get_event(conn: AsyncConnection, event_id: uuid.UUID, legal_entity_filter: uuid.UUID | None) -> dict:
+async def get_event(
+    conn: AsyncConnection, event_id: uuid.UUID, legal_entity_filter: uuid.UUID | None
+) -> dict[str, Any]:
     query = select(events).where(events.c.id == event_id)
     if legal_entity_filter is not None:
         query = query.where(events.c.legal_entity_id == legal_entity_filter)

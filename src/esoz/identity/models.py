@@ -5,6 +5,8 @@ digests of high-entropy random strings (a slow hash adds nothing there), and the
 once, when issued.
 """
 
+from datetime import datetime
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -23,7 +25,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from esoz.core.db import metadata
 
 
-def _ts(name: str = "inserted_at") -> Column:
+def _ts(name: str = "inserted_at") -> Column[datetime]:
     return Column(name, DateTime(timezone=True), nullable=False, server_default=func.now())
 
 

@@ -1,7 +1,5 @@
 """Worker jobs of the notifications domain: the SMS/e-mail dispatcher and the outbox clean-up."""
 
-from typing import Any
-
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from esoz.core import outbox as ob
@@ -20,7 +18,7 @@ RECEIPTS_PATH = "/api/notifications/sms/receipts"
 class SmsChannel:
     """Checks the number once more (replayed or hand-edited rows), then hands over to the provider."""
 
-    def __init__(self, provider: Any) -> None:
+    def __init__(self, provider: ob.Handler) -> None:
         self.inner = provider
         self.provider = provider.provider
 
@@ -33,7 +31,7 @@ class SmsChannel:
         await self.inner.aclose()
 
 
-def sms_provider(settings: Settings) -> Any:
+def sms_provider(settings: Settings) -> ob.Handler:
     if settings.sms_provider == "http":
         if not settings.sms_http_url:
             raise RuntimeError("ESOZ_SMS_PROVIDER=http needs ESOZ_SMS_HTTP_URL")
@@ -55,7 +53,7 @@ def sms_provider(settings: Settings) -> Any:
     return LogProvider()
 
 
-def email_provider(settings: Settings) -> Any:
+def email_provider(settings: Settings) -> ob.Handler:
     if settings.email_provider == "smtp":
         return SmtpProvider(
             host=settings.smtp_host,

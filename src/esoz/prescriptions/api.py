@@ -52,7 +52,8 @@ SIGNED = WRITE | errors(_400="request_malformed: the signature did not verify")
 
 
 def _settings(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings  # set by create_app
+    return settings
 
 
 # --- programmes and drugs -------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """Tables of the referrals domain (DDL in migrations/versions/0007_referrals_conclusions.py)."""
 
+from typing import Any
+
 from sqlalchemy import Column, DateTime, Integer, Table, Text, text
 from sqlalchemy.dialects.postgresql import UUID
 
@@ -7,7 +9,7 @@ from esoz.core.columns import jsonb, timestamp
 from esoz.core.db import metadata
 
 
-def _jsonb(name: str, default: str | None = None, nullable: bool = True) -> Column:
+def _jsonb(name: str, default: str | None = None, nullable: bool = True) -> Column[Any]:
     return jsonb(name, default, nullable)  # referral sub-records are optional by default
 
 

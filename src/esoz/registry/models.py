@@ -4,6 +4,8 @@ Variable-shape sub-records (addresses, phones, documents) are JSONB on the owner
 read with it, and person search filters on indexed scalar columns first.
 """
 
+from typing import Any
+
 from sqlalchemy import (
     Boolean,
     Column,
@@ -23,7 +25,7 @@ from esoz.core.columns import jsonb, timestamps
 from esoz.core.db import metadata
 
 
-def _jsonb(name: str, default: str = "'[]'::jsonb") -> Column:
+def _jsonb(name: str, default: str = "'[]'::jsonb") -> Column[Any]:
     return jsonb(name, default)  # registry sub-records are lists by default
 
 

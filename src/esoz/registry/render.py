@@ -4,13 +4,14 @@ Joined queries label the columns of each table with a prefix (`le_`, `d_`, `p_`,
 `part(row, prefix)` takes one table's columns back out of such a row.
 """
 
-from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.sql.elements import Label
 
-Row = Mapping[str, Any]
+from esoz.core.rows import RowLike
+
+Row = RowLike
 
 # esoz keeps no МінФін/ДРФО verification of people yet; the contract's field is answered with its initial value.
 NOT_VERIFIED = "NOT_VERIFIED"

@@ -181,7 +181,8 @@ def _parse_envelopes(der: bytes, entry: str, limits: Limits) -> tuple[list[_Enve
 
 def _looks_like_signed_data(data: bytes) -> bool:
     try:
-        return cms.ContentInfo.load(data, strict=True)["content_type"].native == "signed_data"
+        content_type: str = cms.ContentInfo.load(data, strict=True)["content_type"].native  # asn1crypto is untyped
+        return content_type == "signed_data"
     except MALFORMED:
         return False
 
