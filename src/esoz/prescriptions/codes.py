@@ -18,7 +18,6 @@ Look-ups and dispenses with the right code and no earlier misses write nothing.
 """
 
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,6 +30,7 @@ from esoz.core import audit, clock
 from esoz.core.auth import AuthContext
 from esoz.core.errors import Forbidden
 from esoz.core.fastsql import FastQuery
+from esoz.core.rows import RowLike
 from esoz.events import service as event_service
 from esoz.prescriptions.models import medication_request_code_attempts as attempts
 from esoz.settings import Settings
@@ -66,7 +66,7 @@ def caller_of(auth: AuthContext) -> uuid.UUID:
     return auth.legal_entity_id or NO_LEGAL_ENTITY
 
 
-async def attempts_of(conn: AsyncConnection, *, mr: Mapping[str, Any], auth: AuthContext) -> Attempts:
+async def attempts_of(conn: AsyncConnection, *, mr: RowLike, auth: AuthContext) -> Attempts:
     row = await _STATE.first(conn, person_id=mr["person_id"], mr_id=mr["id"], caller=caller_of(auth))
     return Attempts() if row is None else Attempts(row.failures, row.locked_at)
 
@@ -76,7 +76,7 @@ def refuse_if_locked(state: Attempts) -> None:
         raise Forbidden(LOCKED)
 
 
-def code_matches(mr: Mapping[str, Any], code: str | None) -> bool:
+def code_matches(mr: RowLike, code: str | None) -> bool:
     """A prescription without a code (the patient has no SMS) takes none, "" or "0000" (the real rule)."""
     if mr["verification_code"]:
         return code == mr["verification_code"]
@@ -90,7 +90,7 @@ class CodeRefused(Forbidden):
 async def check(
     conn: AsyncConnection,
     *,
-    mr: Mapping[str, Any],
+    mr: RowLike,
     code: str | None,
     state: Attempts,
     auth: AuthContext,
@@ -113,11 +113,11 @@ async def check(
     raise CodeRefused(INCORRECT)
 
 
-def _key(mr: Mapping[str, Any], caller: uuid.UUID) -> dict[str, Any]:
+def _key(mr: RowLike, caller: uuid.UUID) -> dict[str, Any]:
     return {"person_id": mr["person_id"], "medication_request_id": mr["id"], "legal_entity_id": caller}
 
 
-async def _reset(conn: AsyncConnection, *, mr: Mapping[str, Any], caller: uuid.UUID) -> bool:
+async def _reset(conn: AsyncConnection, *, mr: RowLike, caller: uuid.UUID) -> bool:
     """Forget earlier misses unless the row is locked; False when it is."""
     where = [attempts.c[name] == value for name, value in _key(mr, caller).items()]
     done = await conn.execute(
@@ -127,7 +127,7 @@ async def _reset(conn: AsyncConnection, *, mr: Mapping[str, Any], caller: uuid.U
 
 
 async def _count_failure(
-    conn: AsyncConnection, *, mr: Mapping[str, Any], caller: uuid.UUID, auth: AuthContext, settings: Settings
+    conn: AsyncConnection, *, mr: RowLike, caller: uuid.UUID, auth: AuthContext, settings: Settings
 ) -> bool:
     """Count one wrong code; True when the caller is locked out (now, or by a concurrent wrong code)."""
     now, limit = clock.now(), settings.mr_code_max_attempts

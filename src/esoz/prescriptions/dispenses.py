@@ -13,7 +13,6 @@ from typing import Any
 import orjson
 from sqlalchemy import Text, and_, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from esoz.core import audit, clock, envelope
@@ -21,7 +20,7 @@ from esoz.core.auth import AuthContext
 from esoz.core.errors import Conflict, Forbidden, ValidationFailed, invalid_entry
 from esoz.core.fastsql import FastQuery
 from esoz.core.ids import uuid7
-from esoz.core.rows import get_row_by_id, get_scoped_row
+from esoz.core.rows import RowLike, get_row_by_id, get_scoped_row
 from esoz.events import service as event_service
 from esoz.prescriptions import codes, people, render, requests, schemas, stewardship
 from esoz.prescriptions.common import money, num, settings_of, today
@@ -378,7 +377,7 @@ async def _insert(
 
 async def _get(
     conn: AsyncConnection, id_: uuid.UUID, legal_entity_filter: uuid.UUID | None, lock: bool = False
-) -> RowMapping:
+) -> RowLike:
     return await get_scoped_row(
         conn,
         medication_dispenses,

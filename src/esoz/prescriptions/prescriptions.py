@@ -8,7 +8,6 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Integer, and_, bindparam, func, select
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from esoz.core import audit, clock, envelope
@@ -17,7 +16,7 @@ from esoz.core.errors import Conflict, Forbidden, NotFound, ValidationFailed, in
 from esoz.core.fastsql import FastQuery
 from esoz.core.ids import uuid7
 from esoz.core.pagination import total_from_page
-from esoz.core.rows import all_rows, first, get_scoped_row
+from esoz.core.rows import RowLike, all_rows, first, get_scoped_row
 from esoz.notifications import templates
 from esoz.notifications.service import queue_sms
 from esoz.prescriptions import codes, people, render, schemas
@@ -111,7 +110,7 @@ def looks_like_number(value: str) -> bool:
 
 async def get_row(
     conn: AsyncConnection, id_: uuid.UUID, legal_entity_filter: uuid.UUID | None, lock: bool = False
-) -> RowMapping:
+) -> RowLike:
     return await get_scoped_row(
         conn,
         medication_requests,
@@ -242,7 +241,7 @@ async def reject(
     return render.medication_request(await get_row(conn, id_, None))
 
 
-async def _check_rejectable(conn: AsyncConnection, row: RowMapping) -> None:
+async def _check_rejectable(conn: AsyncConnection, row: RowLike) -> None:
     if row["status"] != "ACTIVE":
         raise Conflict("Invalid status Medication request for reject transition!")
     active = await conn.execute(
@@ -266,7 +265,7 @@ async def _reject_reason(doc: VerifiedDocument, *, entry: str) -> RejectReason:
 
 
 async def _write_reject(
-    conn: AsyncConnection, row: RowMapping, reason: RejectReason, *, auth: AuthContext
+    conn: AsyncConnection, row: RowLike, reason: RejectReason, *, auth: AuthContext
 ) -> Written[None]:
     id_ = row["id"]
     now = clock.now()

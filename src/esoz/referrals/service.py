@@ -26,7 +26,7 @@ from esoz.core.auth import AuthContext
 from esoz.core.errors import Conflict, NotFound, ValidationFailed, invalid_entry
 from esoz.core.fastsql import FastQuery
 from esoz.core.pagination import PageParams, total_from_page
-from esoz.core.rows import all_rows, first
+from esoz.core.rows import RowLike, all_rows, first
 from esoz.notifications import templates
 from esoz.notifications.service import queue_sms
 from esoz.referrals import async_jobs, dictionary
@@ -96,7 +96,7 @@ _BY_REQUISITION = {with_status: _by_requisition(with_status) for with_status in 
 # --- rendering --------------------------------------------------------------------------------------
 
 
-def render(row: Mapping[str, Any]) -> dict[str, Any]:
+def render(row: RowLike) -> dict[str, Any]:
     """The service request as the API returns it; recall/cancel sign exactly this plus their changes."""
     data = dict(row["content"])
     data |= {
@@ -137,7 +137,7 @@ def expiration_for(now: datetime, days: int) -> datetime:
 
 async def _validate_create(
     conn: AsyncConnection, body: ServiceRequestContent, person_id: uuid.UUID, auth: AuthContext
-) -> RowMapping:
+) -> repository.ClinicianRecord:
     errors: list[dict[str, Any]] = []
     dic = dictionary.load()
     if body.requester_legal_entity.id != auth.legal_entity_id:
@@ -227,7 +227,7 @@ async def _insert(
     new: _NewServiceRequest,
     *,
     person_id: uuid.UUID,
-    person: Mapping[str, Any],
+    person: RowLike,
     auth: AuthContext,
     settings: Settings,
 ) -> Written[uuid.UUID]:
@@ -281,7 +281,7 @@ def _who(auth: AuthContext) -> str | None:
 
 
 async def _sms(
-    conn: AsyncConnection, person: RowMapping, template: tuple[str, str], key: str, inform: uuid.UUID | None = None
+    conn: AsyncConnection, person: RowLike, template: tuple[str, str], key: str, inform: uuid.UUID | None = None
 ) -> None:
     phone = repository.sms_phone(person, inform)
     if phone is not None:
@@ -302,7 +302,7 @@ async def _row(
     return row
 
 
-def _visible(row: RowMapping, auth: AuthContext) -> bool:
+def _visible(row: RowLike, auth: AuthContext) -> bool:
     le = auth.legal_entity_filter
     return le is None or le in (
         row["requester_legal_entity_id"],
@@ -379,7 +379,7 @@ async def _page(conn: AsyncConnection, cond: Any, page: PageParams) -> tuple[lis
 
 async def _set_status(
     conn: AsyncConnection,
-    row: Mapping[str, Any],
+    row: RowLike,
     auth: AuthContext | None,
     new_status: str,
     *,
@@ -393,7 +393,7 @@ async def _set_status(
 
 async def _update_status(
     conn: AsyncConnection,
-    row: Mapping[str, Any],
+    row: RowLike,
     auth: AuthContext | None,
     new_status: str,
     *,
@@ -436,7 +436,7 @@ async def _update_status(
     return updated, change
 
 
-def _expired(row: RowMapping) -> bool:
+def _expired(row: RowLike) -> bool:
     return row["status"] == ACTIVE and row["expiration_date"] < clock.now()
 
 
@@ -503,14 +503,14 @@ async def complete(conn: AsyncConnection, auth: AuthContext, sr_id: uuid.UUID, b
     return await _job(conn, auth, "service_request.complete", updated)
 
 
-def _check_used_by_caller(row: RowMapping, auth: AuthContext) -> None:
+def _check_used_by_caller(row: RowLike, auth: AuthContext) -> None:
     if row["used_by_legal_entity_id"] is None:
         raise Conflict("Service request is not used by your legal entity")
     if row["used_by_legal_entity_id"] != auth.legal_entity_id:
         raise Conflict("Service request is used by another legal entity")
 
 
-async def _update(conn: AsyncConnection, row: RowMapping, auth: AuthContext, values: dict[str, Any]) -> RowMapping:
+async def _update(conn: AsyncConnection, row: RowLike, auth: AuthContext, values: dict[str, Any]) -> RowMapping:
     t = service_requests
     stmt = (
         t.update()
@@ -521,7 +521,7 @@ async def _update(conn: AsyncConnection, row: RowMapping, auth: AuthContext, val
     return (await conn.execute(stmt)).mappings().one()
 
 
-async def _job(conn: AsyncConnection, auth: AuthContext, kind: str, row: RowMapping) -> dict[str, Any]:
+async def _job(conn: AsyncConnection, auth: AuthContext, kind: str, row: RowLike) -> dict[str, Any]:
     href = f"/api/patients/{row['person_id']}/service_requests/{row['id']}"
     return await async_jobs.record_processed(
         conn, kind=kind, legal_entity_id=auth.legal_entity_id, links=[async_jobs.link("service_request", href)]
@@ -585,7 +585,7 @@ async def _read_change(doc: VerifiedDocument, new_status: str) -> StatusChangeCo
 
 
 def _expected_after_change(
-    row: Mapping[str, Any], doc: VerifiedDocument, change: StatusChangeContent
+    row: RowLike, doc: VerifiedDocument, change: StatusChangeContent
 ) -> dict[str, Any]:
     expected = render(row) | {
         "status": change.status,
@@ -597,7 +597,7 @@ def _expected_after_change(
     return expected
 
 
-async def _requester_of(conn: AsyncConnection, row: Mapping[str, Any]) -> ExpectedSigner:
+async def _requester_of(conn: AsyncConnection, row: RowLike) -> ExpectedSigner:
     requester = await repository.active_clinician(
         conn, employee_id=row["requester_employee_id"], legal_entity_id=None, entry="$.requester_employee"
     )
@@ -606,11 +606,11 @@ async def _requester_of(conn: AsyncConnection, row: Mapping[str, Any]) -> Expect
 
 async def _write_change(
     conn: AsyncConnection,
-    row: Mapping[str, Any],
+    row: RowLike,
     doc: VerifiedDocument,
     change: StatusChangeContent,
     *,
-    person: Mapping[str, Any],
+    person: RowLike,
     auth: AuthContext,
 ) -> Written[RowMapping]:
     new_status = change.status

@@ -1,7 +1,7 @@
 """Persons (MPI): exact-match search for MIS, admin create/update with the validation rules of §6.1."""
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -14,7 +14,7 @@ from esoz.core.audit import Actor
 from esoz.core.errors import TooManyResults, invalid_entry
 from esoz.core.fastsql import FastQuery
 from esoz.core.ids import uuid7
-from esoz.core.rows import all_rows
+from esoz.core.rows import RowLike, all_rows
 from esoz.registry import schemas, validators
 from esoz.registry.models import persons
 from esoz.registry.service import get_row
@@ -70,7 +70,7 @@ async def search(
     unzr: str | None = None,
     phone_number: str | None = None,
     birth_certificate: str | None = None,
-) -> tuple[Sequence[Mapping[str, Any]], list[str]]:
+) -> tuple[Sequence[RowLike], list[str]]:
     """Active persons matching every given field exactly (names case-insensitively); at most one.
 
     Returns the rows and the optional fields searched by, which the view echoes back (and only them).
@@ -86,7 +86,7 @@ async def search(
         params["tax_id"] = tax_id
     if unzr is not None:
         params["unzr"] = unzr
-    rows: Sequence[Mapping[str, Any]]
+    rows: Sequence[RowLike]
     if phone_number is None and birth_certificate is None:
         query = _search_query(second_name is not None, tax_id is not None, unzr is not None)
         rows = await all_rows(query, conn, **params)
@@ -181,7 +181,7 @@ async def create_person(conn: AsyncConnection, body: schemas.PersonCreate, actor
     return row
 
 
-async def get_person(conn: AsyncConnection, id_: uuid.UUID, actor: Actor) -> RowMapping:
+async def get_person(conn: AsyncConnection, id_: uuid.UUID, actor: Actor) -> RowLike:
     # The read is recorded by the route's patient-data declaration (core.patient_data), once it succeeds.
     return await get_row(conn, persons, id_, "Person not found")
 

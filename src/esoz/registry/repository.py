@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from esoz.core.errors import Conflict, NotFound, ValidationFailed, invalid_entry
 from esoz.core.fastsql import FastQuery
-from esoz.core.rows import all_rows, first, get_row_by_id
+from esoz.core.rows import RowLike, all_rows, first, get_row_by_id
 from esoz.registry.models import declarations, divisions, employees, legal_entities, parties, persons, regions
 from esoz.registry.render import labelled
 
@@ -298,7 +298,7 @@ async def active_clinician(
     return clinician
 
 
-def sms_phone(person: Mapping[str, Any], auth_method_id: uuid.UUID | str | None = None) -> str | None:
+def sms_phone(person: RowLike, auth_method_id: uuid.UUID | str | None = None) -> str | None:
     """The phone of the patient's chosen OTP authentication method (`inform_with`), else of the first one."""
     methods = [m for m in person["authentication_methods"] or [] if m.get("type") == "OTP" and m.get("phone_number")]
     if auth_method_id is not None:

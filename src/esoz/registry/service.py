@@ -20,7 +20,7 @@ from esoz.core.audit import Actor
 from esoz.core.errors import ENTRY_QUERY, Conflict, NotFound, ValidationFailed, invalid_entry
 from esoz.core.ids import uuid7
 from esoz.core.pagination import PageParams, Paging, total_from_page
-from esoz.core.rows import get_row_by_id
+from esoz.core.rows import RowLike, get_row_by_id
 from esoz.registry import models, schemas, validators
 from esoz.registry.models import dictionaries, divisions, legal_entities
 from esoz.registry.validators import raise_if
@@ -63,7 +63,7 @@ async def get_row(
     return row
 
 
-def request_shape(row: RowMapping, model: type[schemas.Strict]) -> dict[str, Any]:
+def request_shape(row: RowLike, model: type[schemas.Strict]) -> dict[str, Any]:
     """The stored row as a request body of `model`, so that a PATCH can be merged and re-validated."""
     return {name: row[name] for name in model.model_fields if name in row}
 
@@ -138,7 +138,7 @@ async def get_legal_entity(
     id_: uuid.UUID,
     legal_entity_filter: uuid.UUID | None,
     created_by_mis: uuid.UUID | None = None,
-) -> RowMapping:
+) -> RowLike:
     row = await get_row(conn, legal_entities, id_, "Legal entity not found")
     if legal_entity_filter is not None and id_ != legal_entity_filter:
         if created_by_mis is None or row["created_by_mis_client_id"] != created_by_mis:
@@ -242,7 +242,7 @@ async def list_divisions(
     return await fetch_page(conn, query, page)
 
 
-async def get_division(conn: AsyncConnection, id_: uuid.UUID, legal_entity_filter: uuid.UUID | None) -> RowMapping:
+async def get_division(conn: AsyncConnection, id_: uuid.UUID, legal_entity_filter: uuid.UUID | None) -> RowLike:
     row = await get_row(conn, divisions, id_, "Division not found")
     if legal_entity_filter is not None and row["legal_entity_id"] != legal_entity_filter:
         raise NotFound("Division not found")
