@@ -16,7 +16,6 @@ from typing import Any
 import httpx
 import orjson
 from sqlalchemy import select
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from esoz.conclusions.models import compositions
@@ -24,6 +23,7 @@ from esoz.core import clock
 from esoz.core import outbox as ob
 from esoz.core.logging import get_logger
 from esoz.core.outbox import Message, PermanentError, TransientError
+from esoz.core.rows import RowLike
 from esoz.registry.repository import ClinicianRecord, LegalEntityRecord, PersonRecord
 from esoz.settings import Settings
 from esoz.signatures.devpki import DevPki, Issued, issue_cert, load_issued
@@ -54,7 +54,7 @@ def task_entry(task_type: str, now: datetime) -> dict[str, Any]:
 
 
 def erln_record(
-    row: RowMapping, person: PersonRecord, author: ClinicianRecord, legal_entity: LegalEntityRecord, days: int
+    row: RowLike, person: PersonRecord, author: ClinicianRecord, legal_entity: LegalEntityRecord, days: int
 ) -> dict[str, Any]:
     """The JSON the registry receives (signed by the system): who is off work, why, from when to when."""
     return {

@@ -101,7 +101,7 @@ async def create_title(
 # --- rendering --------------------------------------------------------------------------------------
 
 
-def render(row: Mapping[str, Any]) -> dict[str, Any]:
+def render(row: RowLike) -> dict[str, Any]:
     """The composition as the API returns it; sign and mark_in_error sign exactly this plus their changes."""
     data = dict(row["content"])
     data |= {
@@ -129,7 +129,7 @@ def validity_days(row: RowLike) -> int:
 
 async def _validate(
     conn: AsyncConnection, body: CompositionContent, person_id: uuid.UUID, auth: AuthContext
-) -> tuple[Mapping[str, Any], Mapping[str, Any] | None, date, date]:
+) -> tuple[repository.ClinicianRecord, Mapping[str, Any] | None, date, date]:
     errors: list[dict[str, Any]] = []
     if body.type.system != TYPES_SYSTEM or body.type.code != TEMP_DISABILITY:
         errors.append(invalid_entry("$.type.coding[0].code", "inclusion", "value is not allowed in enum",
@@ -302,7 +302,7 @@ async def _insert_final(
     *,
     settings: Settings,
     auth: AuthContext,
-    person: Mapping[str, Any],
+    person: repository.PersonRecord,
 ) -> Written[uuid.UUID]:
     row, created = await _insert(conn, new, person_id=person["id"], auth=auth)
     finalized = await _finalize(conn, settings, auth, person, row)
@@ -334,7 +334,11 @@ async def sign(
 
 
 async def _sign_rows(
-    conn: AsyncConnection, settings: Settings, auth: AuthContext, person: Mapping[str, Any], row: Mapping[str, Any]
+    conn: AsyncConnection,
+    settings: Settings,
+    auth: AuthContext,
+    person: repository.PersonRecord,
+    row: Mapping[str, Any],
 ) -> Written[None]:
     if row["replaces_id"] is not None:  # the conclusion it prolongs may have changed since the draft
         await _prolongation_target(conn, row["replaces_id"], row["person_id"])
@@ -346,7 +350,7 @@ async def _finalize(
     conn: AsyncConnection,
     settings: Settings,
     auth: AuthContext,
-    person: Mapping[str, Any],
+    person: repository.PersonRecord,
     row: Mapping[str, Any],
 ) -> Effects:
     """FINAL (and the conclusion it prolongs AMENDED), queued for the registry and texted to the patient."""
@@ -364,7 +368,7 @@ async def _finalize(
     return effects
 
 
-async def _erln_record(conn: AsyncConnection, row: Mapping[str, Any], person: Mapping[str, Any]) -> dict[str, Any]:
+async def _erln_record(conn: AsyncConnection, row: RowLike, person: repository.PersonRecord) -> dict[str, Any]:
     author = await repository.active_clinician(
         conn, employee_id=row["author_id"], legal_entity_id=None, entry="$.author"
     )
@@ -373,7 +377,7 @@ async def _erln_record(conn: AsyncConnection, row: Mapping[str, Any], person: Ma
     return pfu.erln_record(row, person, author, le, validity_days(row))
 
 
-def _sms(person: Mapping[str, Any], row: Mapping[str, Any], key: str) -> Sms:
+def _sms(person: Mapping[str, Any], row: RowLike, key: str) -> Sms:
     return Sms(
         phone=repository.sms_phone(person, row["content"].get("inform_with")),
         template=templates.composition_created(row["title"]),
@@ -387,7 +391,7 @@ async def _update(
     auth: AuthContext,
     new_status: str,
     values: dict[str, Any] | None = None,
-) -> tuple[Mapping[str, Any], Effects]:
+) -> tuple[RowLike, Effects]:
     t = compositions
     stmt = (
         t.update()
