@@ -22,6 +22,7 @@ from esoz.core.errors import Conflict, Forbidden, NotFound, invalid_entry
 from esoz.core.fastsql import FastQuery
 from esoz.core.ids import uuid7
 from esoz.core.pagination import KeysetPaging, KeysetParams, PageParams, Paging, keyset_page
+from esoz.core.rows import RowLike, first
 from esoz.events.service import record_status_change, record_status_changes
 from esoz.registry import schemas, validators
 from esoz.registry.models import declarations, divisions, employees, legal_entities, parties, persons
@@ -137,8 +138,8 @@ async def list_declarations(
 
 async def get_declaration(
     conn: AsyncConnection, id_: uuid.UUID, legal_entity_filter: uuid.UUID | None, actor: Actor
-) -> RowMapping:
-    row = await _BY_ID.first(conn, id_=id_)
+) -> RowLike:
+    row = await first(_BY_ID, conn, id_=id_)
     if row is None or (legal_entity_filter is not None and row["dc_legal_entity_id"] != legal_entity_filter):
         raise NotFound("Declaration not found")
     return row
@@ -146,8 +147,8 @@ async def get_declaration(
 
 async def get_person_declaration(
     conn: AsyncConnection, person_id: uuid.UUID, legal_entity_filter: uuid.UUID | None, actor: Actor
-) -> RowMapping:
-    row = await _ACTIVE_OF_PERSON.first(conn, person_id=person_id)
+) -> RowLike:
+    row = await first(_ACTIVE_OF_PERSON, conn, person_id=person_id)
     if row is None:
         raise NotFound("Declaration not found")
     if legal_entity_filter is not None and row["dc_legal_entity_id"] != legal_entity_filter:
