@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from esoz.audit import schemas, service
+from esoz.audit import service
 from esoz.audit.auth import AccessHistoryRead, AuditRead
 from esoz.core import envelope
 from esoz.core.db import ReadConn
@@ -34,7 +34,7 @@ _TIME = "ISO 8601 with a UTC offset"
         f"`request_id` the period (`occurred_from`..`occurred_to`) is at most {service.MAX_PERIOD.days} days "
         f"and defaults to the last {service.DEFAULT_PERIOD.days} day."
     ),
-    response_model=ListEnvelope[schemas.AuditEntryOut],
+    response_model=ListEnvelope[service.AuditEntry],
     responses=_ERRORS,
 )
 async def search_audit_log(
@@ -72,7 +72,7 @@ async def search_audit_log(
         "**esoz:** the patient's access history for the patient portal: who (the user and their name), from "
         "which facility, when and what (`description` in Ukrainian), newest first. Reading it is itself recorded."
     ),
-    response_model=ListEnvelope[schemas.AccessEntryOut],
+    response_model=ListEnvelope[service.AccessEntry],
     responses=_ERRORS,
     openapi_extra=patient_data(
         "person", person="path:person_id", id="path:person_id", action="person.access_history.read"
