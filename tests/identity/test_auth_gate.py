@@ -39,6 +39,22 @@ def test_legal_entity_context_and_admin_routes(
     assert api.get(f"/admin/users/{user.id}", headers=nhs_headers).json()["data"]["roles"][0]["role"] == "DOCTOR"
 
 
+def test_user_reads_stay_inside_the_callers_legal_entity(
+    api: httpx.Client, world: World, make_user, headers_for, nhs_headers: dict
+) -> None:
+    user = make_user()  # a doctor of world.clinic
+    own = api.get(f"/admin/users/{user.id}", headers=headers_for(world.clinic_id, scopes=["user:read"]))
+    assert own.status_code == 200
+    assert {r["client_id"] for r in own.json()["data"]["roles"]} == {str(world.clinic_id)}
+    # another legal entity's token with the same scope learns nothing: not its e-mail, tax id or roles
+    other = api.get(f"/admin/users/{user.id}", headers=headers_for(world.mis_id, scopes=["user:read"]))
+    assert (other.status_code, other.json()["error"]["type"]) == (404, "not_found")
+    assert user.email not in other.text
+    unknown = api.get(f"/admin/users/{uuid.uuid4()}", headers=headers_for(world.clinic_id, scopes=["user:read"]))
+    assert unknown.status_code == 404 and unknown.json()["error"] == other.json()["error"]
+    assert api.get(f"/admin/users/{user.id}", headers=nhs_headers).status_code == 200
+
+
 @pytest.mark.parametrize("field", ["legal_entity_id", "status", "role", "is_blocked"])
 def test_mass_assignment_is_422(api: httpx.Client, pg: psycopg.Connection, nhs_headers: dict, field: str) -> None:
     email = f"mass.{uuid.uuid4().hex[:8]}@clinic.ua"

@@ -55,8 +55,8 @@ async def create_user(request: Request, body: UserCreateRequest, auth: UsersWrit
 
 @router.get("/users/{user_id}", response_model=Envelope[UserOut], summary="A user with its roles")
 async def get_user(request: Request, user_id: uuid.UUID, conn: ReadConn, auth: UsersRead) -> Response:
-    user = await users.get(conn, user_id)
-    return envelope.ok(request, users.public(user, await users.roles_of(conn, user_id)))
+    user, roles = await users.get_visible(conn, user_id=user_id, legal_entity_id=auth.legal_entity_filter)
+    return envelope.ok(request, users.public(user, roles))
 
 
 @router.post(

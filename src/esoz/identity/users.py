@@ -311,6 +311,25 @@ async def roles_of(conn: AsyncConnection, user_id: uuid.UUID) -> list[dict[str, 
     return [{"role": r.role, "client_id": r.client_id} for r in rows]
 
 
+async def get_visible(
+    conn: AsyncConnection, *, user_id: uuid.UUID, legal_entity_id: uuid.UUID | None
+) -> tuple[Any, list[dict[str, Any]]]:
+    """A user and its roles as a caller limited to `legal_entity_id` may see them (None: НСЗУ, sees all).
+
+    A clinic or pharmacy sees only users who hold a role in its own legal entity, and only those roles: a user
+    of another legal entity is "not found" (its e-mail, tax id and roles elsewhere are not this caller's to read).
+    """
+    user = await get(conn, user_id)
+    roles = await roles_of(conn, user_id)
+    if legal_entity_id is None:
+        return user, roles
+    own = set((await conn.execute(select(clients.c.id).where(clients.c.legal_entity_id == legal_entity_id))).scalars())
+    visible = [r for r in roles if r["client_id"] in own]
+    if not visible:
+        raise NotFound("User not found")
+    return user, visible
+
+
 async def allowed_scopes(conn: AsyncConnection, user_id: uuid.UUID, client: Any) -> frozenset[str]:
     """What this user may be given through this client: its roles there and global ones, capped by type."""
     rows = await conn.execute(
