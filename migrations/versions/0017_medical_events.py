@@ -70,7 +70,7 @@ CREATE TABLE encounters (
     legal_entity_id UUID NOT NULL,
     division_id UUID,
     performer_id UUID NOT NULL,
-    class TEXT NOT NULL,
+    encounter_class TEXT NOT NULL,
     type TEXT NOT NULL,
     incoming_referral_id UUID,
     period_start TIMESTAMPTZ NOT NULL,

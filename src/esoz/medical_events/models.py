@@ -61,7 +61,7 @@ encounters = Table(
     _uuid("legal_entity_id", nullable=False),
     _uuid("division_id"),
     _uuid("performer_id", nullable=False),  # employee
-    Column("class", Text, nullable=False),
+    Column("encounter_class", Text, nullable=False),  # "class" is a Python keyword: FastQuery rows are namedtuples
     Column("type", Text, nullable=False),
     _uuid("incoming_referral_id"),
     Column("period_start", DateTime(timezone=True), nullable=False),
