@@ -20,6 +20,7 @@ from esoz.core.handlers import install_handlers
 from esoz.core.health import router as health_router
 from esoz.core.logging import configure_logging
 from esoz.core.middleware import RequestContextMiddleware
+from esoz.core.openapi import document_scopes
 from esoz.core.patient_data import PatientDataMiddleware
 from esoz.core.ratelimit import RateLimiter
 from esoz.core.worker import run_jobs
@@ -142,4 +143,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.env == "dev":
         # The dev message view shows SMS codes: a sandbox convenience that production never serves.
         app.include_router(notifications_dev_router)
+    document_scopes(app)  # after every router: the docs show each route's scopes
     return app

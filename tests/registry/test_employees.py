@@ -24,6 +24,7 @@ def test_employee_details_shape(api: httpx.Client, clinic: dict[str, Any]) -> No
         "status",
         "is_active",
         "employee_type",
+        "minfin_validation_status",
         "party",
         "doctor",
         "division",
@@ -48,6 +49,7 @@ def test_employee_list_filters_and_shape(api: httpx.Client, clinic: dict[str, An
     assert listed["paging"]["total_entries"] == 3
     item = listed["data"][0]
     assert set(item) == {"id", "position", "employee_type", "status", "start_date", "end_date", "party"} | {
+        "minfin_validation_status",
         "division",
         "legal_entity",
         "doctor",

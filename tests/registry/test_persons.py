@@ -162,10 +162,12 @@ def test_search_exact_match_returns_only_requested_fields(
         "last_name",
         "second_name",
         "birth_date",
+        "gender",
         "birth_country",
         "birth_settlement",
         "merged_persons",
     }
+    assert found["gender"] == person["gender"]
 
     with_ids = api.get(
         "/api/persons",
@@ -173,7 +175,7 @@ def test_search_exact_match_returns_only_requested_fields(
     ).json()["data"]
     assert with_ids[0]["tax_id"] == person["tax_id"]
     assert with_ids[0]["phones"] == person["phones"]
-    assert "unzr" not in with_ids[0] and "documents" not in with_ids[0] and "gender" not in with_ids[0]
+    assert "unzr" not in with_ids[0] and "documents" not in with_ids[0]
 
     # any given field that does not match -> no result
     assert api.get("/api/persons", params=_search_params(person, tax_id=rnokpp(date(1990, 1, 1)))).json()["data"] == []

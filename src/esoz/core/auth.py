@@ -30,6 +30,8 @@ from esoz.core.errors import ApiError, Forbidden, Unauthorized
 
 # Every scope some route declares; НСЗУ client types are capped by this set (see identity.scopes).
 DECLARED_SCOPES: set[str] = set()
+# The scopes each gate dependency demands, so that the API docs can show them (core.openapi.document_scopes).
+SCOPES_OF_GATE: dict[Callable[..., object], tuple[str, ...]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,4 +134,5 @@ def require_scopes(*scopes: str) -> Callable[[Request], Awaitable[AuthContext]]:
         return await _resolve(request, scopes)
 
     dependency.__name__ = "require_" + "_".join(s.replace(":", "_") for s in scopes)
+    SCOPES_OF_GATE[dependency] = scopes
     return dependency

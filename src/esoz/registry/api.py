@@ -29,6 +29,7 @@ from esoz.registry.auth import (
     EmployeeRead,
     LegalEntityRead,
     PersonRead,
+    RelatedLegalEntitiesRead,
 )
 from esoz.registry.schemas import (
     DeclarationOut,
@@ -38,6 +39,7 @@ from esoz.registry.schemas import (
     LegalEntityOut,
     LegalEntityV1Out,
     PersonShortOut,
+    RelatedLegalEntityOut,
 )
 
 router = APIRouter(prefix="/api", tags=["registry"])
@@ -163,6 +165,23 @@ async def list_legal_entities(
 async def get_legal_entity(request: Request, conn: ReadConn, auth: LegalEntityRead, id: uuid.UUID) -> Response:
     row = await service.get_legal_entity(conn, id, auth.legal_entity_filter, auth.created_by_filter)
     return envelope.ok(request, render.legal_entity_v1(row))
+
+
+@router.get(
+    "/legal_entities/{id}/related",
+    response_model=ListEnvelope[RelatedLegalEntityOut],
+    summary="Legal entities merged into this one (its legators)",
+    description=(
+        "esoz deviation: esoz records no reorganisations of legal entities yet (it does not sync with the ЄДР), "
+        "so the list of a legal entity the caller may see is empty; an unknown or foreign one is 404."
+    ),
+    responses=errors(401, 403, 404, 422),
+)
+async def list_related_legal_entities(
+    request: Request, conn: ReadConn, auth: RelatedLegalEntitiesRead, page: Pagination, id: uuid.UUID
+) -> Response:
+    await service.get_legal_entity(conn, id, auth.legal_entity_filter, auth.created_by_filter)
+    return envelope.ok(request, [], paging=Paging.of(page, 0))
 
 
 # --- divisions --------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from fastapi import Depends
 from esoz.core.auth import AuthContext, require_scopes
 
 LegalEntityRead = Annotated[AuthContext, Depends(require_scopes("legal_entity:read"))]
+RelatedLegalEntitiesRead = Annotated[AuthContext, Depends(require_scopes("related_legal_entities:read"))]
 DivisionRead = Annotated[AuthContext, Depends(require_scopes("division:read"))]
 DivisionDetails = Annotated[AuthContext, Depends(require_scopes("division:details"))]
 EmployeeRead = Annotated[AuthContext, Depends(require_scopes("employee:read"))]

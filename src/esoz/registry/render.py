@@ -15,6 +15,8 @@ Row = RowLike
 
 # esoz keeps no МінФін/ДРФО verification of people yet; the contract's field is answered with its initial value.
 NOT_VERIFIED = "NOT_VERIFIED"
+# esoz does not check employees against the Ministry of Finance register: every one still needs that check.
+MINFIN_NOT_CHECKED = "VERIFICATION_NEEDED"
 
 
 def labelled(table: Table, prefix: str, names: list[str] | None = None) -> list[Label[Any]]:
@@ -106,6 +108,7 @@ def employee(row: Row, *, full: bool) -> dict[str, Any]:
     """List item (`full=False`) or details (`full=True`) of `GET /api/employees`."""
     e, p = part(row, "e_"), part(row, "p_")
     data = _take(e, "id position employee_type status start_date end_date")
+    data["minfin_validation_status"] = MINFIN_NOT_CHECKED
     if full:
         data["is_active"] = e["is_active"]
         party = _take(p, "id first_name last_name second_name birth_date gender no_tax_id tax_id documents phones")
@@ -113,6 +116,7 @@ def employee(row: Row, *, full: bool) -> dict[str, Any]:
     else:
         party = _take(p, "id no_tax_id first_name last_name second_name")
     party["verification_status"] = NOT_VERIFIED
+    party["minfin_validation_status"] = MINFIN_NOT_CHECKED
     party["declaration_limit"] = p["declaration_limit"]
     party["declaration_count"] = row.get("declaration_count") or 0
     data["party"] = party
@@ -130,7 +134,7 @@ def employee(row: Row, *, full: bool) -> dict[str, Any]:
 
 # --- persons ----------------------------------------------------------------------------------------
 
-_SEARCH_ALWAYS = "id first_name last_name second_name birth_date birth_country birth_settlement"
+_SEARCH_ALWAYS = "id first_name last_name second_name birth_date gender birth_country birth_settlement"
 
 
 def person_search_item(row: Row, requested: list[str]) -> dict[str, Any]:

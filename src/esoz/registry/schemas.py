@@ -365,6 +365,24 @@ class MedicalServiceProviderOut(BaseModel):
     accreditation: JsonObject | None
 
 
+class RelatedLegalEntityShortOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    edrpou: str
+
+
+class RelatedLegalEntityOut(BaseModel):
+    """A legal entity that was merged into (reorganised into) the one asked about."""
+
+    merged_from_legal_entity: RelatedLegalEntityShortOut
+    reason: str | None
+    reason_date: date | None
+    type: str
+    is_active: bool
+    inserted_at: datetime
+    inserted_by: uuid.UUID | None
+
+
 class LegalEntityV1Out(BaseModel):
     """The deprecated v1 shape of `GET /api/legal_entities/{id}`."""
 
@@ -448,6 +466,7 @@ class EmployeePartyOut(BaseModel):
     second_name: str | None
     no_tax_id: bool
     verification_status: str
+    minfin_validation_status: str
     declaration_limit: int | None
     declaration_count: int
 
@@ -466,6 +485,7 @@ class EmployeeOut(BaseModel):
     position: str
     employee_type: str
     status: str
+    minfin_validation_status: str
     start_date: date
     end_date: date | None
     is_active: bool | None = None
@@ -477,7 +497,8 @@ class EmployeeOut(BaseModel):
 
 
 class PersonShortOut(BaseModel):
-    """A person search hit: identification fields and only the identifiers searched by."""
+    """A person search hit: identification fields and only the identifiers searched by (`tax_id`, `phones`,
+    `unzr`, `documents` appear when the search named them)."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -486,8 +507,11 @@ class PersonShortOut(BaseModel):
     last_name: str
     second_name: str | None
     birth_date: date
+    gender: str
     birth_country: str
     birth_settlement: str
+    tax_id: str | None = None
+    phones: list[JsonObject] | None = None
     merged_persons: list[Any]
 
 
