@@ -84,6 +84,7 @@ class Conn:
         self.port = port
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.retry_after: float | None = None  # of the last answer (503 / 429), in seconds
 
     async def open(self) -> None:
         self.reader, self.writer = await asyncio.open_connection(HOST, self.port)
@@ -129,6 +130,11 @@ class Conn:
             raise HttpError("connection closed") from exc
         status = int(raw[9:12])
         lower = raw.lower()
+        self.retry_after = None
+        at = lower.find(b"retry-after:")
+        if at >= 0:
+            with contextlib.suppress(ValueError):
+                self.retry_after = float(lower[at + 12 : lower.find(b"\r\n", at)].strip())
         at = lower.find(b"content-length:")
         if at >= 0:
             end = lower.find(b"\r\n", at)
@@ -157,6 +163,10 @@ class Stats:
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     samples: dict[str, str] = field(default_factory=dict)
+    # Refused at admission (503 + Retry-After): counted apart from what was served and from errors.
+    shed: list[float] = field(default_factory=list)
+    # Scheduled requests an MIS did not send because it was backing off after a refusal.
+    deferred: int = 0
     started: float = 0.0
     ended: float = 0.0
 
@@ -175,6 +185,9 @@ class Stats:
             everything.extend(lat)
             rows[name] = _summary(lat, span, self.errors.get(name, 0))
         rows["TOTAL"] = _summary(sorted(everything), span, sum(self.errors.values()))
+        if self.shed or self.deferred:
+            rows["SHED (503, not served)"] = _summary(sorted(self.shed), span, 0)
+            rows["SHED (503, not served)"]["deferred"] = self.deferred
         return rows
 
 
@@ -777,6 +790,7 @@ async def run_open_loop(
     connections: int,
     single: tuple[str, str] | None = None,
     closed: bool = False,
+    backoff: bool = True,
 ) -> Stats:
     """`connections` workers with their own keep-alive connection and Poisson schedule (open loop), or, with
     closed=True, as fast as each connection allows. `single` = (name, path) for a one-endpoint GET."""
@@ -791,11 +805,12 @@ async def run_open_loop(
         await conn.open()
         scheduled = loop.time() + (rng.random() / per_conn if per_conn else 0)
         slot = 0.0
+        backoff_until = 0.0
 
         async def call(
             name: str, method: str, path: str, auth: bytes, body: bytes | None, ctype: bytes
         ) -> tuple[int, Any]:
-            nonlocal slot
+            nonlocal slot, backoff_until
             start = slot or loop.time()
             slot = 0.0
             try:
@@ -803,6 +818,12 @@ async def run_open_loop(
             except (HttpError, OSError) as exc:
                 stats.add(name, loop.time() - start, False, repr(exc))
                 return 0, None
+            if status == 503 and conn.retry_after is not None:
+                # Refused at admission: the MIS waits Retry-After with jitter before its next request.
+                stats.shed.append(loop.time() - start)
+                if backoff:
+                    backoff_until = loop.time() + conn.retry_after * (1 + rng.random())
+                return status, None
             ok = 200 <= status < 300
             stats.add(name, loop.time() - start, ok, f"{status} {payload[:300]!r}")
             if not ok:
@@ -814,6 +835,13 @@ async def run_open_loop(
 
         try:
             while loop.time() < stats.started + duration:
+                if backoff_until:
+                    if closed:
+                        await asyncio.sleep(max(0.0, backoff_until - loop.time()))
+                    while not closed and scheduled < backoff_until:
+                        stats.deferred += 1
+                        scheduled += rng.expovariate(per_conn)
+                    backoff_until = 0.0
                 if not closed:
                     if scheduled >= stats.started + duration:
                         break
@@ -1151,6 +1179,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", type=Path, default=None, help="py-spy record the workers into this SVG prefix")
     ap.add_argument("--data-dir", type=Path, default=None)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--no-backoff",
+        dest="backoff",
+        action="store_false",
+        help="keep sending after a 503 (default: wait Retry-After with jitter, as an MIS should)",
+    )
     args = ap.parse_args(argv)
     if not 1 <= args.duration <= 600 or not 1 <= args.extra_seconds <= 120:
         ap.error("--duration must be 1..600 s and --extra-seconds 1..120 s")
@@ -1262,7 +1296,7 @@ def main(argv: list[str] | None = None) -> int:
                     args.url,
                     mix,
                     world,
-                    run_open_loop(args.port, mix, rate, duration, connections, closed=closed),
+                    run_open_loop(args.port, mix, rate, duration, connections, closed=closed, backoff=args.backoff),
                     duration,
                 )
             )
@@ -1337,6 +1371,27 @@ def main(argv: list[str] | None = None) -> int:
     report["ratios"] = ratios
     report["goal_met"] = bool(total["rps"] >= 0.98 * args.rate and total["p99_ms"] < 300 and total["errors"] == 0)
     print("ratios:", json.dumps(ratios), "\ngoal (rate reached, p99 < 300 ms, no errors):", report["goal_met"])
+    shed = report["mix"].get("SHED (503, not served)")
+    if shed is not None:
+        capacity = report.get("mix_capacity", {}).get("table", {}).get("TOTAL", {}).get("rps")
+        overload = {
+            "served_rps": total["rps"],
+            "served_p99_ms": total["p99_ms"],
+            "shed_rps": shed["rps"],
+            "shed_p99_ms": shed["p99_ms"],
+            "deferred_by_backoff": shed.get("deferred", 0),
+            "capacity_rps": capacity,
+        }
+        if capacity:
+            overload["served_share_of_capacity"] = round(total["rps"] / capacity, 3)
+            overload["goal_met"] = bool(
+                total["rps"] >= 0.95 * capacity and total["p99_ms"] < 1000 and shed["p99_ms"] < 50
+            )
+        report["overload"] = overload
+        print(
+            "overload (served ≥ 95 % of capacity, served p99 < 1 s, refusals answered in < 50 ms):",
+            json.dumps(overload),
+        )
     out = results_dir / f"{name}-{stamp}.json"
     out.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str))
     (results_dir / "load-last.json").write_text(out.read_text())

@@ -15,6 +15,7 @@ from esoz.analytics.pages import router as dashboards_pages_router
 from esoz.audit.api import router as audit_router
 from esoz.conclusions.api import router as conclusions_router
 from esoz.core import audit
+from esoz.core.admission import AdmissionMiddleware
 from esoz.core.db import make_engine
 from esoz.core.handlers import install_handlers
 from esoz.core.health import router as health_router
@@ -84,10 +85,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             else None
         )
         stop = asyncio.Event()
+        # The in-process jobs (outbox delivery, sealing, expiry) have connections of their own, so a busy API never
+        # starves them of the pool; `esoz worker` sizes its own the same way.
+        jobs_engine = make_engine(database_url, 4, max_overflow=0) if settings.inprocess_worker else None
         jobs = (
-            asyncio.create_task(run_jobs(app.state.engine, stop, all_jobs(settings)))
-            if settings.inprocess_worker
-            else None
+            asyncio.create_task(run_jobs(jobs_engine, stop, all_jobs(settings))) if jobs_engine is not None else None
         )
         # What exists now (modules, tables, routes, schemas) lives as long as the process: move it out of the
         # collector's generations, so that full collections under load walk only per-request garbage.
@@ -99,6 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             stop.set()
             if jobs is not None:
                 await jobs
+            if jobs_engine is not None:
+                await jobs_engine.dispose()
             if read_audit is not None:
                 await read_audit.close()
             await app.state.token_cache.close()
@@ -111,6 +115,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.token_verifier = verify_access_token  # core.auth's gate asks identity who is calling
     install_handlers(app)
     app.add_middleware(PatientDataMiddleware)  # inside the request context: its rows carry the request id
+    if settings.admission_max_in_flight:
+        # Between the request context (a refusal carries the request id, is logged and counted) and everything
+        # that costs work: a refused request reads no body, no token and no row.
+        app.add_middleware(
+            AdmissionMiddleware,
+            max_in_flight=settings.admission_max_in_flight,
+            max_wait_seconds=settings.admission_max_wait_ms / 1000,
+            max_queue=settings.admission_max_queue,
+            retry_after_seconds=settings.admission_retry_after_seconds,
+        )
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,

@@ -38,6 +38,16 @@ class Settings(BaseSettings):
         100, ge=0, le=10_000, description="reads' audit rows are written in batches this often (ms); 0 = one per read"
     )
 
+    # --- admission control (per API worker process; core/admission.py) ---
+    admission_max_in_flight: int = Field(
+        32, ge=0, description="requests one worker runs at a time; 0 = no admission control"
+    )
+    admission_max_wait_ms: int = Field(
+        250, ge=0, le=30_000, description="longest wait for a free slot before the request is refused with 503"
+    )
+    admission_max_queue: int = Field(256, ge=0, description="requests one worker lets wait for a slot at most")
+    admission_retry_after_seconds: int = Field(1, ge=1, le=3600, description="Retry-After of a refused request")
+
     # --- contract layer ---
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="largest accepted request body")
     trusted_proxies: list[str] = Field(
