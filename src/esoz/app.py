@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from esoz import __version__
 from esoz.analytics.api import router as dashboards_router
 from esoz.analytics.pages import router as dashboards_pages_router
+from esoz.approvals.api import router as approvals_router
 from esoz.audit.api import router as audit_router
 from esoz.conclusions.api import router as conclusions_router
 from esoz.core import audit
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(prescriptions_router)
     app.include_router(referrals_router)
     app.include_router(conclusions_router)
+    app.include_router(approvals_router)
     app.include_router(jobs_router)
     app.include_router(signatures_router)
     app.include_router(notifications_router)

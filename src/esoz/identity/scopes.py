@@ -60,6 +60,7 @@ DOCTOR = (
         "composition:create write resend_sms mark_in_error",
         "specimen:write",
         "otp:read write",
+        "approval:create read cancel",
     )
 )
 MANAGEMENT = _expand(
