@@ -1,0 +1,881 @@
+# ruff: noqa: E501 - a table of endpoints, items and reasons reads best one row a line
+"""Where esoz differs from the published contract, and why: the one list the API docs and the README draw on.
+
+The contract is `../shared/reference/contract.json` (the ESOZ MIS API of ehealth-ua/api-spec and ehealth-ua/esoz,
+one entry per documented endpoint). `tests/contract/test_contract_conformance.py` compares the served OpenAPI with
+it, endpoint by endpoint: path and method, scopes, query parameters, required request fields, success status and
+the top-level keys of the answer's `data`. Every difference it finds must be listed here with its reason, and every
+entry here must still be a difference, so that this list stays true. The README's "Deviations from the contract"
+section is this list as markdown (`python -m esoz.core.contract_deviations --markdown`); a test holds them equal.
+
+An endpoint is named as the contract writes it: `"METHOD /path"` with the contract's parameter names.
+"""
+
+import sys
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+KINDS = {
+    "missing": "not served",
+    "method": "served with another method",
+    "scopes": "other scopes",
+    "query.missing": "query parameters the contract has and esoz does not take",
+    "query.extra": "query parameters esoz takes besides the contract's",
+    "request.missing": "required request fields esoz does not take",
+    "request.optional": "request fields the contract requires and the schema leaves optional",
+    "request.required_extra": "request fields esoz requires besides the contract's",
+    "request.undocumented": "request body not described in the API docs",
+    "status": "another success status",
+    "answer.missing": "answer keys the contract has and esoz does not give",
+    "answer.extra": "answer keys esoz gives besides the contract's",
+    "answer.untyped": "answer data not described as one object in the API docs",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Deviation:
+    endpoint: str
+    kind: str
+    items: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class NotServed:
+    area: str
+    reason: str
+    endpoints: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Behaviour:
+    """A difference in what an endpoint does that its OpenAPI cannot show (so no test compares it)."""
+
+    endpoint: str
+    reason: str
+
+
+def D(endpoint: str, kind: str, items: str, reason: str) -> Deviation:
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}")
+    return Deviation(endpoint, kind, tuple(items.split()), reason)
+
+
+# --- reasons shared by several entries ----------------------------------------------------------------------------
+
+LOGIN_POST = (
+    "the contract's heading says PUT while its own login script POSTs; esoz serves POST, the method the contract's "
+    "other token calls use"
+)
+MR_FIELDS = (
+    "not given yet: `based_on`, `prior_prescription` and `container_dosage` (and the printout) are accepted and "
+    "stored by the prescription work under way; until then the answer leaves them out"
+)
+MR_EXTRA = (
+    "esoz adds what the prescriber's MIS otherwise reads elsewhere: `diagnosis_codes` (the ICD-10 codes the "
+    "programme checks were run on), `is_blocked` (blocking is a flag on an ACTIVE prescription, its status stays "
+    "ACTIVE as in the contract), `inform_with` and `note` where the request carried them"
+)
+MR_PHARMACY_EXTRA = (
+    "the pharmacy's block and unblock answer with the whole prescription (as the prescriber's calls do) rather "
+    "than the pharmacist's view, so clinic, doctor and rejection fields are there too; `is_blocked` is the flag "
+    "blocking sets"
+)
+ENCODING_DEFAULT = (
+    "`signed_content_encoding` defaults to `base64`, the only encoding the contract names, so a body without it is "
+    "read as the contract means it"
+)
+UNBLOCK_CODE = "an unblock without `block_reason_code` is recorded with `UNBLOCK_DEFAULT`, the dictionary's default"
+JOB_ANSWER = (
+    "esoz answers an asynchronous write with the job itself (`id`, `status`, `status_code`, `eta`, `links`, "
+    "`error`), the shape `GET /api/jobs/{id}` gives, instead of the record: the record is at the job's link once "
+    "processed"
+)
+JOB_KEYS = (
+    "esoz's job also names itself (`id`), the HTTP status its processing ended with (`status_code`) and, when it "
+    "failed, the contract-shaped `error`"
+)
+SR_FIELDS = (
+    "the referral is answered with the fields esoz stores: links to encounters, episodes, care plans, specimens, "
+    "programmes and their history are not stored yet"
+)
+SR_LETTER = "esoz: the explanatory letter a referral was written with (the contract keeps it only in the request)"
+TITLE_QUERY = (
+    "the contract's URI template names `composition_title` but its parameters do not; esoz takes the title's type "
+    "as `composition_type`, as the parameters say"
+)
+COMPOSITION_SHAPE = (
+    "compositions are answered in the shape esoz stores them (sick-leave conclusions): `subject` instead of the "
+    "links to encounters and episodes, which esoz does not record yet; the search adds the status reason, the "
+    "event and the explanatory letter"
+)
+IS_ACTIVE = "esoz adds `is_active` (false once a division is deactivated) so that an MIS need not read the status"
+DRUGS_V2 = (
+    "`/api/v2/drugs` is being brought to the contract's filters and item shape; until then it answers the INNM "
+    "dosage forms with `innm` and `code_atc` and takes only the older filters"
+)
+LE_V1_EXTRA = (
+    "the v1 answer keeps the verification fields (`mis_verified`, and in the list `nhs_reviewed`, `nhs_comment`) "
+    "that older MIS read"
+)
+LE_V2_EXTRA = (
+    "esoz adds the record's `is_active`, `inserted_at`, `updated_at` (and in the list the НСЗУ review fields the "
+    "details have)"
+)
+LE_SECURITY = (
+    "`security` (the MIS client's `client_id`, `secret_key`, `redirect_uri`) belongs to the answer of registering "
+    "a legal entity; esoz registers legal entities through /admin and keeps MIS clients in identity, and a read "
+    "never returns client secrets"
+)
+NOT_YET_FILTER = (
+    "not taken yet: the filter is being implemented; until then the parameter is not read (the list is not "
+    "narrowed by it)"
+)
+PREQUALIFY = (
+    "prequalify answers per programme with `id`, `name` and the `participants`; the contract's `program_id`, "
+    "`program_name` (and `programs[]` in the request) are being brought in"
+)
+
+NS_APPROVALS = "not served yet: approvals (a patient's consent for another clinic to read the records) come with the medical records"
+NS_DECLARATIONS = (
+    "not served yet: declarations are made through /admin (and the demo seed); the MIS request flow (create, "
+    "approve with the SMS code, sign, reject) and termination by the patient are being built"
+)
+NS_DICTIONARIES = "not served yet: the v2 dictionaries with `description` and `value` filters are being added"
+NS_DRUGS = (
+    "not served yet: `/api/v3/drugs` (per package programme medications and dosages) is being added; the "
+    "deprecated v1 list is not served, `/api/v2/drugs` replaces it"
+)
+NS_MEDICAL_EVENTS = (
+    "not served yet: medical records (episodes, encounters, conditions, observations, immunizations, allergies, "
+    "diagnostic reports, procedures, care plans, summaries) are being built; referrals and conclusions are served"
+)
+NS_MEDICAL_PROGRAMS = (
+    "not served yet: the service catalogue (`/api/services`) and the programmes' services (`/api/program_services`) "
+    "are being added"
+)
+NS_MEDICATION_DISPENSES = (
+    "not served yet: the deprecated v1 dispense calls (aliases of the pharmacy calls) and a patient's dispense by "
+    "id are being added"
+)
+NS_MEDICATION_REQUESTS = (
+    "not served yet: `qualify` and the pharmacy's signed reject are being added; the deprecated list of all "
+    "prescriptions is not served (a patient's list replaces it)"
+)
+NS_MEDICATION_REQUEST_REQUESTS = (
+    "the deprecated list of all drafts is not served: a patient's list (`/api/persons/{person_id}/"
+    "medication_request_requests`) replaces it"
+)
+NS_PERSONS = (
+    "not served yet: persons are made through /admin (and the demo seed); the MIS person requests, the patient's "
+    "authentication methods, confidants and verifications are being built"
+)
+NS_SERVICE_REQUESTS = (
+    "not served yet: referrals are listed per patient and by requisition; the episode-scoped reads need the "
+    "medical records"
+)
+
+DEVIATIONS: tuple[Deviation, ...] = (
+    D("PUT /auth/login", "method", "POST", LOGIN_POST),
+    D("POST /api/patients/{patient_id}/composition_title", "query.missing", "composition_title", TITLE_QUERY),
+    D("POST /api/patients/{patient_id}/compositions", "answer.extra", "error id status_code", JOB_KEYS),
+    D(
+        "POST /api/patients/{patient_id}/compositions",
+        "request.optional",
+        "signed_data",
+        "esoz also takes an unsigned draft (`composition`, status PRELIMINARY, signed later with `actions/sign`), so the body needs exactly one of `composition` and `signed_data`; a body with neither is 422",
+    ),
+    D(
+        "GET /api/patients/{patient_id}/compositions/search",
+        "answer.extra",
+        "event explanatory_letter status_reason subject",
+        COMPOSITION_SHAPE,
+    ),
+    D(
+        "GET /api/patients/{patient_id}/compositions/search",
+        "answer.missing",
+        "attester context_episode_id encounter",
+        COMPOSITION_SHAPE,
+    ),
+    D(
+        "GET /api/patients/{patient_id}/compositions/search",
+        "query.missing",
+        "attester context_episode_id date encounter_id patient_id",
+        "not taken yet: `attester`, `context_episode_id`, `encounter_id` and `date` need the medical-record links esoz does not store yet; `patient_id` is the path's",
+    ),
+    D(
+        "PATCH /api/patients/{patient_id}/compositions/{composition_id}/actions/resend",
+        "answer.extra",
+        "error id status_code",
+        JOB_KEYS,
+    ),
+    D("GET /api/patients/{patient_id}/compositions/{id}", "answer.extra", "subject", COMPOSITION_SHAPE),
+    D(
+        "GET /api/patients/{patient_id}/compositions/{id}",
+        "answer.missing",
+        "attester context_episode_id encounter extension inform_with relates_to section",
+        COMPOSITION_SHAPE,
+    ),
+    D(
+        "PATCH /api/patients/{patient_id}/compositions/{id}/actions/mark_in_error",
+        "answer.extra",
+        "error id status_code",
+        JOB_KEYS,
+    ),
+    D(
+        "GET /api/patients/{patient_id}/compositions/{id}/print_form",
+        "query.missing",
+        "composition_id",
+        "the contract documents `composition_id` as a parameter that is not in its URI template; it is the path's `{id}`",
+    ),
+    D(
+        "GET /api/declarations",
+        "answer.extra",
+        "scope signed_at",
+        "`scope` and `signed_at` of each declaration are given in the list as in the details, so that an MIS needs no second call",
+    ),
+    D(
+        "GET /api/declarations",
+        "query.extra",
+        "cursor person_id",
+        "esoz: `cursor` is keyset paging for a list of millions of rows (no COUNT, no OFFSET); `person_id` narrows the list to one patient, as the details of a person do",
+    ),
+    D("GET /api/divisions", "answer.extra", "is_active", IS_ACTIVE),
+    D("GET /api/divisions/{id}", "answer.extra", "is_active", IS_ACTIVE),
+    D("GET /api/v2/drugs", "answer.extra", "code_atc innm", DRUGS_V2),
+    D(
+        "GET /api/v2/drugs",
+        "answer.missing",
+        "daily_dosage dosage_form_is_dosed ingredients max_daily_dosage mr_blank_type",
+        DRUGS_V2,
+    ),
+    D(
+        "GET /api/v2/drugs",
+        "query.missing",
+        "care_plan_activity_allowed dosage_form_is_dosed innm_dosage_form innm_dosage_id innm_dosage_name innm_id innm_sctid medication_code_atc medication_request_allowed mr_blank_type page page_size",
+        DRUGS_V2,
+    ),
+    D(
+        "GET /api/employees",
+        "answer.extra",
+        "is_active pharmacist",
+        "`is_active` as in the details; a pharmacist's professional data under `pharmacist`, as `doctor` carries a doctor's",
+    ),
+    D(
+        "GET /api/employees",
+        "query.missing",
+        "verification_status",
+        "not taken: esoz does not verify parties against state registers, every party is `NOT_VERIFIED`, so the filter would select all or nothing",
+    ),
+    D(
+        "GET /api/employees/{employee_id}",
+        "answer.extra",
+        "pharmacist",
+        "a pharmacist's professional data under `pharmacist`, as `doctor` carries a doctor's",
+    ),
+    D("GET /api/jobs/{id}", "answer.extra", "error id status_code", JOB_KEYS),
+    D("GET /api/legal_entities", "answer.extra", "mis_verified nhs_comment nhs_reviewed", LE_V1_EXTRA),
+    D("GET /api/legal_entities", "answer.missing", "security", LE_SECURITY),
+    D("GET /api/legal_entities/{id}", "answer.extra", "mis_verified", LE_V1_EXTRA),
+    D("GET /api/legal_entities/{id}", "answer.missing", "security", LE_SECURITY),
+    D(
+        "GET /api/v2/legal_entities",
+        "answer.extra",
+        "inserted_at is_active nhs_comment nhs_reviewed nhs_verified updated_at",
+        LE_V2_EXTRA,
+    ),
+    D("GET /api/v2/legal_entities/{id}", "answer.extra", "inserted_at is_active updated_at", LE_V2_EXTRA),
+    D("GET /api/medical_programs", "query.missing", "id page page_size type", NOT_YET_FILTER),
+    D(
+        "GET /api/persons/{person_id}/medication_requests/{id}/medication_dispenses",
+        "answer.extra",
+        "details dispensed_by division inserted_by legal_entity note party payment_amount payment_id updated_by",
+        "each dispense is given with its details, party, division and legal entity and the payment, as the pharmacy list gives it, so that the prescriber sees who dispensed what without a second call",
+    ),
+    D(
+        "GET /api/persons/{person_id}/medication_requests/{id}/medication_dispenses",
+        "query.missing",
+        "status",
+        NOT_YET_FILTER,
+    ),
+    D("GET /api/pharmacy/medication_dispenses", "query.missing", "care_plan_id id legal_entity_id", NOT_YET_FILTER),
+    D(
+        "PATCH /api/pharmacy/medication_dispenses/{id}/actions/process",
+        "request.optional",
+        "signed_content_encoding",
+        ENCODING_DEFAULT,
+    ),
+    D("POST /api/medication_request_requests", "answer.extra", "diagnosis_codes", MR_EXTRA),
+    D(
+        "POST /api/medication_request_requests",
+        "answer.missing",
+        "based_on container_dosage prior_prescription",
+        MR_FIELDS,
+    ),
+    D("POST /api/medication_request_requests/prequalify", "answer.extra", "id name participants", PREQUALIFY),
+    D("POST /api/medication_request_requests/prequalify", "answer.missing", "program_id program_name", PREQUALIFY),
+    D("GET /api/medication_request_requests/{id}", "answer.extra", "diagnosis_codes", MR_EXTRA),
+    D(
+        "GET /api/medication_request_requests/{id}",
+        "answer.missing",
+        "based_on container_dosage prior_prescription",
+        MR_FIELDS,
+    ),
+    D("PATCH /api/medication_request_requests/{id}/actions/reject", "answer.extra", "diagnosis_codes", MR_EXTRA),
+    D(
+        "PATCH /api/medication_request_requests/{id}/actions/reject",
+        "answer.missing",
+        "based_on container_dosage prior_prescription",
+        MR_FIELDS,
+    ),
+    D(
+        "PATCH /api/medication_request_requests/{id}/actions/sign",
+        "answer.extra",
+        "diagnosis_codes inform_with is_blocked",
+        MR_EXTRA,
+    ),
+    D(
+        "PATCH /api/medication_request_requests/{id}/actions/sign",
+        "answer.missing",
+        "based_on container_dosage printout_form prior_prescription",
+        MR_FIELDS,
+    ),
+    D(
+        "PATCH /api/medication_request_requests/{id}/actions/sign",
+        "request.optional",
+        "signed_content_encoding",
+        ENCODING_DEFAULT,
+    ),
+    D("GET /api/persons/{person_id}/medication_request_requests", "answer.extra", "diagnosis_codes", MR_EXTRA),
+    D(
+        "GET /api/persons/{person_id}/medication_request_requests",
+        "answer.missing",
+        "based_on container_dosage prior_prescription",
+        MR_FIELDS,
+    ),
+    D(
+        "GET /api/persons/{person_id}/medication_request_requests",
+        "query.missing",
+        "activity_id care_plan_id encounter_id episode_id legal_entity_id",
+        NOT_YET_FILTER,
+    ),
+    D("GET /api/persons/{person_id}/medication_request_requests/{id}", "answer.extra", "diagnosis_codes", MR_EXTRA),
+    D(
+        "GET /api/persons/{person_id}/medication_request_requests/{id}",
+        "answer.missing",
+        "based_on container_dosage prior_prescription",
+        MR_FIELDS,
+    ),
+    D("GET /api/medication_requests/{id}", "answer.extra", "diagnosis_codes is_blocked", MR_EXTRA),
+    D("GET /api/medication_requests/{id}", "answer.missing", "based_on container_dosage prior_prescription", MR_FIELDS),
+    D("PATCH /api/medication_requests/{id}/actions/block", "answer.extra", "diagnosis_codes is_blocked note", MR_EXTRA),
+    D(
+        "PATCH /api/medication_requests/{id}/actions/block",
+        "answer.missing",
+        "based_on container_dosage prior_prescription",
+        MR_FIELDS,
+    ),
+    D(
+        "PATCH /api/medication_requests/{id}/actions/reject",
+        "answer.extra",
+        "diagnosis_codes inform_with is_blocked",
+        MR_EXTRA,
+    ),
+    D(
+        "PATCH /api/medication_requests/{id}/actions/reject",
+        "answer.missing",
+        "based_on container_dosage prior_prescription",
+        MR_FIELDS,
+    ),
+    D(
+        "PATCH /api/medication_requests/{id}/actions/reject",
+        "request.optional",
+        "signed_content_encoding",
+        ENCODING_DEFAULT,
+    ),
+    D("PATCH /api/medication_requests/{id}/actions/resend", "answer.extra", "diagnosis_codes is_blocked", MR_EXTRA),
+    D(
+        "PATCH /api/medication_requests/{id}/actions/resend",
+        "answer.missing",
+        "based_on container_dosage prior_prescription",
+        MR_FIELDS,
+    ),
+    D(
+        "PATCH /api/medication_requests/{id}/actions/unblock",
+        "answer.extra",
+        "diagnosis_codes is_blocked note",
+        MR_EXTRA,
+    ),
+    D(
+        "PATCH /api/medication_requests/{id}/actions/unblock",
+        "answer.missing",
+        "based_on container_dosage prior_prescription",
+        MR_FIELDS,
+    ),
+    D("PATCH /api/medication_requests/{id}/actions/unblock", "request.optional", "block_reason_code", UNBLOCK_CODE),
+    D("GET /api/persons/{person_id}/medication_requests", "answer.extra", "diagnosis_codes is_blocked", MR_EXTRA),
+    D(
+        "GET /api/persons/{person_id}/medication_requests",
+        "answer.missing",
+        "based_on container_dosage prior_prescription",
+        MR_FIELDS,
+    ),
+    D(
+        "GET /api/persons/{person_id}/medication_requests",
+        "query.missing",
+        "care_plan_id encounter_id episode_id",
+        NOT_YET_FILTER,
+    ),
+    D("GET /api/persons/{person_id}/medication_requests/{id}", "answer.extra", "diagnosis_codes is_blocked", MR_EXTRA),
+    D(
+        "GET /api/persons/{person_id}/medication_requests/{id}",
+        "answer.missing",
+        "based_on container_dosage prior_prescription",
+        MR_FIELDS,
+    ),
+    D(
+        "GET /api/pharmacy/medication_requests/{id}",
+        "answer.untyped",
+        "data",
+        "the answer is one of two shapes (the full prescription for its own clinic, the pharmacist's view for a pharmacy), so the docs show a union rather than one object",
+    ),
+    D(
+        "GET /api/pharmacy/medication_requests/{id}",
+        "query.extra",
+        "code",
+        "esoz: a pharmacy gives the code the patient received by SMS with the look-up; wrong codes are counted and lock the prescription for that pharmacy",
+    ),
+    D(
+        "PATCH /api/pharmacy/medication_requests/{id}/actions/block",
+        "answer.extra",
+        "diagnosis_codes division employee is_blocked legal_entity note rejected_at rejected_by",
+        MR_PHARMACY_EXTRA,
+    ),
+    D(
+        "PATCH /api/pharmacy/medication_requests/{id}/actions/block",
+        "answer.missing",
+        "based_on container_dosage prior_prescription",
+        MR_FIELDS,
+    ),
+    D(
+        "PATCH /api/pharmacy/medication_requests/{id}/actions/unblock",
+        "answer.extra",
+        "diagnosis_codes division employee is_blocked legal_entity note rejected_at rejected_by",
+        MR_PHARMACY_EXTRA,
+    ),
+    D(
+        "PATCH /api/pharmacy/medication_requests/{id}/actions/unblock",
+        "answer.missing",
+        "based_on container_dosage prior_prescription",
+        MR_FIELDS,
+    ),
+    D(
+        "PATCH /api/pharmacy/medication_requests/{id}/actions/unblock",
+        "request.optional",
+        "block_reason_code",
+        UNBLOCK_CODE,
+    ),
+    D(
+        "GET /api/persons",
+        "query.extra",
+        "unzr",
+        "esoz: search by УНЗР (the record number of the unified demographic register), an identifier the 2026 documents carry",
+    ),
+    D(
+        "GET /api/persons",
+        "query.missing",
+        "birth_place page page_size",
+        "the contract's URI template names `birth_place`, `page` and `page_size` but its parameters do not: the search is an exact match that answers at most one person (more is 403 `too_many_results`), so there is nothing to page; `birth_place` is not an identifier",
+    ),
+    D("POST /api/patients/{patient_id}/service_requests", "answer.extra", "error id status_code", JOB_KEYS),
+    D("GET /api/patients/{patient_id}/service_requests", "answer.extra", "explanatory_letter", SR_LETTER),
+    D(
+        "GET /api/patients/{patient_id}/service_requests",
+        "answer.missing",
+        "based_on context focus inform_with inserted_at location_reference occurrence_period performer performer_type permitted_resources program program_processing_status program_processing_status_history program_service quantity reason_reference remaining_quantity specimens supporting_info updated_at used_by_employee_history used_by_legal_entity_history",
+        SR_FIELDS,
+    ),
+    D(
+        "GET /api/patients/{patient_id}/service_requests",
+        "query.extra",
+        "page page_size",
+        "esoz: the list is paged like every other list (the contract documents no paging parameters for it)",
+    ),
+    D("GET /api/patients/{patient_id}/service_requests", "query.missing", "care_plan_id episode_id", NOT_YET_FILTER),
+    D(
+        "GET /api/patients/{patient_id}/service_requests/{service_request_id}",
+        "answer.extra",
+        "explanatory_letter",
+        SR_LETTER,
+    ),
+    D(
+        "GET /api/patients/{patient_id}/service_requests/{service_request_id}",
+        "answer.missing",
+        "based_on context focus inform_with inserted_at location_reference occurrence_period performer performer_type permitted_resources program program_processing_status program_processing_status_history program_service quantity reason_reference remaining_quantity specimens supporting_info updated_at used_by_employee_history used_by_legal_entity_history",
+        SR_FIELDS,
+    ),
+    D(
+        "PATCH /api/patients/{patient_id}/service_requests/{service_request_id}/actions/cancel",
+        "answer.extra",
+        "error eta links status_code",
+        JOB_ANSWER,
+    ),
+    D(
+        "PATCH /api/patients/{patient_id}/service_requests/{service_request_id}/actions/cancel",
+        "answer.missing",
+        "based_on category code completed_with context expiration_date focus inform_with inserted_at intent location_reference note occurrence_period patient_instruction performer performer_type permitted_resources priority program program_processing_status program_processing_status_history program_service quantity reason_reference remaining_quantity requester_employee requester_legal_entity requisition specimens status_history status_reason subject supporting_info updated_at used_by_employee used_by_employee_history used_by_legal_entity used_by_legal_entity_history",
+        JOB_ANSWER,
+    ),
+    D(
+        "PATCH /api/patients/{patient_id}/service_requests/{service_request_id}/actions/recall",
+        "answer.extra",
+        "error id status_code",
+        JOB_KEYS,
+    ),
+    D(
+        "PATCH /api/patients/{patient_id}/service_requests/{service_request_id}/actions/resend",
+        "answer.extra",
+        "error eta links status_code",
+        JOB_ANSWER,
+    ),
+    D(
+        "PATCH /api/patients/{patient_id}/service_requests/{service_request_id}/actions/resend",
+        "answer.missing",
+        "based_on category code completed_with context expiration_date focus inform_with inserted_at intent location_reference note occurrence_period patient_instruction performer performer_type permitted_resources priority program program_processing_status program_processing_status_history program_service quantity reason_reference remaining_quantity requester_employee requester_legal_entity requisition specimens status_history status_reason subject supporting_info updated_at used_by_employee used_by_employee_history used_by_legal_entity used_by_legal_entity_history",
+        JOB_ANSWER,
+    ),
+    D("GET /api/service_requests", "answer.extra", "explanatory_letter", SR_LETTER),
+    D(
+        "GET /api/service_requests",
+        "answer.missing",
+        "based_on context focus identity inform_with inserted_at location_reference occurrence_period performer performer_type permitted_resources program program_processing_status program_processing_status_history program_service quantity reason_reference remaining_quantity specimens supporting_info updated_at used_by_employee_history used_by_legal_entity_history",
+        SR_FIELDS,
+    ),
+    D(
+        "PATCH /api/service_requests/{service_request_id}/actions/complete",
+        "answer.extra",
+        "error eta links status_code",
+        JOB_ANSWER,
+    ),
+    D(
+        "PATCH /api/service_requests/{service_request_id}/actions/complete",
+        "answer.missing",
+        "based_on category code completed_with context expiration_date focus inform_with inserted_at intent location_reference note occurrence_period patient_instruction performer performer_type permitted_resources priority program program_processing_status program_processing_status_history program_service quantity reason_reference remaining_quantity requester_employee requester_legal_entity requisition specimens status_history status_reason subject supporting_info updated_at used_by_employee used_by_employee_history used_by_legal_entity used_by_legal_entity_history",
+        JOB_ANSWER,
+    ),
+    D(
+        "PATCH /api/service_requests/{service_request_id}/actions/use",
+        "answer.extra",
+        "error id status_code",
+        JOB_KEYS,
+    ),
+)
+
+NOT_SERVED: tuple[NotServed, ...] = (
+    NotServed(
+        "approvals",
+        NS_APPROVALS,
+        (
+            "GET /api/patients/{patient_id}/approvals",
+            "POST /api/patients/{patient_id}/approvals",
+            "GET /api/patients/{patient_id}/approvals/{id}",
+            "PATCH /api/patients/{patient_id}/approvals/{id}",
+            "PATCH /api/patients/{patient_id}/approvals/{id}/actions/cancel",
+            "PATCH /api/patients/{patient_id}/approvals/{id}/actions/resend",
+        ),
+    ),
+    NotServed(
+        "declarations",
+        NS_DECLARATIONS,
+        (
+            "PATCH /api/cabinet/declarations/{id}/actions/terminate",
+            "GET /api/declaration_requests",
+            "GET /api/declaration_requests/{id}",
+            "PATCH /api/declaration_requests/{id}/actions/approve",
+            "PATCH /api/declaration_requests/{id}/actions/reject",
+            "POST /api/declaration_requests/{id}/actions/resend_otp",
+            "PATCH /api/declaration_requests/{id}/actions/sign",
+            "PATCH /api/pis/declarations/{id}/actions/terminate",
+            "POST /api/v2/declaration_requests",
+            "GET /api/v3/declaration_requests",
+            "POST /api/v3/declaration_requests",
+            "GET /api/v3/declaration_requests/{id}",
+            "PATCH /api/v3/declaration_requests/{id}/actions/approve",
+            "PATCH /api/v3/declaration_requests/{id}/actions/reject",
+            "POST /api/v3/declaration_requests/{id}/actions/resend_otp",
+            "PATCH /api/v3/declaration_requests/{id}/actions/sign",
+        ),
+    ),
+    NotServed(
+        "dictionaries",
+        NS_DICTIONARIES,
+        ("GET /api/v2/dictionaries",),
+    ),
+    NotServed(
+        "drugs",
+        NS_DRUGS,
+        (
+            "GET /api/drugs",
+            "GET /api/v3/drugs",
+        ),
+    ),
+    NotServed(
+        "medical_events",
+        NS_MEDICAL_EVENTS,
+        (
+            "GET /api/care_plans",
+            "GET /api/patients/{patient_id}/allergy_intolerances",
+            "GET /api/patients/{patient_id}/allergy_intolerances/{allergy_intolerance_id}",
+            "GET /api/patients/{patient_id}/allergy_intolerances/{allergy_intolerance_id}/context",
+            "GET /api/patients/{patient_id}/care_plans",
+            "POST /api/patients/{patient_id}/care_plans",
+            "GET /api/patients/{patient_id}/care_plans/{care_plan_id}/activities",
+            "POST /api/patients/{patient_id}/care_plans/{care_plan_id}/activities",
+            "POST /api/patients/{patient_id}/care_plans/{care_plan_id}/activities/prequalify",
+            "GET /api/patients/{patient_id}/care_plans/{care_plan_id}/activities/{id}",
+            "PATCH /api/patients/{patient_id}/care_plans/{care_plan_id}/activities/{id}/actions/cancel",
+            "PATCH /api/patients/{patient_id}/care_plans/{care_plan_id}/activities/{id}/actions/complete",
+            "GET /api/patients/{patient_id}/care_plans/{id}",
+            "PATCH /api/patients/{patient_id}/care_plans/{id}/actions/cancel",
+            "PATCH /api/patients/{patient_id}/care_plans/{id}/actions/complete",
+            "GET /api/patients/{patient_id}/clinical_impressions",
+            "GET /api/patients/{patient_id}/clinical_impressions/{clinical_impression_id}",
+            "GET /api/patients/{patient_id}/clinical_impressions/{clinical_impression_id}/context",
+            "GET /api/patients/{patient_id}/conditions",
+            "GET /api/patients/{patient_id}/conditions/{condition_id}",
+            "GET /api/patients/{patient_id}/conditions/{condition_id}/context",
+            "GET /api/patients/{patient_id}/devices",
+            "GET /api/patients/{patient_id}/devices/{device_id}",
+            "GET /api/patients/{patient_id}/devices/{device_id}/context",
+            "GET /api/patients/{patient_id}/diagnoses_groups/episodes",
+            "PATCH /api/patients/{patient_id}/diagnostic_report_package",
+            "POST /api/patients/{patient_id}/diagnostic_report_package",
+            "GET /api/patients/{patient_id}/diagnostic_reports",
+            "GET /api/patients/{patient_id}/diagnostic_reports/approved",
+            "GET /api/patients/{patient_id}/diagnostic_reports/{diagnostic_report_id}",
+            "GET /api/patients/{patient_id}/diagnostic_reports/{diagnostic_report_id}/context",
+            "PATCH /api/patients/{patient_id}/encounter_package",
+            "POST /api/patients/{patient_id}/encounter_package",
+            "GET /api/patients/{patient_id}/encounters",
+            "GET /api/patients/{patient_id}/encounters/{encounter_id}",
+            "GET /api/patients/{patient_id}/encounters/{encounter_id}/context",
+            "GET /api/patients/{patient_id}/episodes",
+            "POST /api/patients/{patient_id}/episodes",
+            "GET /api/patients/{patient_id}/episodes/approved",
+            "GET /api/patients/{patient_id}/episodes/{episode_id}",
+            "PATCH /api/patients/{patient_id}/episodes/{episode_id}",
+            "PATCH /api/patients/{patient_id}/episodes/{episode_id}/actions/cancel",
+            "PATCH /api/patients/{patient_id}/episodes/{episode_id}/actions/close",
+            "GET /api/patients/{patient_id}/episodes/{episode_id}/allergy_intolerances",
+            "GET /api/patients/{patient_id}/episodes/{episode_id}/allergy_intolerances/{allergy_intolerance_id}",
+            "GET /api/patients/{patient_id}/episodes/{episode_id}/conditions",
+            "GET /api/patients/{patient_id}/episodes/{episode_id}/conditions/{condition_id}",
+            "GET /api/patients/{patient_id}/episodes/{episode_id}/encounters",
+            "GET /api/patients/{patient_id}/episodes/{episode_id}/encounters/{encounter_id}",
+            "GET /api/patients/{patient_id}/episodes/{episode_id}/immunizations",
+            "GET /api/patients/{patient_id}/episodes/{episode_id}/immunizations/{immunization_id}",
+            "GET /api/patients/{patient_id}/episodes/{episode_id}/observations",
+            "GET /api/patients/{patient_id}/episodes/{episode_id}/observations/{observation_id}",
+            "GET /api/patients/{patient_id}/immunizations",
+            "GET /api/patients/{patient_id}/immunizations/{immunization_id}",
+            "GET /api/patients/{patient_id}/immunizations/{immunization_id}/context",
+            "GET /api/patients/{patient_id}/medication_statements",
+            "GET /api/patients/{patient_id}/medication_statements/{medication_statement_id}",
+            "GET /api/patients/{patient_id}/medication_statements/{medication_statement_id}/context",
+            "GET /api/patients/{patient_id}/observations",
+            "GET /api/patients/{patient_id}/observations/{observation_id}",
+            "GET /api/patients/{patient_id}/observations/{observation_id}/context",
+            "GET /api/patients/{patient_id}/procedures",
+            "POST /api/patients/{patient_id}/procedures",
+            "GET /api/patients/{patient_id}/procedures/{id}",
+            "PATCH /api/patients/{patient_id}/procedures/{id}/actions/cancel",
+            "GET /api/patients/{patient_id}/procedures/{procedure_id}/context",
+            "GET /api/patients/{patient_id}/risk_assessments",
+            "GET /api/patients/{patient_id}/risk_assessments/{risk_assessment_id}",
+            "GET /api/patients/{patient_id}/risk_assessments/{risk_assessment_id}/context",
+            "GET /api/patients/{patient_id}/service_groups/diagnostic_reports",
+            "GET /api/patients/{patient_id}/service_groups/procedures",
+            "GET /api/patients/{patient_id}/summary/allergy_intolerances",
+            "GET /api/patients/{patient_id}/summary/allergy_intolerances/{id}",
+            "GET /api/patients/{patient_id}/summary/care_plans",
+            "GET /api/patients/{patient_id}/summary/clinical_impressions",
+            "GET /api/patients/{patient_id}/summary/clinical_impressions/{clinical_impression_id}",
+            "GET /api/patients/{patient_id}/summary/conditions",
+            "GET /api/patients/{patient_id}/summary/conditions/{id}",
+            "GET /api/patients/{patient_id}/summary/devices",
+            "GET /api/patients/{patient_id}/summary/devices/{device_id}",
+            "GET /api/patients/{patient_id}/summary/diagnoses",
+            "GET /api/patients/{patient_id}/summary/diagnostic_reports",
+            "GET /api/patients/{patient_id}/summary/diagnostic_reports/{diagnostic_report_id}",
+            "GET /api/patients/{patient_id}/summary/encounters",
+            "GET /api/patients/{patient_id}/summary/encounters/{encounter_id}",
+            "GET /api/patients/{patient_id}/summary/episodes",
+            "GET /api/patients/{patient_id}/summary/immunizations",
+            "GET /api/patients/{patient_id}/summary/immunizations/{id}",
+            "GET /api/patients/{patient_id}/summary/medication_statements",
+            "GET /api/patients/{patient_id}/summary/medication_statements/{medication_statement_id}",
+            "GET /api/patients/{patient_id}/summary/observations",
+            "GET /api/patients/{patient_id}/summary/observations/{id}",
+            "GET /api/patients/{patient_id}/summary/procedures",
+            "GET /api/patients/{patient_id}/summary/procedures/{procedure_id}",
+            "GET /api/patients/{patient_id}/summary/risk_assessments",
+            "GET /api/patients/{patient_id}/summary/risk_assessments/{risk_assessment_id}",
+            "GET /api/v2/patients/{patient_id}/care_plans",
+        ),
+    ),
+    NotServed(
+        "medical_programs",
+        NS_MEDICAL_PROGRAMS,
+        (
+            "GET /api/program_services",
+            "GET /api/program_services/{id}",
+            "GET /api/services",
+        ),
+    ),
+    NotServed(
+        "medication_dispenses",
+        NS_MEDICATION_DISPENSES,
+        (
+            "GET /api/medication_dispenses",
+            "POST /api/medication_dispenses",
+            "GET /api/medication_dispenses/{id}",
+            "PATCH /api/medication_dispenses/{id}/actions/process",
+            "PATCH /api/medication_dispenses/{id}/actions/reject",
+            "GET /api/medication_requests/{id}/dispenses",
+            "GET /api/persons/{person_id}/medication_dispenses/{id}",
+        ),
+    ),
+    NotServed(
+        "medication_request_requests",
+        NS_MEDICATION_REQUEST_REQUESTS,
+        ("GET /api/medication_request_requests",),
+    ),
+    NotServed(
+        "medication_requests",
+        NS_MEDICATION_REQUESTS,
+        (
+            "GET /api/medication_requests",
+            "POST /api/medication_requests/{id}/actions/qualify",
+            "PATCH /api/pharmacy/medication_requests/{id}/actions/reject",
+        ),
+    ),
+    NotServed(
+        "persons",
+        NS_PERSONS,
+        (
+            "GET /api/patients/{patient_id}/{medical_event_type}/{medical_event_id}/emergency_contact",
+            "GET /api/person_requests",
+            "POST /api/person_requests",
+            "GET /api/person_requests/{id}",
+            "PATCH /api/person_requests/{id}/actions/approve",
+            "PATCH /api/person_requests/{id}/actions/reject",
+            "POST /api/person_requests/{id}/actions/resend_otp",
+            "PATCH /api/person_requests/{id}/actions/sign",
+            "POST /api/persons/create",
+            "GET /api/persons/verifications",
+            "PATCH /api/persons/{id}/actions/reset_authentication_method",
+            "POST /api/persons/{id}/authentication_method_requests",
+            "PATCH /api/persons/{id}/authentication_method_requests/{request_id}/actions/approve",
+            "POST /api/persons/{id}/authentication_method_requests/{request_id}/actions/resend_otp",
+            "GET /api/persons/{id}/authentication_methods",
+            "GET /api/persons/{id}/confidant_person_relationship_requests",
+            "POST /api/persons/{id}/confidant_person_relationship_requests",
+            "POST /api/persons/{id}/confidant_person_relationship_requests/deactivate",
+            "GET /api/persons/{id}/confidant_person_relationship_requests/{confidant_person_relationship_request_id}",
+            "PATCH /api/persons/{id}/confidant_person_relationship_requests/{confidant_person_relationship_request_id}/actions/approve",
+            "POST /api/persons/{id}/confidant_person_relationship_requests/{confidant_person_relationship_request_id}/actions/resend_otp",
+            "PATCH /api/persons/{id}/confidant_person_relationship_requests/{confidant_person_relationship_request_id}/actions/sign",
+            "GET /api/persons/{id}/confidant_person_relationships",
+            "GET /api/persons/{id}/merged_persons",
+            "GET /api/persons/{id}/personal_data",
+            "GET /api/persons/{id}/verification",
+            "POST /api/v2/person_requests",
+            "GET /api/v2/person_requests/{id}",
+            "PATCH /api/v2/person_requests/{id}/actions/approve",
+            "PATCH /api/v2/person_requests/{id}/actions/reject",
+            "PATCH /api/v2/person_requests/{id}/actions/sign",
+        ),
+    ),
+    NotServed(
+        "service_requests",
+        NS_SERVICE_REQUESTS,
+        (
+            "GET /api/patients/{patient_id}/episodes/{episode_id}/service_requests",
+            "GET /api/patients/{patient_id}/episodes/{episode_id}/service_requests/{service_request_id}",
+        ),
+    ),
+)
+
+BEHAVIOURS: tuple[Behaviour, ...] = (
+    Behaviour(
+        "GET /api/legal_entities/{id}/related",
+        "esoz records no reorganisations of legal entities yet (it does not sync with the ЄДР): the list is empty",
+    ),
+    Behaviour(
+        "GET /api/employees",
+        "`minfin_validation_status` is `VERIFICATION_NEEDED` for every employee: esoz does not query the Ministry "
+        "of Finance",
+    ),
+)
+
+
+def expected() -> dict[tuple[str, str], frozenset[str]]:
+    """`(endpoint, kind) -> items` of every listed difference; a not-served endpoint has the item `not served`."""
+    listed: dict[tuple[str, str], frozenset[str]] = {}
+    for deviation in DEVIATIONS:
+        key = (deviation.endpoint, deviation.kind)
+        if key in listed:
+            raise ValueError(f"listed twice: {key}")
+        listed[key] = frozenset(deviation.items)
+    for group in NOT_SERVED:
+        for endpoint in group.endpoints:
+            listed[(endpoint, "missing")] = frozenset({"not served"})
+    return listed
+
+
+# Larger areas are counted in the README; their endpoints are listed here.
+_LISTED_IN_README = 12
+
+
+def _code(items: Iterable[str]) -> str:
+    return ", ".join(f"`{item}`" for item in items)
+
+
+def markdown() -> str:
+    """The README section: the deviations by endpoint, then what is not served yet, by area."""
+    by_reason: dict[str, list[Deviation]] = defaultdict(list)
+    for deviation in DEVIATIONS:
+        by_reason[deviation.reason].append(deviation)
+    lines = [
+        "## Deviations from the contract",
+        "",
+        "Generated from `src/esoz/core/contract_deviations.py` (`python -m esoz.core.contract_deviations --markdown`);",
+        "`tests/contract/test_contract_conformance.py` fails when the served API differs from the published contract",
+        "in a way this list does not name, or no longer differs where it does. Each reason, then where it applies:",
+        "",
+    ]
+    for reason, deviations in by_reason.items():
+        lines.append(f"- {reason}.")
+        for d in sorted(deviations, key=lambda d: (d.endpoint.split(" ", 1)[1], d.endpoint, d.kind)):
+            lines.append(f"  - `{d.endpoint}` — {KINDS[d.kind]}: {_code(d.items)}")
+    lines += ["", "What an endpoint does differently, beyond its shape:", ""]
+    lines += [f"- `{b.endpoint}`: {b.reason}" for b in BEHAVIOURS]
+    lines += ["", "Not served yet, by area of the contract:", ""]
+    for group in NOT_SERVED:
+        lines.append(f"- **{group.area}** ({len(group.endpoints)}): {group.reason}.")
+        if len(group.endpoints) <= _LISTED_IN_README:
+            lines.append("  " + ", ".join(f"`{e}`" for e in group.endpoints))
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    if argv != ["--markdown"]:
+        print("usage: python -m esoz.core.contract_deviations --markdown", file=sys.stderr)
+        return 2
+    sys.stdout.write(markdown())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
