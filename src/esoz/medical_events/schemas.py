@@ -24,6 +24,12 @@ class _Signed(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+class RecordContent(_Signed):
+    """A record of the package: the fields every kind has."""
+
+    id: uuid.UUID
+
+
 # --- episodes (unsigned requests) -------------------------------------------------------------------------
 
 
@@ -89,8 +95,7 @@ class Diagnosis(_Signed):
     rank: int | None = Field(None, ge=1, le=10)
 
 
-class ConditionContent(_Signed):
-    id: uuid.UUID
+class ConditionContent(RecordContent):
     context: Reference
     code: CodeableConcept
     clinical_status: str = Field(max_length=50)
@@ -101,8 +106,7 @@ class ConditionContent(_Signed):
     asserted_date: datetime | None = None
 
 
-class ObservationContent(_Signed):
-    id: uuid.UUID
+class ObservationContent(RecordContent):
     status: Literal["valid", "entered_in_error"]
     context: Reference | None = None
     diagnostic_report: Reference | None = None
@@ -114,8 +118,7 @@ class ObservationContent(_Signed):
     issued: datetime
 
 
-class ImmunizationContent(_Signed):
-    id: uuid.UUID
+class ImmunizationContent(RecordContent):
     status: Literal["completed", "entered_in_error"]
     not_given: bool
     vaccine_code: CodeableConcept
@@ -125,8 +128,7 @@ class ImmunizationContent(_Signed):
     performer: Reference | None = None
 
 
-class AllergyIntoleranceContent(_Signed):
-    id: uuid.UUID
+class AllergyIntoleranceContent(RecordContent):
     clinical_status: str = Field(max_length=50)
     verification_status: Literal["unconfirmed", "confirmed", "refuted", "entered_in_error"]
     context: Reference
@@ -137,8 +139,7 @@ class AllergyIntoleranceContent(_Signed):
     asserter: Reference | None = None
 
 
-class DiagnosticReportContent(_Signed):
-    id: uuid.UUID
+class DiagnosticReportContent(RecordContent):
     status: Literal["final", "entered_in_error"]
     code: Reference
     encounter: Reference | None = None
@@ -148,8 +149,7 @@ class DiagnosticReportContent(_Signed):
     performer: dict[str, Reference] | None = None  # {"reference": ...}
 
 
-class ProcedureContent(_Signed):
-    id: uuid.UUID
+class ProcedureContent(RecordContent):
     status: Literal["completed", "not_done", "entered_in_error"]
     code: Reference
     encounter: Reference
