@@ -26,6 +26,7 @@ from esoz.core.openapi import document_scopes
 from esoz.core.patient_data import PatientDataMiddleware
 from esoz.core.ratelimit import RateLimiter
 from esoz.core.worker import run_jobs
+from esoz.enrolment.api import router as enrolment_router
 from esoz.events.api import router as events_router
 from esoz.identity import token_cache
 from esoz.identity.admin import router as identity_admin_router
@@ -42,6 +43,8 @@ from esoz.referrals.api import jobs_router
 from esoz.referrals.api import router as referrals_router
 from esoz.registry.admin import router as registry_admin_router
 from esoz.registry.api import router as registry_router
+from esoz.registry.requests_api import admin_router as registry_requests_admin_router
+from esoz.registry.requests_api import router as registry_requests_router
 from esoz.settings import Settings, get_settings
 from esoz.signatures.api import router as signatures_router
 from esoz.status import metrics as status_metrics
@@ -136,6 +139,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # ~5 % of a request's CPU with the busiest routers late in the list; bench/README.md).
     app.include_router(health_router)
     app.include_router(registry_router)
+    app.include_router(registry_requests_router)
+    app.include_router(enrolment_router)
     app.include_router(identity_router)
     app.include_router(events_router)
     app.include_router(prescriptions_router)
@@ -154,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dashboards_pages_router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
     app.include_router(registry_admin_router)
+    app.include_router(registry_requests_admin_router)
     app.include_router(notifications_admin_router)
     app.include_router(audit_router)
     if settings.env == "dev":

@@ -14,6 +14,7 @@ from esoz.identity.jobs import jobs as identity_jobs
 from esoz.notifications.jobs import jobs as notifications_jobs
 from esoz.prescriptions.jobs import jobs as prescriptions_jobs
 from esoz.referrals.jobs import jobs as referrals_jobs
+from esoz.registry.jobs import jobs as registry_jobs
 from esoz.settings import Settings
 from esoz.signatures.jobs import jobs as signatures_jobs
 from esoz.status.jobs import jobs as status_jobs
@@ -25,6 +26,7 @@ JOB_FACTORIES: tuple[Callable[[Settings], list[PeriodicJob]], ...] = (
     identity_jobs,
     prescriptions_jobs,
     referrals_jobs,
+    registry_jobs,
     conclusions_jobs,
     status_jobs,
     analytics_jobs,

@@ -241,8 +241,14 @@ async def _check_limit(conn: AsyncConnection, doctor: RowMapping, person_id: uui
 
 
 async def create_declaration(
-    conn: AsyncConnection, body: schemas.DeclarationCreate, actor: Actor, term_days: int = DEFAULT_TERM_DAYS
+    conn: AsyncConnection,
+    body: schemas.DeclarationCreate,
+    actor: Actor,
+    term_days: int = DEFAULT_TERM_DAYS,
+    *,
+    preset: tuple[uuid.UUID, str] | None = None,
 ) -> RowMapping:
+    """`preset`: the id and number a declaration request already showed the patient (else new ones)."""
     on = validators.today()
     person = (
         (await conn.execute(select(persons).where(persons.c.id == body.person_id).with_for_update())).mappings().first()
@@ -274,12 +280,12 @@ async def create_declaration(
     previous = await _terminate(
         conn, declarations.c.person_id == body.person_id, "manual_person", RESIGNED, actor, audit_each=True
     )
-    id_ = uuid7()
+    id_, number = preset if preset is not None else (uuid7(), await numbers.issue(conn, "declaration", groups=2))
     await conn.execute(
         declarations.insert().values(
             id=id_,
             person_id=body.person_id,
-            declaration_number=await numbers.issue(conn, "declaration", groups=2),
+            declaration_number=number,
             employee_id=body.employee_id,
             division_id=body.division_id,
             legal_entity_id=doctor["legal_entity_id"],

@@ -222,3 +222,103 @@ declarations = Table(
         postgresql_where=text("status IN ('active', 'pending_verification')"),
     ),
 )
+
+# --- requests a patient confirms and an employee signs; the master patient index -------------------
+
+declaration_requests = Table(
+    "declaration_requests",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("person_id", UUID(as_uuid=True), ForeignKey("persons.id"), nullable=False),
+    Column("employee_id", UUID(as_uuid=True), ForeignKey("employees.id"), nullable=False),
+    Column("division_id", UUID(as_uuid=True), ForeignKey("divisions.id"), nullable=False),
+    Column("legal_entity_id", UUID(as_uuid=True), ForeignKey("legal_entities.id"), nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("status_reason", Text),
+    # The declaration this request becomes: its id and number are fixed at creation and printed for the patient.
+    Column("declaration_id", UUID(as_uuid=True), nullable=False),
+    Column("declaration_number", Text, nullable=False),
+    Column("parent_declaration_id", UUID(as_uuid=True)),
+    Column("channel", Text, nullable=False, server_default=text("'MIS'")),
+    Column("authorize_with", UUID(as_uuid=True)),
+    _jsonb("authentication_method_current", "'null'::jsonb"),
+    _jsonb("data_to_be_signed", "'null'::jsonb"),
+    Column("system_declaration_limit", Integer),
+    Column("current_declaration_count", Integer),
+    Column("overlimit", Boolean, nullable=False, server_default=text("false")),
+    # The patient's code is kept as a salted hash; its attempts are counted on the row.
+    Column("otp_hash", Text),
+    Column("otp_expires_at", DateTime(timezone=True)),
+    Column("otp_attempts", Integer, nullable=False, server_default=text("0")),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    *timestamps(),
+    Column("inserted_by", UUID(as_uuid=True)),
+    Column("updated_by", UUID(as_uuid=True)),
+    Index("ix_declaration_requests_person_id", "person_id", "inserted_at"),
+    Index("ix_declaration_requests_legal_entity_id", "legal_entity_id", "inserted_at"),
+    Index(
+        "ix_declaration_requests_open_expires_at",
+        "expires_at",
+        postgresql_where=text("status IN ('NEW', 'APPROVED')"),
+    ),
+)
+
+person_requests = Table(
+    "person_requests",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    # The person the request updates, or (once signed) creates; a request for a new person has none before.
+    Column("person_id", UUID(as_uuid=True), ForeignKey("persons.id")),
+    Column("legal_entity_id", UUID(as_uuid=True), ForeignKey("legal_entities.id"), nullable=False),
+    Column("status", Text, nullable=False),
+    Column("status_reason", Text),
+    _jsonb("person", "'{}'::jsonb"),
+    Column("patient_signed", Boolean, nullable=False, server_default=text("false")),
+    Column("process_disclosure_data_consent", Boolean, nullable=False, server_default=text("true")),
+    _jsonb("authentication_method_current", "'null'::jsonb"),
+    Column("otp_hash", Text),
+    Column("otp_expires_at", DateTime(timezone=True)),
+    Column("otp_attempts", Integer, nullable=False, server_default=text("0")),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    *timestamps(),
+    Column("inserted_by", UUID(as_uuid=True)),
+    Column("updated_by", UUID(as_uuid=True)),
+    Index("ix_person_requests_person_id", "person_id"),
+    Index("ix_person_requests_legal_entity_id", "legal_entity_id", "inserted_at"),
+)
+
+merge_candidates = Table(
+    "merge_candidates",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("person_id", UUID(as_uuid=True), ForeignKey("persons.id"), nullable=False),
+    Column("master_person_id", UUID(as_uuid=True), ForeignKey("persons.id"), nullable=False),
+    Column("status", Text, nullable=False, server_default=text("'NEW'")),
+    _jsonb("reasons"),
+    Column("resolved_by", UUID(as_uuid=True)),
+    Column("resolved_at", DateTime(timezone=True)),
+    *timestamps(),
+    Index("uq_merge_candidates_pair", "person_id", "master_person_id", unique=True),
+    Index("ix_merge_candidates_open", "inserted_at", postgresql_where=text("status = 'NEW'")),
+)
+
+person_merges = Table(
+    "person_merges",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    # person_id is the merged-away record; reads of it lead to master_person_id while the merge stands.
+    Column("person_id", UUID(as_uuid=True), ForeignKey("persons.id"), nullable=False),
+    Column("master_person_id", UUID(as_uuid=True), ForeignKey("persons.id"), nullable=False),
+    Column("merge_candidate_id", UUID(as_uuid=True), ForeignKey("merge_candidates.id")),
+    Column("previous_status", Text, nullable=False),
+    _jsonb("terminated_declarations"),
+    Column("merged_by", UUID(as_uuid=True)),
+    Column("undone_at", DateTime(timezone=True)),
+    Column("undone_by", UUID(as_uuid=True)),
+    *timestamps(),
+    Index("uq_person_merges_active", "person_id", unique=True, postgresql_where=text("undone_at IS NULL")),
+    Index("ix_person_merges_master", "master_person_id"),
+)

@@ -1,0 +1,1 @@
+"""Signing of the registry's requests: declaration requests and person requests, through the signed-write flow."""

@@ -1,0 +1,210 @@
+"""Declaration requests v3: create (the contract's checks), the patient's SMS code, the doctor's КЕП, the
+limit under concurrency, and the declaration the signed request becomes."""
+
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from registry_factories import created, employee_body, years_ago
+from request_world import Clinic, Doctor, World, code_from, make_world, sign
+
+from esoz.signatures.devpki import DevPki
+
+CODE_SMS = "Код підтвердження декларації"
+
+
+@pytest.fixture
+def world(api: httpx.Client, dev_pki: DevPki, headers_for: Callable[..., dict[str, str]]) -> World:
+    return make_world(api, dev_pki, headers_for)
+
+
+def request_declaration(
+    client: httpx.Client, clinic: Clinic, person_id: str, doctor: Doctor | None = None
+) -> httpx.Response:
+    body = {"person_id": person_id, "employee_id": (doctor or clinic.doctor).id, "division_id": clinic.division_id}
+    return client.post("/api/v3/declaration_requests", json=body, headers=clinic.headers)
+
+
+def approve(client: httpx.Client, clinic: Clinic, id_: str, code: Any) -> httpx.Response:
+    return client.patch(
+        f"/api/v3/declaration_requests/{id_}/actions/approve", json={"verification_code": code}, headers=clinic.headers
+    )
+
+
+def sign_request(client: httpx.Client, clinic: Clinic, id_: str, content: Any, doctor: Doctor) -> httpx.Response:
+    return client.patch(
+        f"/api/v3/declaration_requests/{id_}/actions/sign",
+        json={"signed_declaration_request": sign(content, doctor.cert)},
+        headers=clinic.headers,
+    )
+
+
+def approved(world: World, client: httpx.Client, clinic: Clinic, person_id: str, phone: str) -> dict[str, Any]:
+    response = request_declaration(client, clinic, person_id)
+    assert response.status_code == 201, response.text
+    req = response.json()["data"]
+    answer = approve(client, clinic, req["id"], code_from(world, phone, CODE_SMS))
+    assert answer.status_code == 200, answer.text
+    return answer.json()["data"]
+
+
+def errors(response: httpx.Response) -> list[tuple[str, str]]:
+    return [(i["entry"], r["description"]) for i in response.json()["error"].get("invalid", []) for r in i["rules"]]
+
+
+def test_request_approve_sign_makes_the_declaration(world: World, client: httpx.Client, pg: psycopg.Connection) -> None:
+    clinic, patient = world.clinic(), world.patient()
+    response = request_declaration(client, clinic, patient.id)
+    assert response.status_code == 201, response.text
+    req = response.json()["data"]
+    assert req["status"] == "NEW" and req["current_declaration_count"] == 0
+    assert req["system_declaration_limit"] == 1800
+    assert response.json()["urgent"]["authentication_method_current"]["type"] == "OTP"
+    assert "*" in response.json()["urgent"]["authentication_method_current"]["number"]
+    code = code_from(world, patient.phone, CODE_SMS)
+
+    wrong = approve(client, clinic, req["id"], "0" if code != "0" * len(code) else "1")
+    assert wrong.status_code == 422 and errors(wrong)[0][0] == "$.verification_code"
+    assert pg.execute("SELECT otp_attempts FROM declaration_requests WHERE id = %s", [req["id"]]).fetchone() == (1,)
+
+    answer = approve(client, clinic, req["id"], code)
+    assert answer.status_code == 200, answer.text
+    data = answer.json()["data"]
+    assert data["status"] == "APPROVED"
+    to_sign = data["data_to_be_signed"]
+    assert to_sign["declaration_number"] == req["declaration_number"]
+    assert "ДЕКЛАРАЦІЯ" in to_sign["content"] and "Пацієнт:" in to_sign["content"]
+    reused = approve(client, clinic, req["id"], code)
+    assert reused.status_code == 409
+
+    other = world.doctor(clinic.legal_entity_id, clinic.division_id)
+    by_other = sign_request(client, clinic, req["id"], to_sign, other)
+    assert by_other.status_code == 422, by_other.text
+    changed = sign_request(client, clinic, req["id"], to_sign | {"end_date": "2099-01-01"}, clinic.doctor)
+    assert changed.status_code == 422, changed.text
+    assert pg.execute("SELECT count(*) FROM declarations WHERE person_id = %s", [patient.id]).fetchone() == (0,)
+
+    signed = sign_request(client, clinic, req["id"], to_sign, clinic.doctor)
+    assert signed.status_code == 200, signed.text
+    declaration = signed.json()["data"]
+    assert declaration["status"] == "active" and declaration["id"] == req["declaration_id"]
+    assert declaration["declaration_request_id"] == req["id"]
+    row = pg.execute(
+        "SELECT declaration_number, status FROM declarations WHERE id = %s", [declaration["id"]]
+    ).fetchone()
+    assert row == (req["declaration_number"], "active")
+    world.wait_sms(patient.phone, req["declaration_number"])
+    again = sign_request(client, clinic, req["id"], to_sign, clinic.doctor)
+    assert again.status_code == 422  # SIGNED: incorrect status
+    events = pg.execute(
+        "SELECT properties->'status'->>'new_value' FROM events WHERE entity_id = %s ORDER BY event_time, id",
+        [req["id"]],
+    ).fetchall()
+    assert [s for (s,) in events] == ["NEW", "APPROVED", "SIGNED"]
+
+
+def test_expired_code_and_exhausted_attempts(world: World, client: httpx.Client, pg: psycopg.Connection) -> None:
+    clinic, patient = world.clinic(), world.patient()
+    req = request_declaration(client, clinic, patient.id).json()["data"]
+    code = code_from(world, patient.phone, CODE_SMS)
+    pg.execute(
+        "UPDATE declaration_requests SET otp_expires_at = now() - interval '1 second' WHERE id = %s", [req["id"]]
+    )
+    expired = approve(client, clinic, req["id"], code)
+    assert expired.status_code == 422 and "expired" in expired.json()["error"]["message"]
+
+    req = request_declaration(client, clinic, world.patient().id).json()["data"]
+    for _ in range(3):
+        assert approve(client, clinic, req["id"], "x").status_code == 422
+    row = pg.execute("SELECT otp_attempts, status FROM declaration_requests WHERE id = %s", [req["id"]]).fetchone()
+    assert row == (3, "NEW")
+
+
+def test_pediatrician_for_an_adult_is_refused(world: World, client: httpx.Client) -> None:
+    clinic = world.clinic()
+    body = employee_body(clinic.legal_entity_id, clinic.division_id, speciality="PEDIATRICIAN")
+    pediatrician = created(world.api.post("/admin/employees", json=body))
+    response = client.post(
+        "/api/v3/declaration_requests",
+        json={"person_id": world.patient().id, "employee_id": pediatrician["id"], "division_id": clinic.division_id},
+        headers=clinic.headers,
+    )
+    assert response.status_code == 422
+    assert ("$.person_id", "Doctor speciality doesn't match patient's age") in errors(response)
+
+
+def test_deceased_and_unknown_persons_are_refused(world: World, client: httpx.Client, pg: psycopg.Connection) -> None:
+    clinic, patient = world.clinic(), world.patient()
+    pg.execute("UPDATE persons SET death_date = current_date WHERE id = %s", [patient.id])
+    response = request_declaration(client, clinic, patient.id)
+    assert response.status_code == 422 and ("$.person_id", "Person is deceased") in errors(response)
+    unknown = request_declaration(client, clinic, str(uuid.uuid4()))
+    assert unknown.status_code == 422 and unknown.json()["error"]["message"] == "Person not found"
+    assert pg.execute("SELECT count(*) FROM declaration_requests WHERE person_id = %s", [patient.id]).fetchone() == (0,)
+
+
+def test_full_doctor_is_refused(world: World, client: httpx.Client, pg: psycopg.Connection) -> None:
+    clinic = world.clinic()
+    body = {"person_id": world.patient().id, "employee_id": clinic.doctor.id, "division_id": clinic.division_id}
+    assert world.api.post("/admin/declarations", json=body).status_code == 201
+    pg.execute(
+        "UPDATE parties SET declaration_limit = 1 FROM employees WHERE employees.party_id = parties.id "
+        "AND employees.id = %s",
+        [clinic.doctor.id],
+    )
+    response = request_declaration(client, clinic, world.patient().id)
+    assert response.status_code == 409 and "could not sign more" in response.json()["error"]["message"]
+
+
+def test_two_signings_for_the_last_place_one_wins(
+    world: World, client: httpx.Client, pg: psycopg.Connection, server: str
+) -> None:
+    clinic = world.clinic()
+    patients = [world.patient(), world.patient()]
+    ready = [approved(world, client, clinic, p.id, p.phone) for p in patients]
+    pg.execute(
+        "UPDATE parties SET declaration_limit = 1 FROM employees WHERE employees.party_id = parties.id "
+        "AND employees.id = %s",
+        [clinic.doctor.id],
+    )
+    results: list[int] = []
+
+    def go(req: dict[str, Any]) -> None:
+        with httpx.Client(base_url=server, timeout=30) as c:
+            results.append(sign_request(c, clinic, req["id"], req["data_to_be_signed"], clinic.doctor).status_code)
+
+    threads = [threading.Thread(target=go, args=(r,)) for r in ready]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [200, 409]
+    active = pg.execute(
+        "SELECT count(*) FROM declarations WHERE employee_id = %s AND status = 'active'", [clinic.doctor.id]
+    ).fetchone()
+    assert active == (1,)
+
+
+def test_reject_and_expiry(world: World, client: httpx.Client, pg: psycopg.Connection) -> None:
+    clinic = world.clinic()
+    req = request_declaration(client, clinic, world.patient().id).json()["data"]
+    rejected = client.patch(f"/api/v3/declaration_requests/{req['id']}/actions/reject", headers=clinic.headers)
+    assert rejected.status_code == 200 and rejected.json()["data"]["status"] == "REJECTED"
+    req = request_declaration(client, clinic, world.patient().id).json()["data"]
+    pg.execute("UPDATE declaration_requests SET expires_at = now() - interval '1 second' WHERE id = %s", [req["id"]])
+    from request_world import poll_status
+
+    assert poll_status(pg, req["id"]) == "EXPIRED"
+
+
+def test_other_legal_entity_cannot_see_the_request(world: World, client: httpx.Client) -> None:
+    clinic, other = world.clinic(), world.clinic()
+    req = request_declaration(client, clinic, world.patient().id).json()["data"]
+    assert client.get(f"/api/v3/declaration_requests/{req['id']}", headers=other.headers).status_code == 404
+    mine = client.get(f"/api/v3/declaration_requests/{req['id']}", headers=clinic.headers)
+    assert mine.status_code == 200 and mine.json()["data"]["id"] == req["id"]
+    _ = years_ago
