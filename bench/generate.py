@@ -1000,9 +1000,9 @@ async def load_catalogue(url: str) -> list[dict[str, Any]]:
 
 def referral_services() -> list[tuple[str, str]]:
     try:
-        from esoz.referrals import dictionary
+        from esoz.services import catalogue
 
-        return [(s.category, str(s.id)) for s in dictionary.load().services.values()][:200] or [
+        return [(s.category, str(s.id)) for s in catalogue.load().services][:200] or [
             ("409063005", str(uuid.UUID(int=1)))
         ]
     except Exception:

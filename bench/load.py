@@ -493,9 +493,9 @@ def referral_body(doctor: Staff, service: tuple[str, str]) -> dict[str, Any]:
 
 
 def referral_services() -> list[tuple[str, str]]:
-    from esoz.referrals import dictionary
+    from esoz.services import catalogue
 
-    return [(s.category, str(s.id)) for s in dictionary.load().services.values() if s.is_active]
+    return [(s.category, str(s.id)) for s in catalogue.load().services if s.request_allowed]
 
 
 # --- the mix --------------------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from esoz.identity.seed import seed_demo_users
 from esoz.prescriptions.seed import add_prescriptions
 from esoz.registry import seed as registry_seed
 from esoz.registry.seed import DemoData
+from esoz.services.seed import add_services
 from esoz.settings import Settings
 from esoz.signatures.devpki import DevPki
 from esoz.signatures.service import pki_dir
@@ -48,7 +49,7 @@ async def add_users(conn: AsyncConnection, data: DemoData, accounts: dict[str, A
     accounts.update(await seed_demo_users(conn, settings, accounts))
 
 
-HOOKS: list[Hook] = [add_users, add_certificates, add_prescriptions]
+HOOKS: list[Hook] = [add_users, add_certificates, add_prescriptions, add_services]
 
 
 async def seed_demo(url: str, settings: Settings) -> Path | None:

@@ -1,5 +1,6 @@
 """Referral fixtures: the dev PKI the live server trusts, a world of clinics/doctors/patients."""
 
+import asyncio
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,7 +12,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from me_world import World
 
+from esoz.services.seed import load_catalogue_into
 from esoz.signatures.devpki import DevPki
+
+
+@pytest.fixture(scope="session", autouse=True)
+def service_catalogue(db_url: str) -> None:
+    """The demo catalogue a referral's `code` must point into (a deployment loads НСЗУ's)."""
+    asyncio.run(load_catalogue_into(db_url))
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@
 import uuid
 from datetime import UTC, datetime
 
-from esoz.referrals import dictionary
 from esoz.referrals.service import KYIV, expiration_for, requisition_number
+from esoz.services import catalogue
 
 
 def test_requisition_is_a_keyed_hash_of_the_group() -> None:
@@ -23,8 +23,15 @@ def test_expiry_is_the_seventh_day_at_kyiv_end_of_day_across_dst() -> None:
     assert expires.utcoffset() is not None and local.utcoffset().total_seconds() == 7200
 
 
-def test_shipped_dictionary_is_consistent() -> None:
-    dic = dictionary.load()
-    assert dictionary.LABORATORY in dic.categories
-    assert all(s.category in dic.categories for s in dic.services.values())
-    assert len({s.code for s in dic.services.values()}) == len(dic.services)
+def test_shipped_catalogue_is_consistent() -> None:
+    cat = catalogue.load()
+    assert catalogue.LABORATORY in cat.categories
+    assert all(s.category in cat.categories for s in cat.services)
+    assert len({s.code for s in cat.services}) == len(cat.services)
+    assert len({s.id for s in cat.services}) == len(cat.services)
+    groups = {g.code for g in cat.groups}
+    assert all(s.group in groups for s in cat.services)
+    assert all(g.parent is None or g.parent in groups for g in cat.groups)
+    for program in cat.programs:
+        assert all((e.service is None) != (e.group is None) for e in program.services)
+        assert all(e.service is None or cat.service(e.service) for e in program.services)

@@ -12,15 +12,15 @@ import pytest
 from me_world import Clinic, Patient, World, concept, count, ref, sign
 
 from esoz.core.db import make_engine
-from esoz.referrals import dictionary
 from esoz.referrals import service as sr_service
+from esoz.services import catalogue
 
 CATEGORY_SYSTEM = "eHealth/SNOMED/service_request_categories"
 COUNSELLING = "409063005"
 
 
 def service_id(code: str) -> str:
-    return next(str(s.id) for s in dictionary.load().services.values() if s.code == code)
+    return str(catalogue.load().service(code).id)
 
 
 def content(clinic: Clinic, *, category: str = COUNSELLING, code: str = "CNS-0001", **extra: Any) -> dict[str, Any]:
@@ -95,9 +95,10 @@ def test_referral_passes_its_whole_status_machine(
     job = answer.json()["data"]
     assert job["status"] == "processed"
     polled = client.get(f"/api/jobs/{job['id']}", headers=clinic.headers)
-    assert polled.status_code == 200 and polled.json()["data"]["status"] == "processed"
+    assert polled.status_code == 303 and polled.json()["data"]["status"] == "processed"
+    assert polled.json()["meta"]["code"] == 303
     href = next(link["href"] for link in polled.json()["data"]["links"] if link["entity"] == "service_request")
-    assert href.endswith(body["id"])
+    assert href.endswith(body["id"]) and polled.headers["location"] == href
     # another legal entity cannot read the job
     assert client.get(f"/api/jobs/{job['id']}", headers=lab.headers).status_code == 404
 
@@ -290,7 +291,7 @@ def test_service_of_another_category_is_rejected(
 def test_permitted_resources_not_allowed_for_laboratory(
     client: httpx.Client, clinic: Clinic, patient: Patient, pg: psycopg.Connection
 ) -> None:
-    body = content(clinic, category=dictionary.LABORATORY, code="LAB-0001",
+    body = content(clinic, category=catalogue.LABORATORY, code="LAB-0001",
                    permitted_resources=[ref("episode_of_care", uuid.uuid4())])  # fmt: skip
     error = _bad(client, clinic, patient, pg, body)
     assert error["status"] == 422 and error["invalid"][0]["entry"] == "$.permitted_resources"

@@ -61,12 +61,51 @@ async def list_(
     requester_legal_entity: uuid.UUID | None = None,
     used_by_legal_entity: uuid.UUID | None = None,
     code: uuid.UUID | None = None,
+    episode_id: Annotated[
+        uuid.UUID | None, Query(description="the episode its `supporting_info` names (`episode_of_care`)")
+    ] = None,
+    care_plan_id: Annotated[uuid.UUID | None, Query(description="the care plan its `based_on` names")] = None,
 ) -> Response:
     rows, total = await service.list_for_patient(
         conn, auth, patient_id, page, status=status, requester_legal_entity=requester_legal_entity,
-        used_by_legal_entity=used_by_legal_entity, code=code,
+        used_by_legal_entity=used_by_legal_entity, code=code, episode_id=episode_id, care_plan_id=care_plan_id,
     )  # fmt: skip
     return envelope.ok(request, rows, paging=Paging.of(page, total))
+
+
+@router.get(
+    "/patients/{patient_id}/episodes/{episode_id}/service_requests",
+    response_model=ListEnvelope[ServiceRequestOut],
+    responses={404: WRITE_ERRORS[404]},
+    openapi_extra=patient_data("service_request", person="path:patient_id", id="data:id"),
+)
+async def list_in_episode(
+    request: Request,
+    conn: ReadConn,
+    auth: SrRead,
+    patient_id: uuid.UUID,
+    episode_id: uuid.UUID,
+    page: Pagination,
+    status: Status | None = None,
+) -> Response:
+    """The patient's service requests of one episode.
+    esoz deviation: a referral belongs to the episode its `supporting_info` names (`episode_of_care`)."""
+    rows, total = await service.list_for_patient(conn, auth, patient_id, page, status=status, episode_id=episode_id)
+    return envelope.ok(request, rows, paging=Paging.of(page, total))
+
+
+@router.get(
+    "/patients/{patient_id}/episodes/{episode_id}/service_requests/{service_request_id}",
+    response_model=Envelope[ServiceRequestOut],
+    responses={404: WRITE_ERRORS[404]},
+    openapi_extra=patient_data("service_request", person="path:patient_id", id="path:service_request_id"),
+)
+async def get_in_episode(
+    request: Request, conn: ReadConn, auth: SrRead, patient_id: uuid.UUID, episode_id: uuid.UUID,
+    service_request_id: uuid.UUID,
+) -> Response:  # fmt: skip
+    """One service request of the episode (404 when it belongs to another)."""
+    return envelope.ok(request, await service.get(conn, auth, patient_id, service_request_id, episode_id=episode_id))
 
 
 @router.get(
@@ -193,9 +232,23 @@ async def complete(
     "/jobs/{id}",
     response_model=Envelope[JobOut],
     summary="Get job details",
-    responses={404: {"description": "not_found: no such job for the caller's legal entity"}},
+    responses={
+        303: {
+            "model": Envelope[JobOut],
+            "description": "processed: the job (`meta.code` 303) with `Location` at the entity it wrote",
+        },
+        404: {"description": "not_found: no such job for the caller's legal entity"},
+    },
 )
 async def get_job(request: Request, conn: ReadConn, auth: JobRead, id: uuid.UUID) -> Response:
     """`status`: pending | processed | failed | failed_with_error; `links` name the created entity.
-    **esoz:** answers 200 with the links rather than a 303 redirect."""
-    return envelope.ok(request, await async_jobs.get_job(conn, id, auth.legal_entity_filter))
+    A processed job answers 303 See Other, its body the job and `Location` the entity (the first link after the
+    job's own); a job still pending, or failed, answers 200."""
+    job = await async_jobs.get_job(conn, id, auth.legal_entity_filter)
+    if job["status"] != async_jobs.PROCESSED:
+        return envelope.ok(request, job)
+    answer = envelope.ok(request, job, status=303)
+    entity = next((link["href"] for link in job["links"] if link["entity"] != "job"), None)
+    if entity is not None:
+        answer.headers["location"] = entity
+    return answer

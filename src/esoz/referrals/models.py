@@ -1,4 +1,5 @@
-"""Tables of the referrals domain (DDL in migrations/versions/0007_referrals_conclusions.py)."""
+"""Tables of the referrals domain (DDL in migrations/versions/0007_referrals_conclusions.py,
+0016_services.py)."""
 
 from typing import Any
 
@@ -42,6 +43,8 @@ service_requests = Table(
     Column("performer_legal_entity_id", UUID(as_uuid=True)),
     Column("used_by_legal_entity_id", UUID(as_uuid=True)),
     Column("used_by_employee_id", UUID(as_uuid=True)),
+    Column("program_id", UUID(as_uuid=True)),
+    Column("program_service_id", UUID(as_uuid=True)),
     Column("expiration_date", DateTime(timezone=True), nullable=False),
     _jsonb("content", nullable=False),
     _jsonb("status_reason"),

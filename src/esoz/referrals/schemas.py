@@ -74,6 +74,10 @@ class UseBody(BaseModel):
     used_by_legal_entity: Reference
     used_by_employee: Reference | None = None
     used_by_division: Reference | None = None
+    program: Reference | None = Field(None, description="the service programme (`medical_program`) it is used under")
+    program_service: Reference | None = Field(
+        None, description="**esoz:** the programme's entry (`program_service`) that pays for it"
+    )
 
 
 class CompleteBody(BaseModel):
@@ -147,5 +151,7 @@ class ServiceRequestOut(BaseModel):
     used_by_legal_entity: ReferenceOut | None
     used_by_employee: ReferenceOut | None
     completed_with: dict[str, Any] | None
+    program: ReferenceOut | None = None
+    program_service: ReferenceOut | None = None
     status_reason: dict[str, Any] | None
     explanatory_letter: str | None

@@ -29,12 +29,13 @@ from esoz.core.pagination import PageParams, total_from_page
 from esoz.core.rows import RowLike, all_rows, first
 from esoz.notifications import templates
 from esoz.notifications.service import queue_sms
-from esoz.referrals import async_jobs, dictionary
+from esoz.referrals import async_jobs
 from esoz.referrals.models import service_requests
-from esoz.referrals.refs import concept, parse, reference
+from esoz.referrals.refs import Reference, concept, parse, reference
 from esoz.referrals.schemas import CompleteBody, ServiceRequestContent, StatusChangeContent, UseBody
 from esoz.registry import repository
 from esoz.registry.repository import ClinicianRecord
+from esoz.services import service as catalogue
 from esoz.settings import Settings
 from esoz.signatures.flow import (
     AuditEntry,
@@ -55,6 +56,7 @@ RECALLED, ENTERED_IN_ERROR = "recalled", "entered_in_error"
 RECALL_SYSTEM = "eHealth/service_request_recall_reasons"
 CANCEL_SYSTEM = "eHealth/service_request_cancel_reasons"
 ENTITY = "ServiceRequest"
+SERVICE, SERVICE_GROUP, PROGRAM, PROGRAM_SERVICE = "service", "service_group", "medical_program", "program_service"
 
 # The hot statements (the requisition look-up, the per-request reads of create and of the actions) are built
 # once and run through core.fastsql: built per call, SQLAlchemy would re-key and execute them on its slow path
@@ -109,6 +111,8 @@ def render(row: RowLike) -> dict[str, Any]:
         "used_by_legal_entity": _ref_or_none("legal_entity", row["used_by_legal_entity_id"]),
         "used_by_employee": _ref_or_none("employee", row["used_by_employee_id"]),
         "completed_with": row["completed_with"],
+        "program": data.get("program") or _ref_or_none(PROGRAM, row["program_id"]),
+        "program_service": _ref_or_none(PROGRAM_SERVICE, row["program_service_id"]),
         "status_reason": row["status_reason"],
         "explanatory_letter": row["explanatory_letter"],
     }
@@ -139,7 +143,7 @@ async def _validate_create(
     conn: AsyncConnection, body: ServiceRequestContent, person_id: uuid.UUID, auth: AuthContext
 ) -> repository.ClinicianRecord:
     errors: list[dict[str, Any]] = []
-    dic = dictionary.load()
+    known = catalogue.categories()
     if body.requester_legal_entity.id != auth.legal_entity_id:
         errors.append(
             invalid_entry("$.requester_legal_entity.identifier.value", "invalid", "Must be current legal enity")
@@ -147,18 +151,14 @@ async def _validate_create(
     if body.subject is not None and body.subject.id != person_id:
         errors.append(invalid_entry("$.subject.identifier.value", "invalid", "Must be the patient of the request"))
     category = body.category.coding[0]
-    if category.system != dic.category_system or category.code not in dic.categories:
+    if category.system != known.system or category.code not in known.names:
         errors.append(
-            invalid_entry(
-                "$.category.coding[0].code", "inclusion", "value is not allowed in enum", list(dic.categories)
-            )
+            invalid_entry("$.category.coding[0].code", "inclusion", "value is not allowed in enum", list(known.names))
         )
-    service = dic.services.get(body.code.id)
-    if body.code.resource != "service" or service is None or not service.is_active:
-        errors.append(invalid_entry("$.code.identifier.value", "invalid", "Service not found"))
-    elif category.code in dic.categories and service.category != category.code:
-        errors.append(invalid_entry("$.code.identifier.value", "invalid", "Service does not belong to the category"))
-    if body.permitted_resources and category.code == dictionary.LABORATORY:
+    errors += await _check_code(conn, body, category.code if category.code in known.names else None)
+    if body.program is not None:
+        errors += await _check_program_of_create(conn, body)
+    if body.permitted_resources and category.code == known.laboratory:
         errors.append(
             invalid_entry("$.permitted_resources", "invalid", "Permitted resources are not allowed for laboratory")
         )
@@ -176,6 +176,69 @@ async def _validate_create(
     return await repository.active_clinician(
         conn, employee_id=body.requester_employee.id, legal_entity_id=auth.legal_entity_id, entry="$.requester_employee"
     )
+
+
+async def _check_code(conn: AsyncConnection, body: ServiceRequestContent, category: str | None) -> list[dict[str, Any]]:
+    """The referral's `code` names an active service of the catalogue (of the referral's category), or a group."""
+    entry = "$.code.identifier.value"
+    if body.code.resource == SERVICE:
+        service = await catalogue.find_service(conn, service_id=body.code.id)
+        if service is None or not service.is_active:
+            return [invalid_entry(entry, "invalid", "Service not found")]
+        if not service.request_allowed:
+            return [invalid_entry(entry, "invalid", "Service is not allowed to be requested")]
+        if category is not None and service.category != category:
+            return [invalid_entry(entry, "invalid", "Service does not belong to the category")]
+        return []
+    if body.code.resource == SERVICE_GROUP:
+        group = await catalogue.find_group(conn, group_id=body.code.id)
+        if group is None or not group.is_active:
+            return [invalid_entry(entry, "invalid", "Service group not found")]
+        if not group.request_allowed:
+            return [invalid_entry(entry, "invalid", "Service group is not allowed to be requested")]
+        return []
+    entry = "$.code.identifier.type.coding[0].code"
+    return [invalid_entry(entry, "inclusion", "value is not allowed in enum", [SERVICE, SERVICE_GROUP])]
+
+
+def _code_target(code: dict[str, Any] | Reference) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    """(service id, group id) of a referral's `code`."""
+    if isinstance(code, Reference):
+        resource, value = code.resource, code.id
+    else:
+        resource, value = code["identifier"]["type"]["coding"][0]["code"], uuid.UUID(code["identifier"]["value"])
+    return (value, None) if resource == SERVICE else (None, value)
+
+
+async def _active_service_program(
+    conn: AsyncConnection, program_id: uuid.UUID, entry: str
+) -> tuple[catalogue.ProgramRecord | None, list[dict[str, Any]]]:
+    program = await catalogue.find_program(conn, program_id=program_id)
+    if program is None:
+        return None, [invalid_entry(entry, "invalid", "Medical program not found")]
+    if not program.is_active:
+        return None, [invalid_entry(entry, "invalid", "Medical program is not active")]
+    if program.type != catalogue.SERVICE_PROGRAM:
+        return None, [invalid_entry(entry, "invalid", "Medical program is not a program of services")]
+    return program, []
+
+
+async def _check_program_of_create(conn: AsyncConnection, body: ServiceRequestContent) -> list[dict[str, Any]]:
+    assert body.program is not None
+    entry = "$.program.identifier.value"
+    if body.program.resource != PROGRAM:
+        return [invalid_entry("$.program.identifier.type.coding[0].code", "inclusion", "value is not allowed in enum",
+                              [PROGRAM])]  # fmt: skip
+    program, errors = await _active_service_program(conn, body.program.id, entry)
+    if program is None:
+        return errors
+    service_id, group_id = _code_target(body.code)
+    covering = await catalogue.program_service_for(
+        conn, program_id=program.id, service_id=service_id, group_id=group_id
+    )
+    if covering is None or not covering.request_allowed:
+        return [invalid_entry(entry, "invalid", "Medical program does not cover the service")]
+    return []
 
 
 @dataclass(frozen=True)
@@ -249,6 +312,7 @@ async def _insert(
         "requester_employee_id": body.requester_employee.id,
         "requester_legal_entity_id": body.requester_legal_entity.id,
         "performer_legal_entity_id": body.performer.id if body.performer else None,
+        "program_id": body.program.id if body.program else None,
         "expiration_date": expiration_for(now, settings.service_request_expiration_days),
         "content": content,
         "status_history": history,
@@ -311,11 +375,31 @@ def _visible(row: RowLike, auth: AuthContext) -> bool:
     )
 
 
-async def get(conn: AsyncConnection, auth: AuthContext, person_id: uuid.UUID, sr_id: uuid.UUID) -> dict[str, Any]:
+async def get(
+    conn: AsyncConnection,
+    auth: AuthContext,
+    person_id: uuid.UUID,
+    sr_id: uuid.UUID,
+    *,
+    episode_id: uuid.UUID | None = None,
+) -> dict[str, Any]:
     row = await _row(conn, sr_id, person_id)
-    if not _visible(row, auth):
+    if not _visible(row, auth) or (episode_id is not None and episode_id not in _episodes(row["content"])):
         raise NotFound("Service request not found")
     return render(row)
+
+
+def _episodes(content: RowLike) -> set[uuid.UUID]:
+    found = set()
+    for item in content.get("supporting_info") or []:
+        identifier = item.get("identifier") or {}
+        codes = [c.get("code") for c in (identifier.get("type") or {}).get("coding") or []]
+        if "episode_of_care" in codes:
+            try:
+                found.add(uuid.UUID(str(identifier.get("value"))))
+            except ValueError:
+                continue
+    return found
 
 
 async def list_for_patient(
@@ -328,10 +412,18 @@ async def list_for_patient(
     requester_legal_entity: uuid.UUID | None = None,
     used_by_legal_entity: uuid.UUID | None = None,
     code: uuid.UUID | None = None,
+    episode_id: uuid.UUID | None = None,
+    care_plan_id: uuid.UUID | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     await repository.active_patient(conn, person_id=person_id)
     t = service_requests
     cond = [t.c.person_id == person_id]
+    # The episode a referral belongs to is the one its supporting_info names (it also groups the requisition
+    # number); a care plan is named in based_on. Within one patient's rows, a JSONB containment test is enough.
+    if episode_id is not None:
+        cond.append(t.c.content.contains({"supporting_info": [_ref_pattern("episode_of_care", episode_id)]}))
+    if care_plan_id is not None:
+        cond.append(t.c.content.contains({"based_on": [_ref_pattern("care_plan", care_plan_id)]}))
     if auth.legal_entity_filter is not None:
         le = auth.legal_entity_filter
         cond.append((t.c.requester_legal_entity_id == le) | (t.c.used_by_legal_entity_id == le))
@@ -344,6 +436,10 @@ async def list_for_patient(
         if value is not None:
             cond.append(column == value)
     return await _page(conn, and_(*cond), page)
+
+
+def _ref_pattern(resource: str, value: uuid.UUID) -> dict[str, Any]:
+    return {"identifier": {"type": {"coding": [{"code": resource}]}, "value": str(value)}}
 
 
 async def search_by_requisition(
@@ -460,9 +556,11 @@ async def use(conn: AsyncConnection, auth: AuthContext, sr_id: uuid.UUID, body: 
             conn, employee_id=body.used_by_employee.id, legal_entity_id=auth.legal_entity_id, entry="$.used_by_employee"
         )
         employee_id = employee.employee.id
-    updated = await _update(
-        conn, row, auth, {"used_by_legal_entity_id": auth.legal_entity_id, "used_by_employee_id": employee_id}
-    )
+    program_id, program_service_id = await _program_choice(conn, row, body.program, body.program_service)
+    values = {"used_by_legal_entity_id": auth.legal_entity_id, "used_by_employee_id": employee_id}
+    if program_id is not None:
+        values |= {"program_id": program_id, "program_service_id": program_service_id}
+    updated = await _update(conn, row, auth, values)
     await audit.record(conn, action="service_request.use", resource_type="service_request", resource_id=sr_id,
                        actor=auth.actor)  # fmt: skip
     return await _job(conn, auth, "service_request.use", updated)
@@ -497,10 +595,72 @@ async def complete(conn: AsyncConnection, auth: AuthContext, sr_id: uuid.UUID, b
     _check_used_by_caller(row, auth)
     reason = body.status_reason.model_dump(exclude_none=True) if body.status_reason else None
     completed_with = body.completed_with.model_dump(mode="json", exclude_none=True)
-    updated = await _set_status(
-        conn, row, auth, COMPLETED, values={"completed_with": completed_with}, status_reason=reason
-    )
+    values: dict[str, Any] = {"completed_with": completed_with}
+    if body.program_service is not None:
+        program = reference(PROGRAM, row["program_id"]) if row["program_id"] is not None else None
+        program_id, program_service_id = await _program_choice(
+            conn, row, Reference.model_validate(program) if program else None, body.program_service
+        )
+        values |= {"program_id": program_id, "program_service_id": program_service_id}
+    updated = await _set_status(conn, row, auth, COMPLETED, values=values, status_reason=reason)
     return await _job(conn, auth, "service_request.complete", updated)
+
+
+async def _program_choice(
+    conn: AsyncConnection, row: RowLike, program: Reference | None, program_service: Reference | None
+) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    """The programme (and its programme service) the referral is used under, checked: the programme is an active
+    programme of services, the referral's own if it was written under one, and covers the referral's service."""
+    if program is None and program_service is None:
+        return None, None
+    errors: list[dict[str, Any]] = []
+    if program is not None and program.resource != PROGRAM:
+        errors.append(invalid_entry("$.program.identifier.type.coding[0].code", "inclusion",
+                                    "value is not allowed in enum", [PROGRAM]))  # fmt: skip
+    if program_service is not None and program_service.resource != PROGRAM_SERVICE:
+        errors.append(invalid_entry("$.program_service.identifier.type.coding[0].code", "inclusion",
+                                    "value is not allowed in enum", [PROGRAM_SERVICE]))  # fmt: skip
+    if errors:
+        raise ValidationFailed(errors)
+    service_id, group_id = _code_target(row["content"]["code"])
+    entry = "$.program.identifier.value"
+    chosen = None
+    if program_service is not None:
+        ps_entry = "$.program_service.identifier.value"
+        chosen = await catalogue.find_program_service(conn, program_service_id=program_service.id)
+        if chosen is None:
+            raise ValidationFailed([invalid_entry(ps_entry, "invalid", "Program service not found")])
+        if not chosen.is_active:
+            raise ValidationFailed([invalid_entry(ps_entry, "invalid", "Program service is not active")])
+        if program is not None and chosen.medical_program_id != program.id:
+            raise ValidationFailed(
+                [invalid_entry(ps_entry, "invalid", "Program service does not belong to the program")]
+            )
+        if not await catalogue.covers(conn, program_service=chosen, service_id=service_id, group_id=group_id):
+            raise ValidationFailed(
+                [invalid_entry(ps_entry, "invalid", "Program service does not cover the service of the request")]
+            )
+        if program is None:
+            entry = ps_entry
+    program_id = program.id if program is not None else chosen.medical_program_id if chosen is not None else None
+    assert program_id is not None
+    if row["program_id"] is not None and row["program_id"] != program_id:
+        raise ValidationFailed([invalid_entry(entry, "invalid", "Must be the program of the service request")])
+    found, errors = await _active_service_program(conn, program_id, entry)
+    if found is None:
+        raise ValidationFailed(errors)
+    if chosen is None:
+        covering = await catalogue.program_service_for(
+            conn, program_id=program_id, service_id=service_id, group_id=group_id
+        )
+        if covering is None:
+            raise ValidationFailed([invalid_entry(entry, "invalid", "Medical program does not cover the service")])
+    if row["program_service_id"] is not None and chosen is not None and row["program_service_id"] != chosen.id:
+        raise ValidationFailed(
+            [invalid_entry("$.program_service.identifier.value", "invalid", "Service request is used under another "
+                           "program service")]
+        )  # fmt: skip
+    return program_id, chosen.id if chosen is not None else row["program_service_id"]
 
 
 def _check_used_by_caller(row: RowLike, auth: AuthContext) -> None:
