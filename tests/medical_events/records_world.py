@@ -49,9 +49,12 @@ def package(
             "division": ref("division", clinic.division_id),
             "reasons": [concept("eHealth/ICPC2/reasons", "K86")],
             "diagnoses": [
-                {"condition": ref("condition", condition_id), "role": concept("eHealth/diagnosis_roles", "primary"),
-                 "rank": 1}
-            ],  # fmt: skip
+                {
+                    "condition": ref("condition", condition_id),
+                    "role": concept("eHealth/diagnosis_roles", "primary"),
+                    "rank": 1,
+                }
+            ],
         },
         "conditions": [
             {
@@ -77,9 +80,14 @@ def package(
                 "issued": iso(),
                 "primary_source": True,
                 "performer": performer,
-                "value_quantity": {"value": 150, "comparator": "=", "unit": "mm[Hg]", "system": "eHealth/ucum/units",
-                                   "code": "mm[Hg]"},
-            }  # fmt: skip
+                "value_quantity": {
+                    "value": 150,
+                    "comparator": "=",
+                    "unit": "mm[Hg]",
+                    "system": "eHealth/ucum/units",
+                    "code": "mm[Hg]",
+                },
+            }
         ],
         "immunizations": [
             {
@@ -93,13 +101,21 @@ def package(
                 "performer": performer,
                 "manufacturer": "Pfizer-BioNTech",
                 "lot_number": "FK1234",
-                "dose_quantity": {"value": 0.3, "unit": "ml", "system": "eHealth/immunization_dosage_units",
-                                  "code": "ml"},
+                "dose_quantity": {
+                    "value": 0.3,
+                    "unit": "ml",
+                    "system": "eHealth/immunization_dosage_units",
+                    "code": "ml",
+                },
                 "vaccination_protocols": [
-                    {"dose_sequence": 1, "series_doses": 2, "authority": concept("eHealth/vaccination_authorities", "WVO"),
-                     "target_diseases": [concept("eHealth/vaccination_target_diseases", "840539006")]}
+                    {
+                        "dose_sequence": 1,
+                        "series_doses": 2,
+                        "authority": concept("eHealth/vaccination_authorities", "WVO"),
+                        "target_diseases": [concept("eHealth/vaccination_target_diseases", "840539006")],
+                    }
                 ],
-            }  # fmt: skip
+            }
         ],
     }
     if full:

@@ -42,6 +42,8 @@ EntityType = Literal[
     "Division",
     "Employee",
     "EmployeeRequest",
+    "Encounter",
+    "Episode",
     "LegalEntity",
     "MedicalProgram",
     "MedicationDispense",

@@ -12,6 +12,9 @@ Correct: the signed content is the stored encounter and the records to cancel, a
 `entered_in_error`; an encounter signed as `entered_in_error` cancels everything its package produced. The
 signer is the encounter's performer.
 
+Status events are written for the encounter (and the episodes, in episodes.py), not for each record: a
+record's status follows its encounter's package, and the feed stays one event per signed document.
+
 Like the referrals, esoz runs the checks before it answers: bad input is answered 4xx directly and leaves
 nothing written; the job a success answers with is already processed.
 """
@@ -40,7 +43,6 @@ from esoz.medical_events.schemas import (
 )
 from esoz.medical_events.service import (
     ENTERED_IN_ERROR,
-    ENTITY,
     STATUS_FIELD,
     EncounterRecord,
     EpisodeRecord,
@@ -360,14 +362,6 @@ async def _insert(
                 **common,
             )
         )
-        changes.append(
-            StatusChange(
-                entity_type=ENTITY[kind].title().replace("_", ""),
-                entity_id=record_id,
-                new_status=_status_of(kind, record),
-                legal_entity_id=auth.legal_entity_id,
-            )
-        )
     if enc.diagnoses:
         codes_by_condition = {str(c.id): c.code.model_dump(mode="json", exclude_none=True) for c in package.conditions}
         current = [
@@ -498,15 +492,6 @@ async def _write_correction(
             update(table)
             .where(table.c.person_id == person_id, table.c.id == record.id)
             .values(status=ENTERED_IN_ERROR, updated_at=now, updated_by=auth.user_id)
-        )
-        changes.append(
-            StatusChange(
-                entity_type=ENTITY[record.kind].title().replace("_", ""),
-                entity_id=record.id,
-                old_status=record.status,
-                new_status=ENTERED_IN_ERROR,
-                legal_entity_id=auth.legal_entity_id,
-            )
         )
     await audit.record(
         conn,
