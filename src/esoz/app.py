@@ -34,6 +34,7 @@ from esoz.identity.api import router as identity_router
 from esoz.identity.pages import router as identity_pages_router
 from esoz.identity.tokens import verify_access_token
 from esoz.jobs import all_jobs
+from esoz.medical_events.api import router as medical_events_router
 from esoz.notifications.admin import dev_router as notifications_dev_router
 from esoz.notifications.admin import router as notifications_admin_router
 from esoz.notifications.api import router as notifications_router
@@ -43,7 +44,6 @@ from esoz.referrals.api import jobs_router
 from esoz.referrals.api import router as referrals_router
 from esoz.registry.admin import router as registry_admin_router
 from esoz.registry.api import router as registry_router
-from esoz.services.api import router as services_router
 from esoz.registry.requests_api import admin_router as registry_requests_admin_router
 from esoz.registry.requests_api import router as registry_requests_router
 from esoz.settings import Settings, get_settings
@@ -146,7 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(events_router)
     app.include_router(prescriptions_router)
     app.include_router(referrals_router)
-    app.include_router(services_router)
+    app.include_router(medical_events_router)
     app.include_router(conclusions_router)
     app.include_router(approvals_router)
     app.include_router(jobs_router)
