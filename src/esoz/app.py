@@ -44,6 +44,7 @@ from esoz.referrals.api import jobs_router
 from esoz.referrals.api import router as referrals_router
 from esoz.registry.admin import router as registry_admin_router
 from esoz.registry.api import router as registry_router
+from esoz.services.api import router as services_router
 from esoz.registry.requests_api import admin_router as registry_requests_admin_router
 from esoz.registry.requests_api import router as registry_requests_router
 from esoz.settings import Settings, get_settings
@@ -147,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(prescriptions_router)
     app.include_router(referrals_router)
     app.include_router(medical_events_router)
+    app.include_router(services_router)
     app.include_router(conclusions_router)
     app.include_router(approvals_router)
     app.include_router(jobs_router)
