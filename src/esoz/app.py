@@ -35,6 +35,7 @@ from esoz.identity.pages import router as identity_pages_router
 from esoz.identity.tokens import verify_access_token
 from esoz.jobs import all_jobs
 from esoz.medical_events.api import router as medical_events_router
+from esoz.medical_events.certificate_api import router as certificate_router
 from esoz.notifications.admin import dev_router as notifications_dev_router
 from esoz.notifications.admin import router as notifications_admin_router
 from esoz.notifications.api import router as notifications_router
@@ -148,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(prescriptions_router)
     app.include_router(referrals_router)
     app.include_router(medical_events_router)
+    app.include_router(certificate_router)
     app.include_router(services_router)
     app.include_router(conclusions_router)
     app.include_router(approvals_router)
