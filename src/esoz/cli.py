@@ -15,6 +15,7 @@ from esoz.core.embedded import database_url
 from esoz.core.logging import configure_logging, get_logger
 from esoz.identity.cli import BEFORE_TOKEN
 from esoz.identity.cli import app as users_app
+from esoz.medical_events.certificate_cli import certificate_app
 from esoz.notifications.cli import outbox_app, sim_app
 from esoz.settings import Settings, get_settings
 from esoz.signatures.cli import pki_app, sign
@@ -30,6 +31,7 @@ sim_app.command("pfu")(sim_pfu)
 app.add_typer(sim_app, name="sim")
 app.add_typer(pki_app, name="pki")
 app.add_typer(dashboards_app, name="dashboards")
+app.add_typer(certificate_app, name="certificate")
 app.command("sign")(sign)
 log = get_logger("esoz.cli")
 

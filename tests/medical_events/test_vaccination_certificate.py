@@ -155,3 +155,33 @@ def test_another_clinic_needs_the_patients_approval(api: httpx.Client, world: Wo
     assert api.patch(approval, json={"code": code}, headers=clinic.headers).status_code == 200
     opened = certificate_of(api, patient, clinic.headers)
     assert opened.status_code == 200, opened.text
+
+
+def test_esoz_certificate_verify(
+    api: httpx.Client, world: World, pg: psycopg.Connection, server: str, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from esoz.cli import app as cli
+
+    patient = world.patient()
+    immunize(pg, patient, "COVID19_Moderna", 60)
+    hc1 = certificate_of(api, patient).json()["data"]["certificate"]
+    saved = tmp_path / "keys.json"
+    saved.write_text(httpx.get(f"{server}/api/vaccination_certificates/keys").text, encoding="utf-8")
+    runner = CliRunner()
+
+    for keys in (str(saved), f"{server}/api/vaccination_certificates/keys"):
+        good = runner.invoke(cli, ["certificate", "verify", hc1, "--keys", keys])
+        assert good.exit_code == 0, good.output
+        assert "ДІЙСНИЙ" in good.output and "EU/1/20/1507" in good.output
+
+    signed = cbor2.loads(zlib.decompress(base45.b45decode(hc1[4:])))
+    claims = cbor2.loads(signed.value[2])
+    claims[-260][1]["dob"] = "1900-01-01"
+    signed.value[2] = cbor2.dumps(claims)
+    altered = tmp_path / "altered.txt"
+    altered.write_text("HC1:" + base45.b45encode(zlib.compress(cbor2.dumps(signed))).decode(), encoding="utf-8")
+    bad = runner.invoke(cli, ["certificate", "verify", str(altered), "--keys", str(saved)])
+    assert bad.exit_code == 1, bad.output
+    assert "НЕДІЙСНИЙ" in bad.output

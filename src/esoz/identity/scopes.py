@@ -78,7 +78,8 @@ MANAGEMENT = _expand(
 )
 PHARMACY = READS | _expand(
     "person:read",
-    "medication_request:read details_pharm block_pharm unblock_pharm",
+    # details: the contract's scope of qualify, which a pharmacy calls before it dispenses
+    "medication_request:read details details_pharm block_pharm unblock_pharm",
     "medication_dispense:read write process reject read_pharm",
 )
 NHS_ONLY = _expand(

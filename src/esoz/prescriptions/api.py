@@ -124,7 +124,11 @@ async def prequalify(request: Request, conn: WriteConn, auth: MrrWrite, body: sc
     summary="Create a prescription draft",
     description=(
         "Validates the draft (§3.3), stores it NEW for 30 minutes and returns exactly what the doctor signs. "
-        "**esoz:** optional `diagnosis_codes` (ICD-10 / ICPC-2) feed programme conditions and antibiotic restrictions."
+        "`context` must be an encounter of the patient (not entered in error), `prior_prescription` a prescription "
+        "of the patient, and `container_dosage` the primary package of one of the programme's brands. "
+        "**esoz:** optional `diagnosis_codes` (ICD-10 / ICPC-2) feed programme conditions and antibiotic restrictions. "
+        "esoz deviation: `context` is optional; esoz keeps no care plans yet, so a `based_on` care plan or activity "
+        "is checked for its shape (one of each, an activity with its care plan) and stored, not looked up."
     ),
     responses=WRITE,
 )
@@ -186,6 +190,12 @@ async def get_request(request: Request, conn: ReadConn, auth: MrrRead, person_id
 async def get_request_v1(request: Request, conn: ReadConn, auth: MrrRead, id: uuid.UUID) -> Response:
     return envelope.ok(request, await requests.get(conn, id, auth))
 
+    description=(
+        "Checks the draft against each programme of `programs[]` as create would, and answers per programme "
+        "`program_id`, `program_name`, `status` (VALID or INVALID) and `rejection_reason`. esoz deviation: each "
+        "item also lists the programme's brands of the INN dosage in `participants`; a `medical_program_id` in the "
+        "draft is accepted and ignored."
+    ),
 
 @router.patch(
     "/medication_request_requests/{id}/actions/sign",
@@ -226,6 +236,11 @@ cast(_Signed, _medication_request_filters).__signature__ = inspect.signature(sch
 
 
 @router.get(
+    legal_entity_id: uuid.UUID | None = None,
+    episode_id: Annotated[uuid.UUID | None, Query(description="the episode of the draft's encounter")] = None,
+    encounter_id: uuid.UUID | None = None,
+    care_plan_id: uuid.UUID | None = None,
+    activity_id: uuid.UUID | None = None,
     "/persons/{person_id}/medication_requests",
     response_model=ListEnvelope[schemas.MedicationRequestOut],
     summary="A patient's prescriptions",
@@ -234,6 +249,8 @@ cast(_Signed, _medication_request_filters).__signature__ = inspect.signature(sch
 )
 async def list_prescriptions(
     request: Request,
+        legal_entity_id=legal_entity_id,
+        references=requests.References(encounter_id, episode_id, care_plan_id, activity_id),
     conn: ReadConn,
     auth: MrRead,
     person_id: uuid.UUID,
@@ -262,10 +279,11 @@ async def get_prescription(
 
 @router.get(
     "/medication_requests/{id}",
-    response_model=Envelope[schemas.MedicationRequestOut],
+    response_model=Envelope[schemas.MedicationRequestPrintedOut],
     summary="A prescription",
     responses=READ,
     openapi_extra=patient_data("medication_request", person="data:person.id", id="data:id"),
+    description="Answers the prescription with its printout (`printout_form`, HTML in Ukrainian).",
 )
 async def get_prescription_by_id(request: Request, conn: ReadConn, auth: MrDetails, id: uuid.UUID) -> Response:
     return envelope.ok(request, await prescriptions.get(conn, id, auth))
@@ -316,7 +334,7 @@ async def block_prescription(
 
 @router.patch(
     "/medication_requests/{id}/actions/unblock",
-    response_model=Envelope[schemas.MedicationRequestOut],
+    response_model=Envelope[schemas.MedicationRequestPrintedOut],
     summary="Unblock a prescription",
     responses=WRITE,
 )
@@ -326,6 +344,7 @@ async def unblock_prescription(
     row = await prescriptions.set_block(
         conn, id, auth, block=False, reason_code=body.block_reason_code, reason=body.block_reason
     )
+    description="With its printout (`printout_form`, HTML in Ukrainian).",
     return envelope.ok(request, row)
 
 
@@ -335,10 +354,25 @@ async def unblock_prescription(
 @router.get(
     "/pharmacy/medication_requests/{id}",
     response_model=Envelope[schemas.MedicationRequestOut | schemas.PharmacistMedicationRequestOut],
+@router.get(
+    "/persons/{person_id}/medication_requests/{id}/printout_form",
+    response_model=Envelope[schemas.PrintoutOut],
+    summary="A prescription's printout",
+    description="The paper form of the prescription as HTML, in Ukrainian.",
+    responses=READ,
+    openapi_extra=patient_data("medication_request", person="path:person_id", id="path:id"),
+)
+async def get_prescription_printout(
+    request: Request, conn: ReadConn, auth: MrDetails, person_id: uuid.UUID, id: uuid.UUID
+) -> Response:
+    return envelope.ok(request, await prescriptions.get_printout(conn, id, auth, person_id))
+
+
     summary="Find a prescription by id or number (with the patient's code)",
     description=(
         "`id` is the prescription's UUID or its number `0000-XXXX-XXXX-XXXX`. Without `code` the answer is the "
         "contract's pharmacist shape. **esoz:** `code`, when given, is checked (403 `Incorrect code`) and then "
+    description="With its printout (`printout_form`, HTML in Ukrainian).",
         "opens the prescription as a pharmacy sees it; wrong codes are counted per prescription and pharmacy, "
         "and after ESOZ_MR_CODE_MAX_ATTEMPTS (5) that pharmacy is refused the prescription (403), with any code."
     ),
@@ -346,6 +380,27 @@ async def unblock_prescription(
     openapi_extra=patient_data("medication_request", person="route", id="route"),
 )
 async def pharmacy_get_prescription(
+@router.post(
+    "/medication_requests/{id}/actions/qualify",
+    response_model=Envelope[list[schemas.QualifyOut]],
+    summary="Which programmes a prescription can be dispensed under, as which brands",
+    description=(
+        "For each programme of `programs[]`: VALID with its participants (programme medications of the prescribed "
+        "INN dosage: brand, prices, reimbursement per package, package sizes) or INVALID with the "
+        "`rejection_reason` (programme inactive or closed for dispensing, INN not in the programme, a dispensed "
+        "prescription of the same INN in the period, no running reimbursement contract of the pharmacy covering "
+        "`division_id`). A pharmacy may qualify any prescription (unless its wrong codes locked it out), a clinic "
+        "its own; `division_id` is a division of the caller. A plan, a prescription that is not ACTIVE or is "
+        "blocked: 409; an unknown programme: 422. Writes nothing."
+    ),
+    responses=WRITE,
+)
+async def qualify_prescription(
+    request: Request, conn: ReadConn, auth: MrDetails, id: uuid.UUID, body: schemas.Qualify
+) -> Response:
+    return envelope.ok(request, await prescriptions.qualify(conn, id, body, auth))
+
+
     request: Request,
     conn: ReadConn,
     auth: MrPharmacy,
@@ -359,7 +414,7 @@ async def pharmacy_get_prescription(
 
 @router.patch(
     "/pharmacy/medication_requests/{id}/actions/block",
-    response_model=Envelope[schemas.MedicationRequestOut],
+    response_model=Envelope[schemas.MedicationRequestPrintedOut],
     summary="Block a prescription (pharmacy)",
     responses=WRITE,
 )

@@ -5,6 +5,8 @@ columns the rules and lists filter on: the signed content is compared with exact
 Patient-centric tables lead their keys with `person_id` (future sharding by patient).
 """
 
+from typing import Any
+
 from sqlalchemy import (
     Boolean,
     Column,
@@ -135,6 +137,12 @@ contracts = Table(
 
 # --- prescribing ----------------------------------------------------------------------------------------
 
+
+def _clinical_references() -> list[Column[Any]]:
+    """The encounter (`context`) and its episode, the care plan and activity (`based_on`): list filters."""
+    return [Column(name, UUID(as_uuid=True)) for name in ("encounter_id", "episode_id", "care_plan_id", "activity_id")]
+
+
 medication_request_requests = Table(
     "medication_request_requests",
     metadata,
@@ -149,6 +157,7 @@ medication_request_requests = Table(
     Column("medication_id", UUID(as_uuid=True), nullable=False),
     Column("medical_program_id", UUID(as_uuid=True)),
     Column("intent", Text, nullable=False),
+    *_clinical_references(),
     jsonb("data"),  # the render returned by create: what the doctor must sign, byte for byte as JSON
     *timestamps(authors=True),
     Index("ix_medication_request_requests_person_id_status", "person_id", "status"),
@@ -183,6 +192,7 @@ medication_requests = Table(
     Column("intent", Text, nullable=False),
     Column("category", Text, nullable=False),
     Column("medication_request_requests_id", UUID(as_uuid=True), nullable=False),
+    *_clinical_references(),
     jsonb("data"),  # the signed MRR render (plus status fields when rendered)
     Column("rejected_at", DateTime(timezone=True)),
     Column("rejected_by", UUID(as_uuid=True)),

@@ -12,17 +12,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from esoz.core import audit, clock, envelope
 from esoz.core.auth import AuthContext
-from esoz.core.errors import Conflict, Forbidden, NotFound, ValidationFailed, invalid_entry
+from esoz.core.errors import ApiError, Conflict, Forbidden, NotFound, ValidationFailed, invalid_entry
 from esoz.core.fastsql import FastQuery
 from esoz.core.ids import uuid7
 from esoz.core.pagination import total_from_page
-from esoz.core.rows import RowLike, all_rows, first, get_scoped_row
+from esoz.core.rows import RowLike, all_rows, first, get_row_by_id, get_scoped_row
 from esoz.notifications import templates
 from esoz.notifications.service import queue_sms
-from esoz.prescriptions import codes, people, render, schemas
-from esoz.prescriptions.common import today
+from esoz.prescriptions import codes, people, printout, programs, render, schemas
+from esoz.prescriptions.common import num, today
 from esoz.prescriptions.expiry import expire_batch
-from esoz.prescriptions.models import medication_dispenses, medication_request_code_attempts, medication_requests
+from esoz.prescriptions.models import (
+    medical_programs,
+    medication_dispenses,
+    medication_request_code_attempts,
+    medication_requests,
+)
 from esoz.registry import repository
 from esoz.settings import Settings
 from esoz.signatures.flow import (
@@ -56,6 +61,9 @@ FILTERS: dict[str, tuple[str, str]] = {
     "dispense_valid_from_end": ("dispense_valid_from", "le"),
     "dispense_valid_to_start": ("dispense_valid_to", "ge"),
     "dispense_valid_to_end": ("dispense_valid_to", "le"),
+    "care_plan_id": ("care_plan_id", "eq"),
+    "encounter_id": ("encounter_id", "eq"),
+    "episode_id": ("episode_id", "eq"),
 }
 
 
@@ -121,13 +129,27 @@ async def get_row(
     )
 
 
-async def get(
+async def _own_row(
     conn: AsyncConnection, id_: uuid.UUID, auth: AuthContext, person_id: uuid.UUID | None = None
-) -> dict[str, Any]:
+) -> RowLike:
     row = await get_row(conn, id_, auth.legal_entity_filter)
     if person_id is not None and row["person_id"] != person_id:
         raise NotFound("Medication request not found")
-    return render.medication_request(row)
+    return row
+
+
+async def get(
+    conn: AsyncConnection, id_: uuid.UUID, auth: AuthContext, person_id: uuid.UUID | None = None
+) -> dict[str, Any]:
+    """The prescriber's view of a prescription, with its printout."""
+    return printout.with_printout(await _own_row(conn, id_, auth, person_id))
+
+
+async def get_printout(
+    conn: AsyncConnection, id_: uuid.UUID, auth: AuthContext, person_id: uuid.UUID
+) -> dict[str, Any]:
+    printed = printout.with_printout(await _own_row(conn, id_, auth, person_id))
+    return {"id": printed["id"], "printout_form": printed["printout_form"]}
 
 
 async def list_for_person(
@@ -214,7 +236,8 @@ class RejectReason:
     text: str | None
 
 
-REJECT_FIELDS = ("reject_reason_code", "reject_reason")
+# The reason is what a reject adds to the prescription it signs; the printout may be signed along or left out.
+REJECT_FIELDS = ("reject_reason_code", "reject_reason", "printout_form")
 
 
 async def reject(
@@ -385,3 +408,139 @@ async def expire(conn: AsyncConnection, batch: int = 1000) -> int:
     on = today()
     due = (t.c.status == "ACTIVE") & ((t.c.dispense_valid_to < on) | (t.c.ended_at < on))
     return await expire_batch(conn, t, entity_type="MedicationRequest", due=due, batch=batch, is_active=False)
+
+
+# --- qualify --------------------------------------------------------------------------------------------
+
+ONE_DISPENSED_PER_INN = (
+    "For the patient at the same term there can be only 1 dispensed medication request per one and the same innm!"
+)
+_DISPENSED_SAME_INN = FastQuery(
+    select(_T.c.id)
+    .where(
+        _T.c.person_id == bindparam("person_id"),
+        _T.c.innm_id == bindparam("innm_id"),
+        _T.c.status == "COMPLETED",
+        _T.c.id != bindparam("id_"),
+        _T.c.started_at <= bindparam("ended_at", type_=_T.c.started_at.type),
+        _T.c.ended_at >= bindparam("started_at", type_=_T.c.ended_at.type),
+    )
+    .limit(1)
+)
+
+
+async def _qualifiable(conn: AsyncConnection, id_: uuid.UUID, auth: AuthContext) -> RowLike:
+    """The prescription a caller may qualify: a pharmacy any (unless its wrong codes locked it out), a clinic
+    its own legal entity's, НСЗУ any."""
+    le = None if auth.legal_entity_id is None else await repository.get_legal_entity(
+        conn, legal_entity_id=auth.legal_entity_id
+    )
+    pharmacy = le is not None and le["type"] in programs.PHARMACY_LE_TYPES
+    row = await get_row(conn, id_, None if pharmacy else auth.legal_entity_filter)
+    if pharmacy:
+        codes.refuse_if_locked(await codes.attempts_of(conn, mr=row, auth=auth))
+    return row
+
+
+async def _qualify_division(conn: AsyncConnection, division_id: uuid.UUID, auth: AuthContext) -> Any:
+    division = await repository.get_division(conn, division_id=division_id)
+    if division is None or (auth.legal_entity_id is not None and division["legal_entity_id"] != auth.legal_entity_id):
+        raise ValidationFailed([invalid_entry("$.division_id", "invalid", "Division not found")])
+    if division["status"] != "ACTIVE" or not division["is_active"]:
+        raise Conflict("Division is not active")
+    return division
+
+
+def _participant(brand: Mapping[str, Any], qty: Any) -> dict[str, Any]:
+    min_qty = brand["package_min_qty"]
+    return {
+        "id": brand["id"],
+        "medication_id": brand["medication_id"],
+        "medication_name": brand["medication_name"],
+        "form": brand["form"],
+        "manufacturer": brand["manufacturer"],
+        "reimbursement_amount": (brand["reimbursement"] or {}).get("reimbursement_amount"),
+        "wholesale_price": num(brand["wholesale_price"]),
+        "consumer_price": num(brand["consumer_price"]),
+        "reimbursement_daily_dosage": num(brand["reimbursement_daily_dosage"]),
+        "estimated_payment_amount": num(brand["estimated_payment_amount"]),
+        "container_dosage": brand["container"],
+        "package_min_qty": min_qty,
+        "package_qty": brand["package_qty"],
+        "start_date": None,
+        "end_date": None,
+        "registry_number": brand["certificate"],
+        "drlz_sku_id": None,
+        "package_qty_divisible": bool(min_qty) and _divisible(float(qty), float(min_qty)),
+    }
+
+
+def _divisible(qty: float, by: float) -> bool:
+    ratio = qty / by
+    return abs(ratio - round(ratio)) < 1e-9
+
+
+async def _rejection(
+    conn: AsyncConnection, row: RowLike, program: Mapping[str, Any], brands: list[Mapping[str, Any]], division: Any
+) -> str | None:
+    """Why the prescription cannot be dispensed under the programme at this division; None when it can."""
+    if not program["is_active"]:
+        return "Medical program is not active"
+    if not program["medication_dispense_allowed"]:
+        return program["medication_dispense_allowed_text"] or "Medication dispense is not allowed for this program"
+    if not brands:
+        return f"Innm not on the list of approved innms for program '{program['name']}' !"
+    dispensed = await _DISPENSED_SAME_INN.first(
+        conn,
+        person_id=row["person_id"],
+        innm_id=row["innm_id"],
+        id_=row["id"],
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+    )
+    if dispensed is not None:
+        return ONE_DISPENSED_PER_INN
+    le = await repository.get_legal_entity(conn, legal_entity_id=division["legal_entity_id"])
+    if le is not None and le["type"] in programs.PHARMACY_LE_TYPES:
+        return await programs.contract_problem(
+            conn, program, legal_entity_id=le["id"], division_id=division["id"], on=today()
+        )
+    return None
+
+
+async def qualify(
+    conn: AsyncConnection, id_: uuid.UUID, body: schemas.Qualify, auth: AuthContext
+) -> list[dict[str, Any]]:
+    """Which of the given programmes the prescription can be dispensed under at the caller's division, and as
+    which brands (programme participants) with what reimbursement."""
+    row = await _qualifiable(conn, id_, auth)
+    if row["intent"] == "plan":
+        raise Conflict("Plan can't be qualified")
+    if row["status"] != "ACTIVE":
+        raise Conflict("Medication request is not active")
+    if row["is_blocked"]:
+        raise Conflict("Medication request is blocked")
+    person = await repository.get_person(conn, person_id=row["person_id"])
+    if person is None or not person["is_active"] or person["status"] != "active":
+        raise ApiError(422, "unverified", "Only for active MPI record can create medication request!")
+    division = await _qualify_division(conn, body.division_id, auth)
+    found = []
+    for i, ref in enumerate(body.programs):
+        program = await get_row_by_id(conn, medical_programs, ref.id)
+        if program is None:
+            raise ValidationFailed([invalid_entry(f"$.programs[{i}].id", "required", "Medical program not found")])
+        found.append(program)
+    out = []
+    for program in found:
+        brands = await programs.program_participants(conn, dosage_id=row["medication_id"], program_id=program["id"])
+        reason = await _rejection(conn, row, program, brands, division)
+        out.append(
+            {
+                "program_id": program["id"],
+                "program_name": program["name"],
+                "status": "INVALID" if reason else "VALID",
+                "rejection_reason": reason or "",
+                "participants": [] if reason else [_participant(b, row["medication_qty"]) for b in brands],
+            }
+        )
+    return out

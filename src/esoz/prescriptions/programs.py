@@ -6,6 +6,7 @@ transaction.
 
 import uuid
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, func, select
@@ -19,6 +20,7 @@ from esoz.core.fastsql import FastQuery
 from esoz.core.ids import uuid7
 from esoz.core.rows import first
 from esoz.prescriptions import schemas
+from esoz.prescriptions.common import settings_of
 from esoz.prescriptions.models import (
     contracts,
     ingredients,
@@ -394,3 +396,70 @@ async def list_contracts(
     if medical_program_id is not None:
         query = query.where(contracts.c.medical_program_id == medical_program_id)
     return list((await conn.execute(query)).mappings())
+
+
+# --- qualifying a prescription --------------------------------------------------------------------------
+
+PHARMACY_LE_TYPES = CONTRACT_LE_TYPES
+# The brands of an INN dosage that take part in a programme, with what a pharmacy needs to sell one of them.
+_QUALIFY_PARTICIPANTS = FastQuery(
+    select(
+        program_medications.c.id,
+        medications.c.id.label("medication_id"),
+        medications.c.name.label("medication_name"),
+        medications.c.form,
+        medications.c.manufacturer,
+        medications.c.container,
+        medications.c.package_qty,
+        medications.c.package_min_qty,
+        medications.c.certificate,
+        program_medications.c.reimbursement,
+        program_medications.c.wholesale_price,
+        program_medications.c.consumer_price,
+        program_medications.c.reimbursement_daily_dosage,
+        program_medications.c.estimated_payment_amount,
+    )
+    .join(ingredients, and_(ingredients.c.parent_id == medications.c.id, ingredients.c.is_primary))
+    .join(program_medications, program_medications.c.medication_id == medications.c.id)
+    .where(
+        ingredients.c.medication_child_id == bindparam("dosage_id"),
+        medications.c.type == "BRAND",
+        medications.c.is_active,
+        program_medications.c.medical_program_id == bindparam("program_id"),
+        program_medications.c.is_active,
+    )
+    .order_by(medications.c.name)
+)
+_RUNNING_CONTRACTS = FastQuery(
+    select(contracts.c.is_suspended, contracts.c.contract_divisions).where(
+        contracts.c.legal_entity_id == bindparam("legal_entity_id"),
+        contracts.c.medical_program_id == bindparam("program_id"),
+        contracts.c.status == "VERIFIED",
+        contracts.c.start_date <= bindparam("on", type_=contracts.c.start_date.type),
+        contracts.c.end_date >= bindparam("on", type_=contracts.c.end_date.type),
+    )
+)
+
+
+async def program_participants(
+    conn: AsyncConnection, *, dosage_id: uuid.UUID, program_id: uuid.UUID
+) -> list[Mapping[str, Any]]:
+    """Active brands of the INN dosage under the programme, with their programme prices (qualify's participants)."""
+    return [row._mapping for row in await _QUALIFY_PARTICIPANTS.fetch(conn, dosage_id=dosage_id, program_id=program_id)]
+
+
+async def contract_problem(
+    conn: AsyncConnection, program: Mapping[str, Any], *, legal_entity_id: uuid.UUID, division_id: uuid.UUID, on: date
+) -> str | None:
+    """Why the pharmacy's division cannot dispense under the programme's reimbursement contract; None if it can."""
+    if settings_of(program)["skip_contract_provision_verify"]:
+        return None
+    rows = await _RUNNING_CONTRACTS.fetch(conn, legal_entity_id=legal_entity_id, program_id=program["id"], on=on)
+    if not rows:
+        return "Program cannot be used - no active contract exists"
+    running = [r for r in rows if not r.is_suspended]
+    if not running:
+        return "Contract is suspended"
+    if not any(division_id in r.contract_divisions for r in running):
+        return "Division should be participant of a contract to create dispense"
+    return None

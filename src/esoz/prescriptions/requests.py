@@ -22,8 +22,9 @@ from esoz.core.errors import ApiError, Conflict, Forbidden, NotFound, Validation
 from esoz.core.fastsql import FastQuery
 from esoz.core.ids import uuid7
 from esoz.core.rows import all_rows, get_row_by_id, get_scoped_row
+from esoz.medical_events.encounter_refs import encounter_of_person
 from esoz.notifications import templates
-from esoz.prescriptions import people, prescriptions, programs, render, schemas, stewardship
+from esoz.prescriptions import people, prescriptions, printout, programs, render, schemas, stewardship
 from esoz.prescriptions.common import dispense_window, settings_of, today
 from esoz.prescriptions.expiry import expire_batch
 from esoz.prescriptions.models import (
@@ -69,6 +70,7 @@ _PARTICIPANTS = FastQuery(
         medications.c.manufacturer,
         medications.c.package_qty,
         medications.c.package_min_qty,
+        medications.c.container,
         program_medications.c.id.label("program_medication_id"),
         program_medications.c.reimbursement,
     )
@@ -104,6 +106,24 @@ def _bad(field: str, description: str, rule: str = "invalid") -> ValidationFaile
     return ValidationFailed([invalid_entry(f"$.data.{field}", rule, description)])
 
 
+@dataclass(frozen=True, slots=True)
+class References:
+    """The clinical records a draft names, as the list filters find them."""
+
+    encounter_id: uuid.UUID | None = None
+    episode_id: uuid.UUID | None = None
+    care_plan_id: uuid.UUID | None = None
+    activity_id: uuid.UUID | None = None
+
+    def columns(self) -> dict[str, uuid.UUID | None]:
+        return {
+            "encounter_id": self.encounter_id,
+            "episode_id": self.episode_id,
+            "care_plan_id": self.care_plan_id,
+            "activity_id": self.activity_id,
+        }
+
+
 @dataclass
 class Checked:
     """Everything create/prequalify looked up, for the render."""
@@ -116,6 +136,7 @@ class Checked:
     program: Mapping[str, Any]
     dosage: Mapping[str, Any]
     participants: list[Mapping[str, Any]]
+    references: References
 
 
 # --- validations (§3.3) ---------------------------------------------------------------------------------
@@ -133,7 +154,7 @@ async def check_own_employee(conn: AsyncConnection, employee_id: uuid.UUID, auth
 
 
 async def _subjects(
-    conn: AsyncConnection, data: schemas.MedicationRequestRequestData, legal_entity_id: uuid.UUID
+    conn: AsyncConnection, data: schemas.MedicationRequestRequestDraft, legal_entity_id: uuid.UUID
 ) -> tuple[LegalEntityRecord, EmployeeRecord, PartyRecord, PersonRecord, DivisionRecord]:
     le = await repository.get_legal_entity(conn, legal_entity_id=legal_entity_id)
     if le is None or le["status"] != "ACTIVE" or not le["is_active"]:
@@ -186,7 +207,7 @@ async def _check_declaration(conn: AsyncConnection, emp: Any, person_id: uuid.UU
         )
 
 
-def _check_dates(data: schemas.MedicationRequestRequestData, program: Any, settings: Settings) -> None:
+def _check_dates(data: schemas.MedicationRequestRequestDraft, program: Any, settings: Settings) -> None:
     now = today()
     if data.ended_at < data.started_at:
         raise _bad("ended_at", "Ended date must be >= Started date!")
@@ -262,32 +283,77 @@ async def check_same_inn(
             raise _bad("created_at", TOO_EARLY)
 
 
-def _check_conditions(data: schemas.MedicationRequestRequestData, program: Any) -> None:
+def _check_conditions(data: schemas.MedicationRequestRequestDraft, program: Any) -> None:
     s = settings_of(program)
     allowed = [*s["conditions_icd10_am_allowed"], *s["conditions_icpc2_allowed"]]
     if allowed and not any(c.upper().startswith(a.upper()) for c in data.diagnosis_codes for a in allowed):
         raise Conflict("Diagnosis is not allowed for this medical program")
 
 
+_PRIOR_PRESCRIPTION = FastQuery(
+    select(_MR.c.id).where(_MR.c.person_id == bindparam("person_id"), _MR.c.id == bindparam("id_"))
+)
+REFERENCE_VALUE = "identifier.value"
+
+
+async def check_references(
+    conn: AsyncConnection, data: schemas.MedicationRequestRequestDraft, program: Any
+) -> References:
+    """The draft's encounter and prior prescription exist and are the patient's; the programme's care plan rule.
+
+    esoz keeps no care plans yet: a `based_on` care plan or activity is checked for its shape and stored as given.
+    """
+    episode_id = None
+    if data.context is not None:
+        encounter = await encounter_of_person(conn, person_id=data.person_id, encounter_id=data.context.id)
+        if encounter is None:
+            raise _bad(f"context.{REFERENCE_VALUE}", "Encounter not found")
+        if encounter.entered_in_error:
+            raise _bad(f"context.{REFERENCE_VALUE}", 'Entity in status "entered_in_error" can not be referenced')
+        episode_id = encounter.episode_id
+    if data.prior_prescription is not None:
+        found = await _PRIOR_PRESCRIPTION.first(conn, person_id=data.person_id, id_=data.prior_prescription.id)
+        if found is None:
+            raise _bad(f"prior_prescription.{REFERENCE_VALUE}", "Medication request not found")
+    care_plan_id = data.reference_id("care_plan")
+    if settings_of(program)["care_plan_required"] and care_plan_id is None:
+        raise _bad("based_on", "Care plan is required for this medical program", "required")
+    return References(data.reference_id("encounter"), episode_id, care_plan_id, data.reference_id("activity"))
+
+
+def same_container(brand: Mapping[str, Any], container: schemas.ContainerDosage) -> bool:
+    """The brand's primary package holds the dosage the doctor asked for (`container_dosage`)."""
+    held = brand["container"] or {}
+    value = held.get("numerator_value")
+    return held.get("numerator_unit") == container.code and value is not None and float(value) == container.value
+
+
 async def validate(
     conn: AsyncConnection,
-    data: schemas.MedicationRequestRequestData,
+    data: schemas.MedicationRequestRequestDraft,
     legal_entity_id: uuid.UUID,
     settings: Settings,
-    program_id: uuid.UUID | None = None,
+    *,
+    program_id: uuid.UUID,
 ) -> Checked:
     le, emp, party, person, division = await _subjects(conn, data, legal_entity_id)
-    program = await _program(conn, program_id or data.medical_program_id)
+    program = await _program(conn, program_id)
     _check_employee_for_program(emp, program)
     await _check_declaration(conn, emp, data.person_id, program)
     _check_dates(data, program, settings)
     _check_conditions(data, program)
+    references = await check_references(conn, data, program)
     dosage = await programs.dosage_info(conn, data.medication_id)
     brands = await participants(conn, data.medication_id, program["id"]) if dosage is not None else []
     if dosage is None or not brands:
         raise _bad(
             "medication_id", "Not found any medications allowed for create medication request for this medical program!"
         )
+    if data.container_dosage is not None:
+        container = data.container_dosage
+        brands = [b for b in brands if same_container(b, container)]
+        if not brands:
+            raise _bad("container_dosage", "No medication of the medical program has such container dosage")
     _check_qty(data.medication_qty, brands)
     await check_same_inn(
         conn,
@@ -309,7 +375,7 @@ async def validate(
         days=(data.ended_at - data.started_at).days + 1,
         diagnoses=data.diagnosis_codes,
     )
-    return Checked(le, division, emp, party, person, program, dosage, brands)
+    return Checked(le, division, emp, party, person, program, dosage, brands, references)
 
 
 # --- render ---------------------------------------------------------------------------------------------
@@ -317,6 +383,14 @@ async def validate(
 
 def _jsonable(value: Any) -> Any:
     return orjson.loads(envelope.dumps(value))
+
+
+def _dumped(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [_dumped(v) for v in value]
+    return value.model_dump(mode="json", exclude_none=True)
 
 
 def render_draft(
@@ -342,9 +416,12 @@ def render_draft(
             "medical_program": render.medical_program_short(c.program),
             "intent": data.intent,
             "category": data.category,
-            "context": data.context,
+            "based_on": _dumped(data.based_on),
+            "context": _dumped(data.context),
             "dosage_instruction": data.dosage_instruction,
             "priority": data.priority,
+            "prior_prescription": _dumped(data.prior_prescription),
+            "container_dosage": _dumped(data.container_dosage),
             "note": data.note,
             "diagnosis_codes": data.diagnosis_codes,
         }
@@ -360,7 +437,7 @@ async def create(
     data = body.medication_request_request
     legal_entity_id = people.require_legal_entity(auth)
     await check_own_employee(conn, data.employee_id, auth)
-    checked = await validate(conn, data, legal_entity_id, settings)
+    checked = await validate(conn, data, legal_entity_id, settings, program_id=data.medical_program_id)
     mrr_id = uuid7()
     number = await numbers.issue(conn, "medication_request")
     phone = repository.sms_phone(checked.person)
@@ -381,6 +458,7 @@ async def create(
             medication_id=data.medication_id,
             medical_program_id=checked.program["id"],
             intent=data.intent,
+            **checked.references.columns(),
             data=rendered,
             inserted_at=now,
             updated_at=now,
@@ -409,11 +487,17 @@ async def prequalify(
         raise Conflict("Plan can't be qualified")
     legal_entity_id = people.require_legal_entity(auth)
     await check_own_employee(conn, data.employee_id, auth)
-    out = []
-    for ref in body.programs:
+    # The patient, doctor and division are the draft's, whatever the programme: refused once, not per programme.
+    await _subjects(conn, data, legal_entity_id)
+    found = []
+    for i, ref in enumerate(body.programs):
         program = await get_row_by_id(conn, medical_programs, ref.id)
         if program is None:
-            raise ValidationFailed([invalid_entry("$.programs[].id", "invalid", "Medical program not found")])
+            raise ValidationFailed([invalid_entry(f"$.programs[{i}].id", "required", "Medical program not found")])
+        found.append(program)
+    out = []
+    for program in found:
+        ref = schemas.ProgramRef(id=program["id"])
         try:
             async with conn.begin_nested():  # a failed check must not poison the rest
                 checked = await validate(conn, data, legal_entity_id, settings, program_id=ref.id)
@@ -421,8 +505,8 @@ async def prequalify(
             reason = exc.invalid[0]["rules"][0]["description"] if exc.invalid else exc.message
             out.append(
                 {
-                    "id": ref.id,
-                    "name": program["name"],
+                    "program_id": ref.id,
+                    "program_name": program["name"],
                     "status": "INVALID",
                     "rejection_reason": reason,
                     "participants": [],
@@ -431,8 +515,8 @@ async def prequalify(
             continue
         out.append(
             {
-                "id": ref.id,
-                "name": program["name"],
+                "program_id": ref.id,
+                "program_name": program["name"],
                 "status": "VALID",
                 "rejection_reason": "",
                 "participants": [
@@ -486,6 +570,8 @@ async def list_for_person(
     intent: str | None,
     limit: int,
     offset: int,
+    legal_entity_id: uuid.UUID | None = None,
+    references: References = References(),
 ) -> tuple[list[dict[str, Any]], int]:
     t = medication_request_requests
     where = [t.c.person_id == person_id]
@@ -497,6 +583,11 @@ async def list_for_person(
         where.append(t.c.employee_id == employee_id)
     if intent:
         where.append(t.c.intent == intent)
+    if legal_entity_id:
+        where.append(t.c.legal_entity_id == legal_entity_id)
+    for column, value in references.columns().items():
+        if value is not None:
+            where.append(t.c[column] == value)
     rows = (
         await conn.execute(select(t).where(*where).order_by(t.c.inserted_at.desc()).limit(limit).offset(offset))
     ).mappings()
@@ -534,7 +625,7 @@ async def sign(
     mr_id = await signed_write(
         conn, signed_data=body.signed_medication_request_request, plan=plan, auth=auth, settings=settings
     )
-    return render.medication_request(await prescriptions.get_row(conn, mr_id, None))
+    return printout.with_printout(await prescriptions.get_row(conn, mr_id, None))
 
 
 async def _signing_doctor(
@@ -645,6 +736,10 @@ async def _insert_prescription(
             intent=row["intent"],
             category=draft["category"],
             medication_request_requests_id=row["id"],
+            encounter_id=row["encounter_id"],
+            episode_id=row["episode_id"],
+            care_plan_id=row["care_plan_id"],
+            activity_id=row["activity_id"],
             data={k: v for k, v in draft.items() if k != "status"} | {"id": str(mr_id)},
             inserted_at=now,
             updated_at=now,

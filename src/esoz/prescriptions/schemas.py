@@ -162,7 +162,66 @@ class Activation(Strict):
 # --- prescribing ----------------------------------------------------------------------------------------
 
 
-class MedicationRequestRequestData(Strict):
+class ReferenceCoding(Strict):
+    system: Literal["eHealth/resources"] = "eHealth/resources"
+    code: str = Field(min_length=1, max_length=64)
+
+
+class ReferenceType(Strict):
+    coding: list[ReferenceCoding] = Field(min_length=1, max_length=1)
+    text: str | None = Field(None, max_length=255)
+
+
+class ReferenceIdentifier(Strict):
+    type: ReferenceType
+    value: uuid.UUID
+
+
+class Reference(Strict):
+    """The contract's reference to another resource: `identifier.type.coding[0].code` names its kind."""
+
+    identifier: ReferenceIdentifier
+
+    @property
+    def resource(self) -> str:
+        return self.identifier.type.coding[0].code
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.identifier.value
+
+
+def _reference_to(reference: Reference | None, *kinds: str) -> Reference | None:
+    if reference is not None and reference.resource not in kinds:
+        raise ValueError(f"must reference {' or '.join(kinds)}")
+    return reference
+
+
+# Units of the MEDICATION_UNIT dictionary a primary package's dosage is given in.
+MEDICATION_UNITS = (
+    "MG", "G", "MKG", "MCG", "ML", "L", "U", "IU", "MMOL", "PIECE", "TABLET", "CAPSULE", "DOSE", "CARTRIDGE", "PATCH",
+    "AMPOULE", "VIAL", "SACHET", "SUPPOSITORY", "DROP", "BOTTLE", "PEN", "SYRINGE", "TUBE", "CONTAINER",
+)  # fmt: skip
+
+
+class ContainerDosage(Strict):
+    """The dosage of the primary package the doctor requires (`{system: MEDICATION_UNIT, code, value}`)."""
+
+    system: Literal["MEDICATION_UNIT"]
+    code: str = Field(description="a MEDICATION_UNIT code: " + ", ".join(MEDICATION_UNITS))
+    value: Dose
+
+    @field_validator("code")
+    @classmethod
+    def _known_unit(cls, value: str) -> str:
+        if value not in MEDICATION_UNITS:
+            raise ValueError("not a MEDICATION_UNIT code")
+        return value
+
+
+class MedicationRequestRequestDraft(Strict):
+    """The draft's fields shared by create and prequalify (prequalify takes its programmes in `programs[]`)."""
+
     person_id: uuid.UUID
     employee_id: uuid.UUID
     division_id: uuid.UUID
@@ -171,11 +230,14 @@ class MedicationRequestRequestData(Strict):
     ended_at: date
     medication_id: uuid.UUID
     medication_qty: Qty
-    medical_program_id: uuid.UUID
     intent: Literal["order", "plan"] = "order"
     category: Literal["community"] = "community"
     inform_with: uuid.UUID | None = None
-    context: dict[str, Any] | None = None
+    # esoz: optional (the contract requires it): a prescription may be made outside a recorded encounter.
+    context: Reference | None = None
+    based_on: list[Reference] | None = Field(None, min_length=1, max_length=2)
+    prior_prescription: Reference | None = None
+    container_dosage: ContainerDosage | None = None
     dosage_instruction: list[dict[str, Any]] = Field(default_factory=list, max_length=10)
     priority: Literal["routine", "urgent", "asap", "stat"] | None = None
     note: str | None = Field(None, max_length=1000)
@@ -193,6 +255,39 @@ class MedicationRequestRequestData(Strict):
             raise ValueError("sequence must be unique")
         return value
 
+    @field_validator("context")
+    @classmethod
+    def _context_is_encounter(cls, value: Reference | None) -> Reference | None:
+        return _reference_to(value, "encounter")
+
+    @field_validator("prior_prescription")
+    @classmethod
+    def _prior_is_prescription(cls, value: Reference | None) -> Reference | None:
+        return _reference_to(value, "medication_request")
+
+    @field_validator("based_on")
+    @classmethod
+    def _based_on_care_plan(cls, value: list[Reference] | None) -> list[Reference] | None:
+        if value is None:
+            return None
+        for reference in value:
+            _reference_to(reference, "care_plan", "activity")
+        kinds = [r.resource for r in value]
+        if len(kinds) != len(set(kinds)):
+            raise ValueError("at most one care_plan and one activity")
+        if "activity" in kinds and "care_plan" not in kinds:
+            raise ValueError("an activity is referenced together with its care_plan")
+        return value
+
+    def reference_id(self, resource: str) -> uuid.UUID | None:
+        """The id of the draft's `context` (encounter) or `based_on` (care_plan, activity) reference."""
+        refs = [self.context, *(self.based_on or [])]
+        return next((r.id for r in refs if r is not None and r.resource == resource), None)
+
+
+class MedicationRequestRequestData(MedicationRequestRequestDraft):
+    medical_program_id: uuid.UUID
+
 
 class MedicationRequestRequestCreate(Strict):
     medication_request_request: MedicationRequestRequestData
@@ -202,8 +297,20 @@ class ProgramRef(Strict):
     id: uuid.UUID
 
 
+class PrequalifyDraft(MedicationRequestRequestDraft):
+    # esoz: tolerated for MIS that send the create body unchanged; the programmes checked are `programs[]`.
+    medical_program_id: uuid.UUID | None = None
+
+
 class Prequalify(Strict):
-    medication_request_request: MedicationRequestRequestData
+    medication_request_request: PrequalifyDraft
+    programs: list[ProgramRef] = Field(min_length=1, max_length=30)
+
+
+class Qualify(Strict):
+    """`POST /api/medication_requests/{id}/actions/qualify`: the pharmacy's division and the programmes to check."""
+
+    division_id: uuid.UUID
     programs: list[ProgramRef] = Field(min_length=1, max_length=30)
 
 
@@ -227,6 +334,9 @@ class MedicationRequestFilters:
     dispense_valid_from_end: date | None = None
     dispense_valid_to_start: date | None = None
     dispense_valid_to_end: date | None = None
+    care_plan_id: uuid.UUID | None = None
+    encounter_id: uuid.UUID | None = None
+    episode_id: Annotated[uuid.UUID | None, Query(description="the episode of the prescription's encounter")] = None
 
 
 class SignMedicationRequestRequest(Strict):
@@ -496,11 +606,49 @@ class PrequalifyParticipantOut(BaseModel):
 
 
 class PrequalifyOut(BaseModel):
-    id: uuid.UUID
-    name: str
+    program_id: uuid.UUID
+    program_name: str
     status: str = Field(description="VALID or INVALID")
     rejection_reason: str
-    participants: list[PrequalifyParticipantOut]
+    participants: list[PrequalifyParticipantOut] = Field(
+        description="esoz: the programme's brands of the prescribed INN dosage (empty when INVALID)"
+    )
+
+
+class QualifyParticipantOut(BaseModel):
+    """A programme participant (programme medication) the prescription may be dispensed as."""
+
+    id: uuid.UUID = Field(description="the programme medication")
+    medication_id: uuid.UUID
+    medication_name: str
+    form: str
+    manufacturer: JsonObject | None
+    reimbursement_amount: float | None
+    wholesale_price: float | None
+    consumer_price: float | None
+    reimbursement_daily_dosage: float | None
+    estimated_payment_amount: float | None
+    container_dosage: JsonObject | None
+    package_min_qty: int | None
+    package_qty: int | None
+    start_date: date | None = Field(description="esoz: not kept, always null")
+    end_date: date | None = Field(description="esoz: not kept, always null")
+    registry_number: str | None = Field(description="the brand's registration certificate")
+    drlz_sku_id: str | None = Field(description="esoz: not kept, always null")
+    package_qty_divisible: bool = Field(description="the prescribed quantity is a multiple of the package minimum")
+
+
+class QualifyOut(BaseModel):
+    program_id: uuid.UUID
+    program_name: str
+    status: str = Field(description="VALID or INVALID")
+    rejection_reason: str
+    participants: list[QualifyParticipantOut]
+
+
+class PrintoutOut(BaseModel):
+    id: uuid.UUID
+    printout_form: str = Field(description="the prescription form as HTML, in Ukrainian")
 
 
 class PrescriberLegalEntityOut(BaseModel):
@@ -596,6 +744,9 @@ class MedicationRequestRequestOut(BaseModel):
     intent: str
     category: str
     context: JsonObject | None
+    based_on: list[JsonObject] | None = None
+    prior_prescription: JsonObject | None = None
+    container_dosage: JsonObject | None = None
     dosage_instruction: list[JsonObject]
     priority: str | None
     note: str | None
@@ -626,6 +777,9 @@ class MedicationRequestOut(BaseModel):
     intent: str
     category: str
     context: JsonObject | None
+    based_on: list[JsonObject] | None = None
+    prior_prescription: JsonObject | None = None
+    container_dosage: JsonObject | None = None
     dosage_instruction: list[JsonObject]
     priority: str | None
     note: str | None
@@ -639,6 +793,12 @@ class MedicationRequestOut(BaseModel):
     block_reason_code: str | None
     blocked_to: date | None
     blocked_by_legal_entity: uuid.UUID | None
+
+
+class MedicationRequestPrintedOut(MedicationRequestOut):
+    """A prescription with its printout: the sign answer and the prescriber's GET."""
+
+    printout_form: str = Field(description="the prescription form as HTML, in Ukrainian")
 
 
 class PharmacistMedicationRequestOut(BaseModel):
