@@ -156,6 +156,7 @@ async def _check_encounter(
             "$.encounter.class.code", "value is not allowed in enum", "inclusion", list(dic.encounter_classes.names)
         )
     checks.code(enc.type, dic.encounter_types, "$.encounter.type")
+    await checks.employee(enc.performer, "$.encounter.performer")
     for i, reason in enumerate(enc.reasons):
         checks.code(reason, dic.icpc2, f"$.encounter.reasons[{i}]")
     if enc.division is not None:
