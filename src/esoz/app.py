@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from esoz import __version__
 from esoz.analytics.api import router as dashboards_router
@@ -21,9 +22,12 @@ from esoz.core.db import make_engine
 from esoz.core.handlers import install_handlers
 from esoz.core.health import router as health_router
 from esoz.core.logging import configure_logging
+from esoz.core.metrics import observe_pools
+from esoz.core.metrics import router as metrics_router
 from esoz.core.middleware import RequestContextMiddleware
 from esoz.core.openapi import document_scopes
 from esoz.core.patient_data import PatientDataMiddleware
+from esoz.core.proxies import parse_networks
 from esoz.core.ratelimit import RateLimiter
 from esoz.core.worker import run_jobs
 from esoz.enrolment.api import router as enrolment_router
@@ -98,6 +102,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs = (
             asyncio.create_task(run_jobs(jobs_engine, stop, all_jobs(settings))) if jobs_engine is not None else None
         )
+        pools = [("api", app.state.engine), ("auth", app.state.auth_engine)]
+        if jobs_engine is not None:
+            pools.append(("jobs", jobs_engine))
+        pool_gauges = asyncio.create_task(_observe_pools(pools, stop))
         # What exists now (modules, tables, routes, schemas) lives as long as the process: move it out of the
         # collector's generations, so that full collections under load walk only per-request garbage.
         gc.collect()
@@ -106,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             stop.set()
+            await pool_gauges
             if jobs is not None:
                 await jobs
             if jobs_engine is not None:
@@ -119,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="esoz", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
+    app.state.metrics_allow = parse_networks(settings.metrics_allow)
     app.state.token_verifier = verify_access_token  # core.auth's gate asks identity who is calling
     install_handlers(app)
     app.add_middleware(PatientDataMiddleware)  # inside the request context: its rows carry the request id
@@ -141,6 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Routers are matched in this order, one route after another: the MIS hot paths come first (routing was
     # ~5 % of a request's CPU with the busiest routers late in the list; bench/README.md).
     app.include_router(health_router)
+    app.include_router(metrics_router)
     app.include_router(registry_router)
     app.include_router(registry_requests_router)
     app.include_router(enrolment_router)
@@ -173,3 +184,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(notifications_dev_router)
     document_scopes(app)  # after every router: the docs show each route's scopes
     return app
+
+
+async def _observe_pools(pools: list[tuple[str, AsyncEngine]], stop: asyncio.Event) -> None:
+    """Each worker reports its pools' use every few seconds (the gauges are summed over workers at scrape time)."""
+    while not stop.is_set():
+        observe_pools(pools)
+        try:
+            await asyncio.wait_for(stop.wait(), 5)
+        except TimeoutError:
+            pass

@@ -3,6 +3,7 @@
 import asyncio
 import ipaddress
 import os
+import shutil
 import signal
 from pathlib import Path
 from typing import Annotated
@@ -95,6 +96,17 @@ def _sandbox_settings(settings: Settings, demo: bool) -> Settings:
     return get_settings()
 
 
+def _metrics_dir(data_dir: Path) -> None:
+    """Several workers count into files of one folder (prometheus-client's multiprocess mode); a scrape reaching any
+    worker sums them. The folder is emptied first: counts of an earlier run must not be added."""
+    from esoz.core.metrics import MULTIPROCESS_ENV
+
+    folder = (data_dir / "metrics").resolve()
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ[MULTIPROCESS_ENV] = str(folder)
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address [ESOZ_HOST]")] = None,
@@ -140,6 +152,9 @@ def serve(
             typer.echo(f"stand-in ПФУ registry: {pfu.url}/erln/records")
         # Worker processes are spawned: they read the URL (embedded or configured) from the environment.
         os.environ["ESOZ_DATABASE_URL"] = url
+        n_workers = workers or settings.workers
+        if n_workers > 1:
+            _metrics_dir(settings.data_dir)
         get_settings.cache_clear()
         typer.echo(f"esoz is serving on http://{bind}:{port or settings.port} (API docs at /docs)")
         uvicorn.run(
@@ -147,7 +162,7 @@ def serve(
             factory=True,
             host=bind,
             port=port or settings.port,
-            workers=workers or settings.workers,
+            workers=n_workers,
             log_config=None,
             access_log=False,
             # The app decides whose X-Forwarded-* to believe (ESOZ_TRUSTED_PROXIES); uvicorn's own handling would

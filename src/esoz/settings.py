@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     admission_max_queue: int = Field(256, ge=0, description="requests one worker lets wait for a slot at most")
     admission_retry_after_seconds: int = Field(1, ge=1, le=3600, description="Retry-After of a refused request")
 
+    # --- operations ---
+    metrics_allow: list[str] = Field(
+        default_factory=lambda: ["127.0.0.0/8", "::1/128"],
+        description="addresses/CIDRs that may read /metrics (JSON list); others get 404",
+    )
+
     # --- contract layer ---
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="largest accepted request body")
     trusted_proxies: list[str] = Field(

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from esoz.core import envelope
+from esoz.core import envelope, metrics
 from esoz.core.errors import ApiError
 
 EXEMPT_PREFIXES = ("/health", "/ready", "/status", "/static", "/metrics")
@@ -129,6 +129,7 @@ class AdmissionMiddleware:
             await self.app(scope, receive, send)
             return
         if not await self.gate.acquire():
+            metrics.SHED.inc()
             refusal = Overloaded(self.retry_after)
             response = envelope.error(Request(scope), refusal.status, refusal.body(), headers=refusal.headers)
             await response(scope, receive, send)

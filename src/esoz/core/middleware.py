@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from esoz.core import envelope, inputguard, proxies
+from esoz.core import envelope, inputguard, metrics, proxies
 from esoz.core.context import request_id_var
 from esoz.core.errors import ENTRY_HEADER, ENTRY_REQUEST, ApiError, RequestMalformed, ValidationFailed, invalid_entry
 from esoz.core.logging import get_logger
@@ -73,6 +73,7 @@ class RequestContextMiddleware:
         started_at = time.perf_counter()
         status = 500
         started = False
+        metrics.IN_FLIGHT.inc()
 
         async def send_with_id(message: Message) -> None:
             nonlocal status, started
@@ -111,6 +112,9 @@ class RequestContextMiddleware:
             )
             if self.observe is not None:
                 self.observe(scope["path"], status, elapsed)
+            metrics.IN_FLIGHT.dec()
+            route = getattr(scope.get("route"), "path", None)
+            metrics.observe_request(scope["method"], route or metrics.UNMATCHED, status, elapsed)
             request_id_var.reset(token)
 
     def _apply_forwarded(self, scope: Scope) -> None:

@@ -29,6 +29,20 @@ def head_revisions() -> set[str]:
     return set(ScriptDirectory(str(MIGRATIONS_DIR)).get_heads())
 
 
+def missing_heads(current: set[str]) -> set[str]:
+    """The heads of the migration scripts the database has not reached.
+
+    Not `current == heads`: a revision that another one `depends_on` is a head of the scripts but leaves the
+    version table once its dependant is applied, so the comparison is by ancestry.
+    """
+    script = ScriptDirectory(str(MIGRATIONS_DIR))
+    try:
+        applied = {r.revision for r in script.iterate_revisions(tuple(current), "base") if r is not None}
+    except Exception:  # a revision this code does not know (the database is ahead of it): not current either
+        return set(script.get_heads())
+    return set(script.get_heads()) - applied
+
+
 async def current_revisions(conn: AsyncConnection) -> set[str]:
     rows = await conn.execute(text("SELECT version_num FROM alembic_version"))
     return {r[0] for r in rows}

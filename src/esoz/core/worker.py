@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from esoz.core import audit
+from esoz.core import audit, metrics
 from esoz.core.db import make_engine
 from esoz.core.logging import get_logger
 
@@ -44,8 +44,10 @@ async def _loop(engine: AsyncEngine, job: PeriodicJob, stop: asyncio.Event) -> N
                     done = await job.run(conn)
             if done:
                 log.debug("job ran", job=job.name, rows=done)
+            metrics.JOB_RUNS.labels(job.name, "ok").inc()
         except Exception:  # a failing job is logged and retried on its next tick
             log.exception("job failed", job=job.name)
+            metrics.JOB_RUNS.labels(job.name, "error").inc()
         try:
             await asyncio.wait_for(stop.wait(), job.every_seconds)
         except TimeoutError:

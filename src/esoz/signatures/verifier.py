@@ -46,6 +46,7 @@ from pyhanko_certvalidator.errors import (
     ValidationError,
 )
 
+from esoz.core import metrics
 from esoz.signatures import errors
 from esoz.signatures.cache import CertStatusCache
 from esoz.signatures.certinfo import Signer, signer_from_certificate
@@ -213,6 +214,7 @@ class PyhankoVerifier:
 
         cert_sha256 = hashlib.sha256(cert.dump()).digest()
         cache_hit = await ctx.cache.is_verified(cert_sha256, ctx.trust.key)
+        metrics.CERT_CACHE.labels("hit" if cache_hit else "miss").inc()
         if cache_hit:
             # Chain, key usage and revocation were established within the cache TTL; validity at the
             # signing time and the signature itself are checked every time.
