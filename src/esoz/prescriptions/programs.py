@@ -249,16 +249,32 @@ async def get_program(conn: AsyncConnection, id_: uuid.UUID) -> RowMapping:
 
 
 async def list_programs(
-    conn: AsyncConnection, *, name: str | None, is_active: bool | None, mr_blank_type: str | None
-) -> list[RowMapping]:
-    query = select(medical_programs).order_by(medical_programs.c.name)
+    conn: AsyncConnection,
+    *,
+    id_: uuid.UUID | None = None,
+    name: str | None = None,
+    is_active: bool | None = None,
+    mr_blank_type: str | None = None,
+    type_: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[RowMapping], int]:
+    """One page of the programmes the filters select, by name, and how many they select in all."""
+    t = medical_programs
+    conditions = []
+    if id_ is not None:
+        conditions.append(t.c.id == id_)
     if name:
-        query = query.where(func.lower(medical_programs.c.name).contains(name.lower()))
+        conditions.append(func.lower(t.c.name).contains(name.lower()))
     if is_active is not None:
-        query = query.where(medical_programs.c.is_active.is_(is_active))
+        conditions.append(t.c.is_active.is_(is_active))
     if mr_blank_type:
-        query = query.where(medical_programs.c.mr_blank_type == mr_blank_type)
-    return list((await conn.execute(query)).mappings())
+        conditions.append(t.c.mr_blank_type == mr_blank_type)
+    if type_:
+        conditions.append(t.c.type == type_)
+    page = select(t).where(*conditions).order_by(t.c.name, t.c.id).limit(limit).offset(offset)
+    total = (await conn.execute(select(func.count()).select_from(t).where(*conditions))).scalar_one()
+    return list((await conn.execute(page)).mappings()), total
 
 
 async def _set_active(
