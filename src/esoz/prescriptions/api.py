@@ -111,6 +111,12 @@ async def list_drugs(
     "/medication_request_requests/prequalify",
     response_model=Envelope[list[schemas.PrequalifyOut]],
     summary="Which programmes a prescription fits",
+    description=(
+        "Checks the draft against each programme of `programs[]` as create would, and answers per programme "
+        "`program_id`, `program_name`, `status` (VALID or INVALID) and `rejection_reason`. esoz deviation: each "
+        "item also lists the programme's brands of the INN dosage in `participants`; a `medical_program_id` in the "
+        "draft is accepted and ignored."
+    ),
     responses=WRITE,
 )
 async def prequalify(request: Request, conn: WriteConn, auth: MrrWrite, body: schemas.Prequalify) -> Response:
@@ -155,6 +161,11 @@ async def list_requests(
     status: Literal["NEW", "SIGNED", "REJECTED", "EXPIRED"] | None = None,
     employee_id: uuid.UUID | None = None,
     intent: Literal["order", "plan"] | None = None,
+    legal_entity_id: uuid.UUID | None = None,
+    episode_id: Annotated[uuid.UUID | None, Query(description="the episode of the draft's encounter")] = None,
+    encounter_id: uuid.UUID | None = None,
+    care_plan_id: uuid.UUID | None = None,
+    activity_id: uuid.UUID | None = None,
 ) -> Response:
     rows, total = await requests.list_for_person(
         conn,
@@ -163,6 +174,8 @@ async def list_requests(
         status=status,
         employee_id=employee_id,
         intent=intent,
+        legal_entity_id=legal_entity_id,
+        references=requests.References(encounter_id, episode_id, care_plan_id, activity_id),
         limit=page.page_size,
         offset=page.offset,
     )
@@ -190,17 +203,12 @@ async def get_request(request: Request, conn: ReadConn, auth: MrrRead, person_id
 async def get_request_v1(request: Request, conn: ReadConn, auth: MrrRead, id: uuid.UUID) -> Response:
     return envelope.ok(request, await requests.get(conn, id, auth))
 
-    description=(
-        "Checks the draft against each programme of `programs[]` as create would, and answers per programme "
-        "`program_id`, `program_name`, `status` (VALID or INVALID) and `rejection_reason`. esoz deviation: each "
-        "item also lists the programme's brands of the INN dosage in `participants`; a `medical_program_id` in the "
-        "draft is accepted and ignored."
-    ),
 
 @router.patch(
     "/medication_request_requests/{id}/actions/sign",
-    response_model=Envelope[schemas.MedicationRequestOut],
+    response_model=Envelope[schemas.MedicationRequestPrintedOut],
     summary="Sign a draft: the prescription is created",
+    description="Answers the prescription with its printout (`printout_form`, HTML in Ukrainian).",
     responses=SIGNED,
 )
 async def sign_request(
@@ -236,11 +244,6 @@ cast(_Signed, _medication_request_filters).__signature__ = inspect.signature(sch
 
 
 @router.get(
-    legal_entity_id: uuid.UUID | None = None,
-    episode_id: Annotated[uuid.UUID | None, Query(description="the episode of the draft's encounter")] = None,
-    encounter_id: uuid.UUID | None = None,
-    care_plan_id: uuid.UUID | None = None,
-    activity_id: uuid.UUID | None = None,
     "/persons/{person_id}/medication_requests",
     response_model=ListEnvelope[schemas.MedicationRequestOut],
     summary="A patient's prescriptions",
@@ -249,8 +252,6 @@ cast(_Signed, _medication_request_filters).__signature__ = inspect.signature(sch
 )
 async def list_prescriptions(
     request: Request,
-        legal_entity_id=legal_entity_id,
-        references=requests.References(encounter_id, episode_id, care_plan_id, activity_id),
     conn: ReadConn,
     auth: MrRead,
     person_id: uuid.UUID,
@@ -266,8 +267,9 @@ async def list_prescriptions(
 
 @router.get(
     "/persons/{person_id}/medication_requests/{id}",
-    response_model=Envelope[schemas.MedicationRequestOut],
+    response_model=Envelope[schemas.MedicationRequestPrintedOut],
     summary="A prescription",
+    description="With its printout (`printout_form`, HTML in Ukrainian).",
     responses=READ,
     openapi_extra=patient_data("medication_request", person="path:person_id", id="path:id"),
 )
@@ -278,15 +280,50 @@ async def get_prescription(
 
 
 @router.get(
+    "/persons/{person_id}/medication_requests/{id}/printout_form",
+    response_model=Envelope[schemas.PrintoutOut],
+    summary="A prescription's printout",
+    description="The paper form of the prescription as HTML, in Ukrainian.",
+    responses=READ,
+    openapi_extra=patient_data("medication_request", person="path:person_id", id="path:id"),
+)
+async def get_prescription_printout(
+    request: Request, conn: ReadConn, auth: MrDetails, person_id: uuid.UUID, id: uuid.UUID
+) -> Response:
+    return envelope.ok(request, await prescriptions.get_printout(conn, id, auth, person_id))
+
+
+@router.get(
     "/medication_requests/{id}",
     response_model=Envelope[schemas.MedicationRequestPrintedOut],
     summary="A prescription",
+    description="With its printout (`printout_form`, HTML in Ukrainian).",
     responses=READ,
     openapi_extra=patient_data("medication_request", person="data:person.id", id="data:id"),
-    description="Answers the prescription with its printout (`printout_form`, HTML in Ukrainian).",
 )
 async def get_prescription_by_id(request: Request, conn: ReadConn, auth: MrDetails, id: uuid.UUID) -> Response:
     return envelope.ok(request, await prescriptions.get(conn, id, auth))
+
+
+@router.post(
+    "/medication_requests/{id}/actions/qualify",
+    response_model=Envelope[list[schemas.QualifyOut]],
+    summary="Which programmes a prescription can be dispensed under, as which brands",
+    description=(
+        "For each programme of `programs[]`: VALID with its participants (programme medications of the prescribed "
+        "INN dosage: brand, prices, reimbursement per package, package sizes) or INVALID with the "
+        "`rejection_reason` (programme inactive or closed for dispensing, INN not in the programme, a dispensed "
+        "prescription of the same INN in the period, no running reimbursement contract of the pharmacy covering "
+        "`division_id`). A pharmacy may qualify any prescription (unless its wrong codes locked it out), a clinic "
+        "its own; `division_id` is a division of the caller. A plan, a prescription that is not ACTIVE or is "
+        "blocked: 409; an unknown programme: 422. Writes nothing."
+    ),
+    responses=WRITE,
+)
+async def qualify_prescription(
+    request: Request, conn: ReadConn, auth: MrDetails, id: uuid.UUID, body: schemas.Qualify
+) -> Response:
+    return envelope.ok(request, await prescriptions.qualify(conn, id, body, auth))
 
 
 @router.patch(
@@ -334,7 +371,7 @@ async def block_prescription(
 
 @router.patch(
     "/medication_requests/{id}/actions/unblock",
-    response_model=Envelope[schemas.MedicationRequestPrintedOut],
+    response_model=Envelope[schemas.MedicationRequestOut],
     summary="Unblock a prescription",
     responses=WRITE,
 )
@@ -344,7 +381,6 @@ async def unblock_prescription(
     row = await prescriptions.set_block(
         conn, id, auth, block=False, reason_code=body.block_reason_code, reason=body.block_reason
     )
-    description="With its printout (`printout_form`, HTML in Ukrainian).",
     return envelope.ok(request, row)
 
 
@@ -354,25 +390,10 @@ async def unblock_prescription(
 @router.get(
     "/pharmacy/medication_requests/{id}",
     response_model=Envelope[schemas.MedicationRequestOut | schemas.PharmacistMedicationRequestOut],
-@router.get(
-    "/persons/{person_id}/medication_requests/{id}/printout_form",
-    response_model=Envelope[schemas.PrintoutOut],
-    summary="A prescription's printout",
-    description="The paper form of the prescription as HTML, in Ukrainian.",
-    responses=READ,
-    openapi_extra=patient_data("medication_request", person="path:person_id", id="path:id"),
-)
-async def get_prescription_printout(
-    request: Request, conn: ReadConn, auth: MrDetails, person_id: uuid.UUID, id: uuid.UUID
-) -> Response:
-    return envelope.ok(request, await prescriptions.get_printout(conn, id, auth, person_id))
-
-
     summary="Find a prescription by id or number (with the patient's code)",
     description=(
         "`id` is the prescription's UUID or its number `0000-XXXX-XXXX-XXXX`. Without `code` the answer is the "
         "contract's pharmacist shape. **esoz:** `code`, when given, is checked (403 `Incorrect code`) and then "
-    description="With its printout (`printout_form`, HTML in Ukrainian).",
         "opens the prescription as a pharmacy sees it; wrong codes are counted per prescription and pharmacy, "
         "and after ESOZ_MR_CODE_MAX_ATTEMPTS (5) that pharmacy is refused the prescription (403), with any code."
     ),
@@ -380,27 +401,6 @@ async def get_prescription_printout(
     openapi_extra=patient_data("medication_request", person="route", id="route"),
 )
 async def pharmacy_get_prescription(
-@router.post(
-    "/medication_requests/{id}/actions/qualify",
-    response_model=Envelope[list[schemas.QualifyOut]],
-    summary="Which programmes a prescription can be dispensed under, as which brands",
-    description=(
-        "For each programme of `programs[]`: VALID with its participants (programme medications of the prescribed "
-        "INN dosage: brand, prices, reimbursement per package, package sizes) or INVALID with the "
-        "`rejection_reason` (programme inactive or closed for dispensing, INN not in the programme, a dispensed "
-        "prescription of the same INN in the period, no running reimbursement contract of the pharmacy covering "
-        "`division_id`). A pharmacy may qualify any prescription (unless its wrong codes locked it out), a clinic "
-        "its own; `division_id` is a division of the caller. A plan, a prescription that is not ACTIVE or is "
-        "blocked: 409; an unknown programme: 422. Writes nothing."
-    ),
-    responses=WRITE,
-)
-async def qualify_prescription(
-    request: Request, conn: ReadConn, auth: MrDetails, id: uuid.UUID, body: schemas.Qualify
-) -> Response:
-    return envelope.ok(request, await prescriptions.qualify(conn, id, body, auth))
-
-
     request: Request,
     conn: ReadConn,
     auth: MrPharmacy,
@@ -414,7 +414,7 @@ async def qualify_prescription(
 
 @router.patch(
     "/pharmacy/medication_requests/{id}/actions/block",
-    response_model=Envelope[schemas.MedicationRequestPrintedOut],
+    response_model=Envelope[schemas.MedicationRequestOut],
     summary="Block a prescription (pharmacy)",
     responses=WRITE,
 )
