@@ -3,20 +3,30 @@ and the issuer's public keys, published without authentication so that verifiers
 
 import html
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from esoz.approvals.service import active_approval
 from esoz.core import envelope
-from esoz.core.auth import AuthContext
+from esoz.core.auth import AuthContext, require_scopes
 from esoz.core.db import ReadConn
+from esoz.core.errors import Forbidden
 from esoz.core.patient_data import patient_data
 from esoz.core.schemas import Envelope
-from esoz.medical_events import access, certificate
-from esoz.medical_events.read_auth import ImmunizationRead
+from esoz.identity.users import party_id_of_user
+from esoz.medical_events import certificate
+from esoz.registry.repository import CallerLookups, has_active_declaration
+
+ImmunizationRead = Annotated[AuthContext, Depends(require_scopes("immunization:read"))]
+_CALLER = CallerLookups(party_id_of_user())
+REFUSED = (
+    "Access denied: no active declaration with the patient and no active approval of the patient's medical records "
+    "granted to your employee or legal entity (request one: POST /api/patients/{patient_id}/approvals)"
+)
 
 router = APIRouter(prefix="/api", tags=["vaccination certificate"])
 
@@ -50,12 +60,33 @@ class PublicKey(BaseModel):
     public_key_der: str = Field(description="base64 DER SubjectPublicKeyInfo")
 
 
-async def _issue(conn: AsyncConnection, request: Request, auth: AuthContext, patient_id: uuid.UUID) -> Any:
-    """The certificate carries the patient's immunization history: read as the whole record is."""
-    if not auth.sees_everything:
-        reader = await access.reader_of(conn, auth, person_id=patient_id)
-        if not reader.whole_record:
-            raise access.refused()
+async def _may_read(conn: AsyncConnection, auth: AuthContext, patient_id: uuid.UUID) -> bool:
+    """The certificate carries the patient's immunization history, so it is read as the whole record is: by НСЗУ,
+    by one of the caller's employees with the patient's active declaration, or with an active approval of the
+    whole record granted to one of them or to the caller's legal entity."""
+    if auth.sees_everything:
+        return True
+    if auth.user_id is None or auth.legal_entity_id is None:
+        return False
+    employees = await _CALLER.employees(conn, user_id=auth.user_id, legal_entity_id=auth.legal_entity_id)
+    for employee in employees:
+        if await has_active_declaration(conn, person_id=patient_id, employee_id=employee.id):
+            return True
+    holders: list[uuid.UUID | None] = [e.id for e in employees] or [None]
+    for holder in holders:
+        found = await active_approval(
+            conn, person_id=patient_id, granted_to_employee_id=holder, granted_to_legal_entity_id=auth.legal_entity_id
+        )
+        if found is not None:
+            return True
+    return False
+
+
+async def _issue(
+    conn: AsyncConnection, request: Request, auth: AuthContext, patient_id: uuid.UUID
+) -> certificate.VaccinationCertificate:
+    if not await _may_read(conn, auth, patient_id):
+        raise Forbidden(REFUSED)
     return await certificate.issue(conn, settings=request.app.state.settings, person_id=patient_id)
 
 
@@ -71,7 +102,7 @@ async def get_certificate(request: Request, conn: ReadConn, auth: ImmunizationRe
     dose, signed by esoz's issuer key (ES256); verify it offline with the keys of
     `GET /api/vaccination_certificates/keys` (`esoz certificate verify`). Readable by the doctor of the patient's
     active declaration, the holder of an approval of the whole record, and НСЗУ."""
-    issued: certificate.VaccinationCertificate = await _issue(conn, request, auth, patient_id)
+    issued = await _issue(conn, request, auth, patient_id)
     data = {
         "certificate": issued.hc1,
         "kid": issued.kid,
@@ -100,7 +131,7 @@ async def print_certificate(
     request: Request, conn: ReadConn, auth: ImmunizationRead, patient_id: uuid.UUID
 ) -> Response:
     """The certificate as a Ukrainian HTML page with its QR code, to print or show."""
-    issued: certificate.VaccinationCertificate = await _issue(conn, request, auth, patient_id)
+    issued = await _issue(conn, request, auth, patient_id)
     return HTMLResponse(render_print_form(issued))
 
 
