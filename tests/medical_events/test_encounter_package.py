@@ -2,6 +2,7 @@
 its CMS; bad packages are refused with the contract's errors and write nothing; corrections mark records (or the
 whole encounter) entered in error."""
 
+import threading
 import uuid
 from typing import Any
 
@@ -278,3 +279,27 @@ def test_a_correction_of_a_record_of_another_encounter_is_refused(
     nothing = {"encounter": first["encounter"]}
     assert invalid(records.correct(clinic, patient, nothing))[0][0] == "$"
     assert status_of(pg, "conditions", patient, second["conditions"][0]["id"]) == "confirmed"
+
+
+def test_the_same_package_twice_at_once_is_stored_once(
+    records: Records, clinic: Clinic, patient: Patient, episode: str, pg: psycopg.Connection
+) -> None:
+    body = package(clinic, episode)
+    signed = sign(body, clinic.doctor.cert)
+    answers: list[int] = []
+
+    def send() -> None:
+        with httpx.Client(base_url=str(records.client.base_url), timeout=30) as own:
+            request = {"signed_data": signed}
+            answer = own.post(f"/api/patients/{patient.id}/encounter_package", json=request, headers=clinic.headers)
+            answers.append(answer.status_code)
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(answers)[0] == 202 and sorted(answers)[1] in (409, 422), answers
+    assert rows_of(pg, patient) == dict.fromkeys(TABLES, 0) | {
+        "encounters": 1, "conditions": 1, "observations": 1, "immunizations": 1
+    }  # fmt: skip

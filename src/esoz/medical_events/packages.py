@@ -350,9 +350,8 @@ async def _insert(
     ]
     for kind, i, record in _records(package):
         record_id = record.id
-        await conn.execute(
-            RECORD_TABLES[kind]
-            .insert()
+        written = await conn.execute(
+            pg_insert(RECORD_TABLES[kind])
             .values(
                 id=record_id,
                 episode_id=episode.id,
@@ -362,7 +361,10 @@ async def _insert(
                 **_row_values(kind, record),
                 **common,
             )
+            .on_conflict_do_nothing()
         )
+        if written.rowcount == 0:  # another package with the same record id, committed meanwhile
+            raise Conflict("A record with such id already exists")
     if enc.diagnoses:
         codes_by_condition = {str(c.id): c.code.model_dump(mode="json", exclude_none=True) for c in package.conditions}
         current = [
