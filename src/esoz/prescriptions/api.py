@@ -149,6 +149,10 @@ async def create_request(
     "/persons/{person_id}/medication_request_requests",
     response_model=ListEnvelope[schemas.MedicationRequestRequestOut],
     summary="A patient's prescription drafts",
+    description=(
+        "`episode_id` finds the drafts made in an encounter of that episode. esoz deviation: without `status` "
+        "drafts of every status are listed (the contract's default is NEW)."
+    ),
     responses=READ,
     openapi_extra=patient_data("medication_request_request", person="path:person_id", id="data:id"),
 )

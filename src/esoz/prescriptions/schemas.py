@@ -821,6 +821,9 @@ class PharmacistMedicationRequestOut(BaseModel):
     intent: str
     category: str
     context: JsonObject | None
+    based_on: list[JsonObject] | None = None
+    prior_prescription: JsonObject | None = None
+    container_dosage: JsonObject | None = None
     dosage_instruction: list[JsonObject]
     priority: str | None
     note: str | None
