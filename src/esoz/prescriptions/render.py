@@ -3,14 +3,19 @@
 Prescription and dispense renders are built once (at create) and stored; these functions build the parts.
 """
 
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
 
-from esoz.prescriptions.common import num, settings_of
+from esoz.prescriptions.common import KYIV, num, settings_of
 
 
 def _take(row: Any, names: str) -> dict[str, Any]:
     return {name: row[name] for name in names.split()}
+
+
+def block_end(day: date | None) -> datetime | None:
+    """A block is kept to the day; the contract answers a date-time: the last second of that day in Kyiv."""
+    return None if day is None else datetime.combine(day, time(23, 59, 59), KYIV)
 
 
 def legal_entity(row: Any) -> dict[str, Any]:
@@ -123,7 +128,7 @@ def medication_request(row: Any, *, pharmacy: bool = False) -> dict[str, Any]:
         is_blocked=row["is_blocked"],
         block_reason=row["block_reason"],
         block_reason_code=row["block_reason_code"],
-        blocked_to=row["blocked_to"],
+        blocked_to=block_end(row["blocked_to"]),
         blocked_by_legal_entity=row["blocked_by_legal_entity"],
     )
     if pharmacy:  # a pharmacy sees what it needs to dispense, not the prescriber's details

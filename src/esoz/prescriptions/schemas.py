@@ -9,7 +9,7 @@ from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from esoz.core.numeric import integer, numeric
-from esoz.prescriptions.common import DEFAULT_SETTINGS, BlankType, FundingSource
+from esoz.prescriptions.common import DEFAULT_SETTINGS, KYIV, BlankType, FundingSource
 
 Text = Annotated[str, Field(min_length=1, max_length=255)]
 # Each number is bounded by its column (models.py): NUMERIC(12, 2) money, NUMERIC(12, 3) quantities,
@@ -352,7 +352,25 @@ class SignedReject(Strict):
 class Block(Strict):
     block_reason_code: Text
     block_reason: str | None = Field(None, max_length=1000)
-    blocked_to: date | None = None
+    blocked_to: date | None = Field(
+        None,
+        description=(
+            "until when, as the contract gives it (a date-time) or a date. esoz deviation: the block is kept to the "
+            "day the date-time falls on in Kyiv, and answered as the end of that day"
+        ),
+    )
+
+    @field_validator("blocked_to", mode="before")
+    @classmethod
+    def _day_of(cls, value: Any) -> Any:
+        if isinstance(value, str) and "T" in value:
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                return value  # refused below as not a date, with the field named
+        if isinstance(value, datetime):
+            return (value if value.tzinfo else value.replace(tzinfo=KYIV)).astimezone(KYIV).date()
+        return value
 
 
 class Unblock(Strict):
@@ -791,7 +809,7 @@ class MedicationRequestOut(BaseModel):
     is_blocked: bool
     block_reason: str | None
     block_reason_code: str | None
-    blocked_to: date | None
+    blocked_to: datetime | None
     blocked_by_legal_entity: uuid.UUID | None
 
 
@@ -831,7 +849,7 @@ class PharmacistMedicationRequestOut(BaseModel):
     reject_reason_code: str | None
     block_reason: str | None
     block_reason_code: str | None
-    blocked_to: date | None
+    blocked_to: datetime | None
     blocked_by_legal_entity: uuid.UUID | None
     inform_with: uuid.UUID | None
 
