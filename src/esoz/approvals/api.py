@@ -45,9 +45,13 @@ async def create(
     or the caller's legal entity (`granted_to`). The patient gets an SMS with the code; the approval opens access
     once the code is entered (`PATCH .../approvals/{id}`).
 
+    The grantee is an approved doctor or specialist of the caller's legal entity, or that legal entity; the code
+    goes to the patient's OTP authentication method (`authorize_with`, else the first one).
+
     esoz deviation: `resources` takes episodes of care only, and the other kinds of the blueprint's One Of
     (`service_request`, `forbidden_group`, `diagnoses_group`, `service_group`, `resource_types`, `composition`,
-    `child_resource`) are refused with 422 until esoz keeps those records."""
+    `child_resource`) are refused with 422 until esoz keeps those records. The approval is created at once and
+    answered with 201 (the blueprint's synchronous option), never a 202 job; the answer also carries `status`."""
     data = await service.create(
         conn, settings=request.app.state.settings, auth=auth, person_id=patient_id, body=body
     )  # fmt: skip
@@ -85,7 +89,9 @@ async def verify(
 async def resend(
     request: Request, conn: WriteConn, auth: ApprovalCreate, patient_id: uuid.UUID, id: uuid.UUID
 ) -> Response:
-    """Send the patient a new code; the previous one stops working."""
+    """Send the patient a new code; the previous one stops working and the wrong-code count starts again. At most
+    `ESOZ_APPROVAL_CODE_MAX_SENDS` codes per approval (429 `otp_timeout`). esoz deviation: always 201 with the
+    approval, never a 202 job."""
     settings = request.app.state.settings
     data = await service.resend(conn, settings=settings, auth=auth, person_id=patient_id, approval_id=id)
     return envelope.ok(request, data, status=201)
@@ -113,7 +119,9 @@ async def list_(
     access_level: Literal["read", "write"] | None = None,
 ) -> Response:
     """Every approval of the patient for НСЗУ and the clinic of the patient's active declaration; the caller's
-    legal entity's own approvals for anyone else."""
+    legal entity's own approvals for anyone else. esoz deviation: who sees an approval is decided per legal entity
+    (the clinic that asked for it, or the declaration's clinic), not per user; `granted_resource_type` takes
+    `episode_of_care` or `patient`."""
     rows, total = await service.list_for_patient(
         conn, auth=auth, person_id=patient_id, page=page, granted_to=granted_to, granted_resources=granted_resources,
         granted_resource_type=granted_resource_type, is_verified=is_verified, reason=reason, is_expired=is_expired,
@@ -130,6 +138,7 @@ async def list_(
     openapi_extra=patient_data("approval", person="path:patient_id", id="path:id"),
 )
 async def get(request: Request, conn: ReadConn, auth: ApprovalRead, patient_id: uuid.UUID, id: uuid.UUID) -> Response:
+    """Visible to the clinic that asked for it, the clinic of the patient's declaration and НСЗУ (others: 404)."""
     return envelope.ok(request, await service.get(conn, auth=auth, person_id=patient_id, approval_id=id))
 
 
@@ -143,5 +152,7 @@ async def get(request: Request, conn: ReadConn, auth: ApprovalRead, patient_id: 
 async def cancel(
     request: Request, conn: WriteConn, auth: ApprovalCancel, patient_id: uuid.UUID, id: uuid.UUID
 ) -> Response:
-    """End the approval at once: by the clinic that holds it, the clinic of the patient's declaration, or НСЗУ."""
+    """End the approval at once: by the clinic that holds it, the clinic of the patient's declaration, or НСЗУ
+    (anyone else: 403). esoz deviation: answers 201 with the approval details (the blueprint's synchronous
+    option) rather than a 202 job."""
     return envelope.ok(request, await service.cancel(conn, auth=auth, person_id=patient_id, approval_id=id), status=201)
