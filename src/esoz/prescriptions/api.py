@@ -61,7 +61,7 @@ def _settings(request: Request) -> Settings:
 
 @router.get(
     "/medical_programs",
-    response_model=Envelope[list[schemas.MedicalProgramOut]],
+    response_model=ListEnvelope[schemas.MedicalProgramOut],
     summary="Medical programmes",
     responses=READ,
 )
@@ -69,12 +69,24 @@ async def list_programs(
     request: Request,
     conn: ReadConn,
     auth: ProgramRead,
+    page: Pagination,
+    id: uuid.UUID | None = None,
     name: Annotated[str | None, Query(max_length=255)] = None,
     is_active: bool | None = None,
-    mr_blank_type: Annotated[str | None, Query(max_length=8)] = None,
+    mr_blank_type: Literal["F-1", "F-3"] | None = None,
+    type: Literal["MEDICATION", "SERVICE"] | None = None,
 ) -> Response:
-    rows = await programs.list_programs(conn, name=name, is_active=is_active, mr_blank_type=mr_blank_type)
-    return envelope.ok(request, [render.medical_program(r) for r in rows])
+    rows, total = await programs.list_programs(
+        conn,
+        id_=id,
+        name=name,
+        is_active=is_active,
+        mr_blank_type=mr_blank_type,
+        type_=type,
+        limit=page.page_size,
+        offset=page.offset,
+    )
+    return envelope.ok(request, [render.medical_program(r) for r in rows], paging=Paging.of(page, total))
 
 
 @router.get(
