@@ -48,8 +48,8 @@ def test_episode_opens_changes_and_closes(
     assert episode_row(pg, patient, body["id"])["status"] == "active"
     events = "SELECT count(*) FROM events WHERE entity_type = 'Episode' AND entity_id = %s"
     assert count(pg, events, body["id"]) == 1
-    audit = "SELECT count(*) FROM audit_log WHERE action = 'episode.create' AND resource_id = %s"
-    assert count(pg, audit, body["id"]) == 1
+    audit = "SELECT count(*) FROM audit_log WHERE action = 'episode.create' AND resource_id = %s AND person_id = %s"
+    assert count(pg, audit, body["id"], patient.id) == 1
 
     second = world.doctor(clinic.legal_entity_id, clinic.division_id)
     change = {"name": "Гіпертензія II ст.", "care_manager": ref("employee", second.id)}

@@ -16,7 +16,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from esoz.core import clock
+from esoz.core import audit, clock
 from esoz.core.auth import AuthContext
 from esoz.core.errors import Conflict, NotFound, ValidationFailed, invalid_entry
 from esoz.medical_events import codes
@@ -25,7 +25,7 @@ from esoz.medical_events.schemas import EpisodeCancel, EpisodeClose, EpisodeCrea
 from esoz.medical_events.service import ENTERED_IN_ERROR, EpisodeRecord, get_episode
 from esoz.referrals import async_jobs
 from esoz.registry import repository
-from esoz.signatures.flow import AuditEntry, Effects, StatusChange, record_effects
+from esoz.signatures.flow import Effects, StatusChange, record_effects
 
 ACTIVE, CLOSED = "active", "closed"
 ENTITY = "Episode"
@@ -48,26 +48,22 @@ async def _done(
     new_status: str,
     status_code: int = 200,
 ) -> dict[str, Any]:
-    effects = Effects(
-        changes=(
-            StatusChange(
-                entity_type=ENTITY,
-                entity_id=episode_id,
-                old_status=old_status,
-                new_status=new_status,
-                legal_entity_id=auth.legal_entity_id,
-            ),
-        ),
-        audit=(
-            AuditEntry(
-                action=f"episode.{action}",
-                resource_type="episode",
-                resource_id=episode_id,
-                details={"person_id": str(person_id)},
-            ),
-        ),
+    change = StatusChange(
+        entity_type=ENTITY,
+        entity_id=episode_id,
+        old_status=old_status,
+        new_status=new_status,
+        legal_entity_id=auth.legal_entity_id,
     )
-    await record_effects(conn, effects, auth=auth)
+    await record_effects(conn, Effects(changes=(change,)), auth=auth)
+    await audit.record(
+        conn,
+        action=f"episode.{action}",
+        resource_type="episode",
+        resource_id=episode_id,
+        actor=auth.actor,
+        person_id=person_id,
+    )
     return await async_jobs.record_processed(
         conn,
         kind=f"episode.{action}",
@@ -146,7 +142,7 @@ async def create(
 async def _own_episode(
     conn: AsyncConnection, auth: AuthContext, person_id: uuid.UUID, episode_id: uuid.UUID
 ) -> EpisodeRecord:
-    """The episode, locked; 404 when the patient has none such, 403-like 409 when another clinic manages it."""
+    """The episode, locked; 404 when the patient has none such, 409 when another clinic manages it."""
     await repository.active_patient(conn, person_id=person_id)
     episode = await get_episode(conn, person_id=person_id, episode_id=episode_id, lock=True)
     if episode is None:
