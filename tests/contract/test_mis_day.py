@@ -40,7 +40,7 @@ from esoz.services.seed import load_catalogue_into  # noqa: E402
 from esoz.settings import Settings  # noqa: E402
 from esoz.signatures.devpki import DevPki  # noqa: E402
 
-COUNSELLING = "409063005"  # SNOMED: counselling, the category of a consultation referral
+LABORATORY = "108252007"  # SNOMED: laboratory procedure, the category of a lab test referral
 CATEGORY_SYSTEM = "eHealth/SNOMED/service_request_categories"
 
 
@@ -140,7 +140,16 @@ def test_an_mis_day(day: Day, dev_pki: DevPki) -> None:
         mis.get(f"/api/pharmacy/medication_requests/{number}", params={"code": code}, headers=pharmacist.headers)
     )
     assert looked_up["id"] == prescription["id"]
-    # step: qualify — POST /api/medication_requests/{id}/actions/qualify, when esoz serves it
+    # step: qualify — which programmes it can be dispensed under, and as which brands
+    qualify = {"division_id": pharmacy.division_id, "programs": [{"id": prescription["medical_program"]["id"]}]}
+    [qualified] = ok(
+        mis.post(
+            f"/api/medication_requests/{prescription['id']}/actions/qualify", json=qualify, headers=pharmacist.headers
+        )
+    )
+    assert qualified["status"] == "VALID", qualified
+    brands = {(p["id"], p["medication_id"]) for p in qualified["participants"]}
+    assert (medicine.program_medication_id, medicine.brand_id) in brands
     dispense = ok(
         mis.post(
             "/api/pharmacy/medication_dispenses",
@@ -162,21 +171,31 @@ def test_an_mis_day(day: Day, dev_pki: DevPki) -> None:
     after = ok(mis.get(f"/api/persons/{patient_id}/medication_requests/{prescription['id']}", headers=doctor.headers))
     assert after["status"] == "COMPLETED"
 
-    # The doctor refers the patient for a consultation chosen from the service catalogue.
-    [group] = ok(mis.get("/api/services", params={"code": "CNS-0001"}))
+    # The doctor refers the patient for an HbA1c test under the programme of free diagnostics: the programme, what
+    # it covers and the service, all from the catalogue's contract calls.
+    [program] = ok(mis.get("/api/medical_programs", params={"type": "SERVICE"}, headers=doctor.headers))
+    [group] = ok(mis.get("/api/services", params={"code": "LAB-0005"}))
     service = next(s for g in [group, *(group.get("groups") or [])] for s in g.get("services") or [])
-    assert service["code"] == "CNS-0001"
+    assert service["code"] == "LAB-0005"
+    covered = ok(
+        mis.get(
+            "/api/program_services",
+            params={"medical_program_id": program["id"], "page_size": 100},
+            headers=performer.headers,
+        )
+    )
+    entry = next(e for e in covered if e["service_id"] == service["id"])
     referral = {
         "id": str(uuid.uuid4()),
         "status": "active",
         "intent": "order",
         "priority": "routine",
-        "category": me.concept(CATEGORY_SYSTEM, COUNSELLING),
+        "category": me.concept(CATEGORY_SYSTEM, LABORATORY),
         "code": me.ref("service", service["id"]),
-        "occurrence_period": {"start": "2026-12-10T09:00:00+02:00", "end": "2026-12-10T10:00:00+02:00"},
+        "program": me.ref("medical_program", program["id"]),
         "requester_employee": me.ref("employee", doctor.id),
         "requester_legal_entity": me.ref("legal_entity", clinic.legal_entity_id),
-        "note": "Консультація ендокринолога щодо дозування метформіну",
+        "note": "Контроль глікованого гемоглобіну на метформіні",
     }
     job = ok(
         mis.post(
@@ -204,14 +223,20 @@ def test_an_mis_day(day: Day, dev_pki: DevPki) -> None:
         "used_by_legal_entity": me.ref("legal_entity", lab.legal_entity_id),
         "used_by_employee": me.ref("employee", performer.id),
     }
-    # step: programme use — `program` and `program_service` in the use body, when esoz takes them
+    # step: programme use — the performer uses it under the programme's entry that pays for the test
+    use |= {
+        "program": me.ref("medical_program", program["id"]),
+        "program_service": me.ref("program_service", entry["id"]),
+    }
     actions = f"/api/service_requests/{referral['id']}/actions"
     ok(mis.patch(f"{actions}/use", json=use, headers=performer.headers), 202)
     ok(mis.patch(f"{actions}/process", headers=performer.headers), 202)
-    ok(mis.patch(f"{actions}/complete", json={"completed_with": me.ref("encounter", uuid.uuid4())},
-                 headers=performer.headers), 202)  # fmt: skip
+    completion = {"completed_with": me.ref("diagnostic_report", uuid.uuid4()),
+                  "program_service": me.ref("program_service", entry["id"])}  # fmt: skip
+    ok(mis.patch(f"{actions}/complete", json=completion, headers=performer.headers), 202)
     done = ok(mis.get(f"/api/patients/{patient_id}/service_requests/{referral['id']}", headers=doctor.headers))
     assert done["status"] == "completed"
+    assert done["program_service"]["identifier"]["value"] == entry["id"]
 
     # The doctor submits a sick-leave conclusion; it reaches the Pension Fund registry.
     author = me.Clinic(clinic.legal_entity_id, clinic.division_id, me.Doctor(doctor.id, doctor.tax_id, doctor.cert),
