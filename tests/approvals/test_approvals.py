@@ -278,3 +278,28 @@ def test_the_sms_is_ukrainian_and_names_the_doctor(api: httpx.Client, world: Wor
     text = world.wait_sms(patient.phone, "медичних записів")["text"]
     assert text.startswith("Код ") and "лікар" in text
     assert RESOURCES  # the references above use the contract's eHealth/resources system
+
+
+def test_the_declaration_clinic_sees_and_cancels_every_approval(
+    api: httpx.Client, world: World, pg: psycopg.Connection
+) -> None:
+    family, specialist, patient = world.clinic(), world.clinic(), world.patient()
+    declaration = uuid.uuid4()
+    pg.execute(
+        "INSERT INTO declarations (id, person_id, declaration_number, employee_id, division_id, legal_entity_id,"
+        " start_date, end_date, signed_at, status) VALUES (%s, %s, %s, %s, %s, %s, current_date,"
+        " current_date + 365, now(), 'active')",
+        (declaration, patient.id, f"D-{declaration.hex[:8]}", family.doctor.id, family.division_id,
+         family.legal_entity_id),
+    )  # fmt: skip
+    pg.commit()
+    approval_id = create(api, specialist, patient).json()["data"]["id"]
+    listed = api.get(f"/api/patients/{patient.id}/approvals", headers=family.headers)
+    assert [a["id"] for a in listed.json()["data"]] == [approval_id]
+    assert api.get(url(patient, approval_id), headers=family.headers).status_code == 200
+    # the family doctor's clinic may end it, but not enter the patient's code for another clinic
+    assert api.patch(url(patient, approval_id), json={"code": 1234}, headers=family.headers).status_code == 403
+    cancelled = api.patch(url(patient, approval_id, "cancel"), headers=family.headers)
+    assert cancelled.status_code == 201, cancelled.text
+    assert count(pg, "SELECT count(*) FROM audit_log WHERE action = 'approval.cancel' AND person_id = %s",
+                 patient.id) == 1  # fmt: skip
