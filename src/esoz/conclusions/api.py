@@ -9,10 +9,10 @@ from fastapi.responses import HTMLResponse, Response
 
 from esoz.conclusions import printform, service
 from esoz.conclusions.auth import (
-    CompositionCreate,
     CompositionMarkInError,
     CompositionRead,
     CompositionResend,
+    CompositionTitle,
     CompositionWrite,
 )
 from esoz.conclusions.schemas import CompositionOut, CompositionSubmit, CompositionTitleOut, IntegrationTaskOut
@@ -52,10 +52,11 @@ WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
     responses=WRITE_ERRORS,
 )
 async def create_title(
-    request: Request, conn: WriteConn, auth: CompositionCreate, patient_id: uuid.UUID,
+    request: Request, conn: WriteConn, auth: CompositionTitle, patient_id: uuid.UUID,
     composition_type: Annotated[str, Query(max_length=50)],
 ) -> Response:  # fmt: skip
-    """The contract answers 202 with `{"title"}` (no job): the number the composition must carry."""
+    """The contract answers 202 with `{"title"}` (no job): the number the composition must carry.
+    Scope `composition:write` (api-spec) or `composition:create` (esoz/apiary.apib): either is accepted."""
     return envelope.ok(request, await service.create_title(conn, auth, patient_id, composition_type), status=202)
 
 
@@ -90,9 +91,23 @@ async def search(
     custodian: uuid.UUID | None = None,
     date_from: date | None = None,
     date_to: date | None = None,
+    encounter_id: Annotated[uuid.UUID | None, Query(description="the encounter the composition names")] = None,
+    context_episode_id: Annotated[
+        uuid.UUID | None, Query(description="the episode of the encounter the composition names")
+    ] = None,
+    attester: Annotated[uuid.UUID | None, Query(description="an employee among its `attester[].party`")] = None,
+    date_: Annotated[date | None, Query(alias="date", description="the day of its `date` (as written)")] = None,
+    patient_id_query: Annotated[
+        uuid.UUID | None, Query(alias="patient_id", description="the patient of the path, if given")
+    ] = None,
 ) -> Response:
+    """Filters combine with AND. `date_from` / `date_to` bound the validity period."""
+    if patient_id_query is not None and patient_id_query != patient_id:
+        raise ValidationFailed([invalid_entry("patient_id", "invalid", "Must be the patient of the path", None,
+                                              ENTRY_QUERY)])  # fmt: skip
     filters = {"type": type, "category": category, "status": status, "title": title, "author": author,
-               "custodian": custodian, "date_from": date_from, "date_to": date_to}  # fmt: skip
+               "custodian": custodian, "date_from": date_from, "date_to": date_to, "encounter_id": encounter_id,
+               "context_episode_id": context_episode_id, "attester": attester, "date": date_}  # fmt: skip
     rows, total = await service.search(conn, auth, patient_id, page, filters)
     return envelope.ok(request, rows, paging=Paging.of(page, total))
 
@@ -180,7 +195,8 @@ async def mark_in_error(
 async def resend(
     request: Request, conn: WriteConn, auth: CompositionResend, patient_id: uuid.UUID, id: uuid.UUID
 ) -> Response:
-    """Send the patient the SMS again."""
+    """Send the patient the SMS again. Scope `composition:resend` (api-spec) or `composition:resend_sms`
+    (esoz/apiary.apib): either is accepted."""
     return async_jobs.accepted(request, await service.resend_sms(conn, auth, patient_id, id))
 
 

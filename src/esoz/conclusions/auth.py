@@ -4,10 +4,13 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from esoz.core.auth import AuthContext, require_scopes
+from esoz.core.auth import AuthContext, require_any_scope, require_scopes
 
-CompositionCreate = Annotated[AuthContext, Depends(require_scopes("composition:create"))]
+# The two published sources name the title and resend scopes differently: both names are accepted.
+CompositionTitle = Annotated[AuthContext, Depends(require_any_scope("composition:write", "composition:create"))]
 CompositionWrite = Annotated[AuthContext, Depends(require_scopes("composition:write"))]
 CompositionRead = Annotated[AuthContext, Depends(require_scopes("composition:read"))]
-CompositionResend = Annotated[AuthContext, Depends(require_scopes("composition:resend_sms"))]
+CompositionResend = Annotated[
+    AuthContext, Depends(require_any_scope("composition:resend", "composition:resend_sms"))
+]
 CompositionMarkInError = Annotated[AuthContext, Depends(require_scopes("composition:mark_in_error"))]

@@ -36,6 +36,7 @@ from esoz.core.errors import ENTRY_QUERY, Conflict, NotFound, ValidationFailed, 
 from esoz.core.fastsql import FastQuery
 from esoz.core.pagination import PageParams
 from esoz.core.rows import RowLike, first
+from esoz.medical_events import service as medical_events
 from esoz.notifications import templates
 from esoz.referrals import async_jobs
 from esoz.referrals.refs import parse, reference
@@ -525,12 +526,47 @@ async def search(
         cond.append(t.c.validity_end >= filters["date_from"])
     if filters.get("date_to") is not None:
         cond.append(t.c.validity_start <= filters["date_to"])
+    if filters.get("encounter_id") is not None:
+        cond.append(t.c.content.contains({"encounter": {"identifier": {"value": str(filters["encounter_id"])}}}))
+    if filters.get("attester") is not None:
+        party = {"party": {"identifier": {"value": str(filters["attester"])}}}
+        cond.append(t.c.content.contains({"attester": [party]}))
+    if filters.get("date") is not None:
+        # The day as the MIS wrote the composition's `date` (ISO 8601, its own offset): a text prefix, which no
+        # stored value can make fail the way a cast could.
+        cond.append(t.c.content["date"].astext.startswith(filters["date"].isoformat(), autoescape=True))
+    if filters.get("context_episode_id") is not None:
+        encounters = await _encounters_of_episode(conn, person_id, filters["context_episode_id"])
+        cond.append(t.c.content["encounter"]["identifier"]["value"].astext.in_([str(e) for e in encounters]))
     where = and_(*cond)
     total = (await conn.execute(select(func.count()).select_from(t).where(where))).scalar_one()
     rows = await conn.execute(
         select(t).where(where).order_by(t.c.inserted_at.desc(), t.c.id).limit(page.page_size).offset(page.offset)
     )
     return [render(r) for r in rows.mappings()], total
+
+
+async def _encounters_of_episode(
+    conn: AsyncConnection, person_id: uuid.UUID, episode_id: uuid.UUID
+) -> list[uuid.UUID]:
+    """The encounters the patient's compositions name that belong to the episode (the medical events' record)."""
+    t = compositions
+    named = t.c.content["encounter"]["identifier"]["value"].astext
+    values = (
+        await conn.execute(select(named).where(t.c.person_id == person_id, named.is_not(None)).distinct())
+    ).scalars()
+    found = []
+    for value in values:
+        try:
+            encounter_id = uuid.UUID(value)
+        except ValueError:
+            continue
+        episode = await medical_events.episode_of(
+            conn, kind="encounters", person_id=person_id, record_id=encounter_id
+        )
+        if episode == episode_id:
+            found.append(encounter_id)
+    return found
 
 
 async def resend_sms(

@@ -97,8 +97,8 @@ JOB_KEYS = (
     "failed, the contract-shaped `error`"
 )
 SR_FIELDS = (
-    "the referral is answered with the fields esoz stores: links to encounters, episodes, care plans, specimens, "
-    "programmes and their history are not stored yet"
+    "the referral is answered with the fields esoz stores: links to encounters, episodes, care plans and specimens, "
+    "the programme's processing status and the history of who used it are not stored yet"
 )
 SR_LETTER = "esoz: the explanatory letter a referral was written with (the contract keeps it only in the request)"
 TITLE_QUERY = (
@@ -151,10 +151,6 @@ NS_MEDICAL_EVENTS = (
     "not served yet: medical records (episodes, encounters, conditions, observations, immunizations, allergies, "
     "diagnostic reports, procedures, care plans, summaries) are being built; referrals and conclusions are served"
 )
-NS_MEDICAL_PROGRAMS = (
-    "not served yet: the service catalogue (`/api/services`) and the programmes' services (`/api/program_services`) "
-    "are being added"
-)
 NS_MEDICATION_DISPENSES = (
     "not served yet: the deprecated v1 dispense calls (aliases of the pharmacy calls) and a patient's dispense by "
     "id are being added"
@@ -170,10 +166,6 @@ NS_MEDICATION_REQUEST_REQUESTS = (
 NS_PERSONS = (
     "not served yet: persons are made through /admin (and the demo seed); the MIS person requests, the patient's "
     "authentication methods, confidants and verifications are being built"
-)
-NS_SERVICE_REQUESTS = (
-    "not served yet: referrals are listed per patient and by requisition; the episode-scoped reads need the "
-    "medical records"
 )
 
 DEVIATIONS: tuple[Deviation, ...] = (
@@ -197,12 +189,6 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "answer.missing",
         "attester context_episode_id encounter",
         COMPOSITION_SHAPE,
-    ),
-    D(
-        "GET /api/patients/{patient_id}/compositions/search",
-        "query.missing",
-        "attester context_episode_id date encounter_id patient_id",
-        "not taken yet: `attester`, `context_episode_id`, `encounter_id` and `date` need the medical-record links esoz does not store yet; `patient_id` is the path's",
     ),
     D(
         "PATCH /api/patients/{patient_id}/compositions/{composition_id}/actions/resend",
@@ -493,7 +479,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
     D(
         "GET /api/patients/{patient_id}/service_requests",
         "answer.missing",
-        "based_on context focus inform_with inserted_at location_reference occurrence_period performer performer_type permitted_resources program program_processing_status program_processing_status_history program_service quantity reason_reference remaining_quantity specimens supporting_info updated_at used_by_employee_history used_by_legal_entity_history",
+        "based_on context focus inform_with inserted_at location_reference occurrence_period performer performer_type permitted_resources program_processing_status program_processing_status_history quantity reason_reference remaining_quantity specimens supporting_info updated_at used_by_employee_history used_by_legal_entity_history",
         SR_FIELDS,
     ),
     D(
@@ -502,17 +488,41 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "page page_size",
         "esoz: the list is paged like every other list (the contract documents no paging parameters for it)",
     ),
-    D("GET /api/patients/{patient_id}/service_requests", "query.missing", "care_plan_id episode_id", NOT_YET_FILTER),
     D(
         "GET /api/patients/{patient_id}/service_requests/{service_request_id}",
         "answer.extra",
         "explanatory_letter",
         SR_LETTER,
     ),
+    D("GET /api/patients/{patient_id}/episodes/{episode_id}/service_requests", "answer.extra", "explanatory_letter", SR_LETTER),
+    D(
+        "GET /api/patients/{patient_id}/episodes/{episode_id}/service_requests",
+        "answer.missing",
+        "based_on context focus inform_with inserted_at location_reference occurrence_period performer performer_type permitted_resources program_processing_status program_processing_status_history quantity reason_reference remaining_quantity specimens supporting_info updated_at used_by_employee_history used_by_legal_entity_history",
+        SR_FIELDS,
+    ),
+    D(
+        "GET /api/patients/{patient_id}/episodes/{episode_id}/service_requests",
+        "query.extra",
+        "page page_size",
+        "esoz: the list is paged like every other list (the contract documents no paging parameters for it)",
+    ),
+    D(
+        "GET /api/patients/{patient_id}/episodes/{episode_id}/service_requests/{service_request_id}",
+        "answer.extra",
+        "explanatory_letter",
+        SR_LETTER,
+    ),
+    D(
+        "GET /api/patients/{patient_id}/episodes/{episode_id}/service_requests/{service_request_id}",
+        "answer.missing",
+        "based_on context focus inform_with inserted_at location_reference occurrence_period performer performer_type permitted_resources program_processing_status program_processing_status_history quantity reason_reference remaining_quantity specimens supporting_info updated_at used_by_employee_history used_by_legal_entity_history",
+        SR_FIELDS,
+    ),
     D(
         "GET /api/patients/{patient_id}/service_requests/{service_request_id}",
         "answer.missing",
-        "based_on context focus inform_with inserted_at location_reference occurrence_period performer performer_type permitted_resources program program_processing_status program_processing_status_history program_service quantity reason_reference remaining_quantity specimens supporting_info updated_at used_by_employee_history used_by_legal_entity_history",
+        "based_on context focus inform_with inserted_at location_reference occurrence_period performer performer_type permitted_resources program_processing_status program_processing_status_history quantity reason_reference remaining_quantity specimens supporting_info updated_at used_by_employee_history used_by_legal_entity_history",
         SR_FIELDS,
     ),
     D(
@@ -549,7 +559,7 @@ DEVIATIONS: tuple[Deviation, ...] = (
     D(
         "GET /api/service_requests",
         "answer.missing",
-        "based_on context focus identity inform_with inserted_at location_reference occurrence_period performer performer_type permitted_resources program program_processing_status program_processing_status_history program_service quantity reason_reference remaining_quantity specimens supporting_info updated_at used_by_employee_history used_by_legal_entity_history",
+        "based_on context focus identity inform_with inserted_at location_reference occurrence_period performer performer_type permitted_resources program_processing_status program_processing_status_history quantity reason_reference remaining_quantity specimens supporting_info updated_at used_by_employee_history used_by_legal_entity_history",
         SR_FIELDS,
     ),
     D(
@@ -725,15 +735,6 @@ NOT_SERVED: tuple[NotServed, ...] = (
         ),
     ),
     NotServed(
-        "medical_programs",
-        NS_MEDICAL_PROGRAMS,
-        (
-            "GET /api/program_services",
-            "GET /api/program_services/{id}",
-            "GET /api/services",
-        ),
-    ),
-    NotServed(
         "medication_dispenses",
         NS_MEDICATION_DISPENSES,
         (
@@ -797,17 +798,31 @@ NOT_SERVED: tuple[NotServed, ...] = (
             "PATCH /api/v2/person_requests/{id}/actions/sign",
         ),
     ),
-    NotServed(
-        "service_requests",
-        NS_SERVICE_REQUESTS,
-        (
-            "GET /api/patients/{patient_id}/episodes/{episode_id}/service_requests",
-            "GET /api/patients/{patient_id}/episodes/{episode_id}/service_requests/{service_request_id}",
-        ),
-    ),
 )
 
 BEHAVIOURS: tuple[Behaviour, ...] = (
+    Behaviour(
+        "GET /api/services",
+        "`data` is the list of top-level groups of the catalogue, paged (`page`, `page_size`), each with its `groups` "
+        "and their `services`; the contract's example shows a single node. `code` (exact) and `name` (any part, any "
+        "case) select services, and only the branches that lead to one are answered",
+    ),
+    Behaviour(
+        "PATCH /api/service_requests/{service_request_id}/actions/use",
+        "`program` may be left out (a referral used outside any programme); esoz also takes `program_service`, the "
+        "programme's entry that pays (the contract takes it on `complete`, which esoz accepts too). Both are checked: "
+        "an active programme of services, the one the referral was written under if any, that covers its service",
+    ),
+    Behaviour(
+        "GET /api/patients/{patient_id}/episodes/{episode_id}/service_requests",
+        "a referral belongs to the episode its `supporting_info` names (`episode_of_care`), as the `episode_id` "
+        "filter of the patient's list reads it; the encounter named in `context` is not followed to its episode",
+    ),
+    Behaviour(
+        "GET /api/jobs/{id}",
+        "a processed job answers 303 with the job as its body and `Location` at the entity it wrote; esoz processes "
+        "medical-events writes before answering, so the 202 of the write already carries the processed job",
+    ),
     Behaviour(
         "GET /api/legal_entities/{id}/related",
         "esoz records no reorganisations of legal entities yet (it does not sync with the ЄДР): the list is empty",

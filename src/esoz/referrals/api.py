@@ -190,7 +190,11 @@ async def resend(
     responses=WRITE_ERRORS,
 )
 async def use(request: Request, conn: WriteConn, auth: SrUse, service_request_id: uuid.UUID, body: UseBody) -> Response:
-    """The performing legal entity takes the referral; of two performers at once, one wins."""
+    """The performing legal entity takes the referral; of two performers at once, one wins. Under a programme:
+    `program` (an active programme of services, the referral's own if it was written under one, that covers its
+    service) and/or `program_service` (the programme's entry that pays); both are stored and answered by GET.
+    esoz deviation: `program` is optional (a referral used outside any programme), and `program_service` is taken
+    here as well as on `complete`."""
     return async_jobs.accepted(request, await service.use(conn, auth, service_request_id, body))
 
 
@@ -225,6 +229,7 @@ async def process(request: Request, conn: WriteConn, auth: SrProcess, service_re
 async def complete(
     request: Request, conn: WriteConn, auth: SrComplete, service_request_id: uuid.UUID, body: CompleteBody
 ) -> Response:
+    """`program_service`, if given, is checked as on `use` and stored."""
     return async_jobs.accepted(request, await service.complete(conn, auth, service_request_id, body))
 
 

@@ -13,12 +13,12 @@ from esoz.core.pagination import Pagination, Paging
 from esoz.core.schemas import Envelope, ListEnvelope
 from esoz.services import service
 from esoz.services.auth import ProgramServiceRead
-from esoz.services.schemas import ProgramServiceOut, ServiceGroupOut
+from esoz.services.schemas import ProgramServiceOut, ServiceInGroupOut
 
 router = APIRouter(prefix="/api", tags=["services"])
 
 
-@router.get("/services", response_model=ListEnvelope[ServiceGroupOut], summary="Get Services Dictionary")
+@router.get("/services", response_model=ListEnvelope[ServiceInGroupOut], summary="Get Services Dictionary")
 async def services(
     request: Request,
     conn: ReadConn,

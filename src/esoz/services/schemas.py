@@ -26,7 +26,7 @@ class ServiceOut(_Stamped):
 
 
 class ServiceGroupOut(_Stamped):
-    """A group of the catalogue: its subgroups (`groups`) and, at the lower levels, its `services`."""
+    """A group below the top of the catalogue: its subgroups (`groups`, down to four levels) and its `services`."""
 
     id: uuid.UUID
     name: str
@@ -35,6 +35,17 @@ class ServiceGroupOut(_Stamped):
     request_allowed: bool
     groups: list["ServiceGroupOut"] | None = None
     services: list[ServiceOut] | None = None
+
+
+class ServiceInGroupOut(_Stamped):
+    """A top-level group of the catalogue (`Service_in_group`) with its `groups`."""
+
+    id: uuid.UUID
+    name: str
+    code: str
+    is_active: bool
+    request_allowed: bool
+    groups: list[ServiceGroupOut] | None = None
 
 
 class ProgramServiceOut(_Stamped):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, Text, and_, column, func, or_, select, table
+from sqlalchemy import Boolean, Text, column, func, or_, select, table
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -259,7 +259,7 @@ async def catalogue(
         cond.append(services.c.code == code)
     if name is not None:
         cond.append(func.lower(services.c.name).contains(name.lower(), autoescape=True))
-    found = (await conn.execute(select(services).where(and_(*cond)).order_by(services.c.code))).mappings().all()
+    found = (await conn.execute(select(services).where(*cond).order_by(services.c.code))).mappings().all()
     groups = {r["id"]: r for r in (await conn.execute(select(service_groups))).mappings().all()}
     by_group: dict[uuid.UUID, list[RowLike]] = {}
     for s in found:
@@ -294,7 +294,7 @@ def render_program_service(row: RowLike) -> dict[str, Any]:
         "medical_program_id": row["medical_program_id"],
         "service_id": row["service_id"],
         "service_group_id": row["service_group_id"],
-        "consumer_price": row["consumer_price"],
+        "consumer_price": float(row["consumer_price"]),
         "description": row["description"],
         "request_allowed": row["request_allowed"],
         "is_active": row["is_active"],
