@@ -53,3 +53,21 @@ def test_related_legal_entities(
     without_scope = headers_for(uuid.UUID(own), scopes=["legal_entity:read"])
     forbidden = client.get(f"/api/legal_entities/{own}/related", headers=without_scope)
     assert forbidden.status_code == 403 and "related_legal_entities:read" in forbidden.json()["error"]["message"]
+
+
+def test_employees_verification_status_filter(api: httpx.Client, clinic: dict[str, Any]) -> None:
+    own = {"legal_entity_id": clinic["legal_entity"]["id"]}
+
+    def ids(**params: str) -> list[str]:
+        answer = api.get("/api/employees", params=own | params)
+        assert answer.status_code == 200, answer.text
+        return [e["id"] for e in answer.json()["data"]]
+
+    # No party is checked against the state registers yet, so every one is NOT_VERIFIED.
+    assert ids(verification_status="NOT_VERIFIED") == [clinic["doctor"]["id"]] == ids()
+    assert ids(verification_status="VERIFIED") == [] == ids(verification_status="VERIFICATION_NEEDED")
+    bad = api.get("/api/employees", params=own | {"verification_status": "MAYBE"})
+    assert bad.status_code == 422
+    assert [(i["entry"], i["entry_type"]) for i in bad.json()["error"]["invalid"]] == [
+        ("$.verification_status", "query_param")
+    ]

@@ -249,6 +249,10 @@ async def list_employees(
     tax_id: Annotated[str | None, Query(max_length=20)] = None,
     no_tax_id: bool | None = None,
     edrpou: Annotated[str | None, Query(max_length=10)] = None,
+    verification_status: Annotated[
+        Literal["VERIFIED", "NOT_VERIFIED", "VERIFICATION_NEEDED"] | None,
+        Query(description="the party's check against the state registers; esoz checks none yet (NOT_VERIFIED)"),
+    ] = None,
 ) -> Response:
     rows, paging = await employees.list_employees(
         conn,
@@ -262,6 +266,7 @@ async def list_employees(
         tax_id=tax_id,
         no_tax_id=no_tax_id,
         edrpou=edrpou,
+        verification_status=verification_status,
     )
     return envelope.ok(request, [render.employee(r, full=False) for r in rows], paging=paging)
 

@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, func, select
+from sqlalchemy import Select, bindparam, case, false, func, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -16,7 +16,7 @@ from esoz.core.ids import uuid7
 from esoz.core.pagination import PageParams, Paging
 from esoz.events.service import record_status_change
 from esoz.registry import declarations as declaration_service
-from esoz.registry import schemas, validators
+from esoz.registry import render, schemas, validators
 from esoz.registry.models import declarations, divisions, employees, legal_entities, parties
 from esoz.registry.render import labelled
 from esoz.registry.service import fetch_page, get_row
@@ -68,11 +68,15 @@ async def list_employees(
     tax_id: str | None = None,
     no_tax_id: bool | None = None,
     edrpou: str | None = None,
+    verification_status: str | None = None,
 ) -> tuple[Sequence[RowMapping], Paging]:
     e = employees
     query = _joined().order_by(e.c.inserted_at, e.c.id)
     if legal_entity_filter is not None:
         query = query.where(e.c.legal_entity_id == legal_entity_filter)
+    if verification_status is not None and verification_status != render.NOT_VERIFIED:
+        # No party is checked against the state registers yet: every one is NOT_VERIFIED.
+        query = query.where(false())
     filters = {
         e.c.legal_entity_id: legal_entity_id,
         e.c.division_id: division_id,
