@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from esoz.identity.seed import seed_demo_users
+from esoz.medical_events.seed import add_medical_events
 from esoz.prescriptions.seed import add_prescriptions
 from esoz.registry import seed as registry_seed
 from esoz.registry.seed import DemoData
@@ -49,7 +50,7 @@ async def add_users(conn: AsyncConnection, data: DemoData, accounts: dict[str, A
     accounts.update(await seed_demo_users(conn, settings, accounts))
 
 
-HOOKS: list[Hook] = [add_users, add_certificates, add_prescriptions, add_services]
+HOOKS: list[Hook] = [add_users, add_certificates, add_prescriptions, add_services, add_medical_events]
 
 
 async def seed_demo(url: str, settings: Settings) -> Path | None:
