@@ -52,6 +52,8 @@ DOCTOR = (
     | CLINICAL_READS
     | _expand(
         "declaration_request:read write approve sign reject",
+        "declaration:terminate",
+        "person_request:read write",
         "medication_request_request:read write sign reject",
         "medication_request:reject resend block unblock",
         "episode:write",
@@ -117,7 +119,12 @@ CLIENT_TYPE_SCOPES: dict[str, frozenset[str]] = {
     "MSP_PHARMACY": _MSP | PHARMACY,
     "MIS": _MSP | PHARMACY,
     "CABINET": SESSION_SCOPES
-    | _expand("person:read", "declaration:read", "declaration_request:read write", "person_access_history:read"),
+    | _expand(
+        "person:read",
+        "declaration:read terminate",
+        "declaration_request:read write",
+        "person_access_history:read",
+    ),
 }
 CLIENT_TYPES = (*CLIENT_TYPE_SCOPES, "NHS")
 # Legal entity types (registry) → the client type their OAuth client gets.

@@ -30,7 +30,7 @@ from esoz.core.ids import uuid7
 from esoz.core.pagination import PageParams, Paging
 from esoz.events.service import record_status_change
 from esoz.notifications.service import queue_sms
-from esoz.registry import declarations, mpi, repository, request_codes, schemas, validators
+from esoz.registry import declarations, mpi, person_links, repository, request_codes, schemas, validators
 from esoz.registry.models import declaration_requests, employees, persons
 from esoz.registry.models import declarations as declarations_table
 from esoz.registry.reference import dictionary_file
@@ -451,3 +451,45 @@ async def expire(conn: AsyncConnection, *, limit: int = 500) -> int:
     for row in rows:
         await _set_status(conn, row, EXPIRED, None, status_reason="expired", otp_hash=None)
     return len(rows)
+
+
+# --- termination by the patient or the doctor --------------------------------------------------------------
+
+BY_PATIENT, BY_DOCTOR = "manual_person", "manual_employee"
+
+
+async def terminate(
+    conn: AsyncConnection,
+    *,
+    declaration_id: uuid.UUID,
+    auth: AuthContext,
+    by_patient: bool,
+    person_id: uuid.UUID | None = None,
+    reason_description: str | None = None,
+) -> RowMapping:
+    """End an active declaration: the patient's own (through the patient portal, which names the patient) or
+    one of the doctor's legal entity. The declaration stays readable, terminated with its reason."""
+    row = (
+        (
+            await conn.execute(
+                select(D.c.id, D.c.person_id, D.c.legal_entity_id, D.c.status)
+                .where(D.c.id == declaration_id)
+                .with_for_update()
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFound("Declaration not found")
+    if by_patient:
+        if person_id is None or await person_links.current_id(conn, person_id=person_id) != row["person_id"]:
+            raise NotFound("Declaration not found")
+    elif auth.legal_entity_filter is not None and row["legal_entity_id"] != auth.legal_entity_id:
+        raise NotFound("Declaration not found")
+    if row["status"] not in declarations.ACTIVE_STATUSES:
+        raise Conflict(f"Declaration is {row['status']}: only an active declaration can be terminated")
+    body = schemas.DeclarationTerminate(
+        reason=BY_PATIENT if by_patient else BY_DOCTOR, reason_description=reason_description
+    )
+    return await declarations.terminate_declaration(conn, declaration_id, body, auth.actor)

@@ -24,7 +24,7 @@ from esoz.core.ids import uuid7
 from esoz.core.pagination import KeysetPaging, KeysetParams, PageParams, Paging, keyset_page
 from esoz.core.rows import RowLike, first
 from esoz.events.service import record_status_change, record_status_changes
-from esoz.registry import schemas, validators
+from esoz.registry import person_links, schemas, validators
 from esoz.registry.models import declarations, divisions, employees, legal_entities, parties, persons
 from esoz.registry.reference import rules
 from esoz.registry.render import labelled
@@ -149,6 +149,9 @@ async def get_person_declaration(
     conn: AsyncConnection, person_id: uuid.UUID, legal_entity_filter: uuid.UUID | None, actor: Actor
 ) -> RowLike:
     row = await first(_ACTIVE_OF_PERSON, conn, person_id=person_id)
+    if row is None:  # a merged-away id leads to the survivor's declaration
+        survivor = await person_links.merged_into(conn, person_id=person_id)
+        row = None if survivor is None else await first(_ACTIVE_OF_PERSON, conn, person_id=survivor)
     if row is None:
         raise NotFound("Declaration not found")
     if legal_entity_filter is not None and row["dc_legal_entity_id"] != legal_entity_filter:

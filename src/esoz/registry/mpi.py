@@ -11,6 +11,7 @@ undone by restoring both; reads of a merged-away id lead to the survivor while t
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -26,7 +27,10 @@ from esoz.core.pagination import PageParams, Paging
 from esoz.registry import declarations
 from esoz.registry.models import declarations as declarations_table
 from esoz.registry.models import merge_candidates, person_merges, persons
+from esoz.registry.person_links import merged_into
 from esoz.registry.service import fetch_page
+
+__all__ = ["Match", "add_candidates", "find_match", "merge", "merged_into", "near_matches", "undo_merge"]
 
 P = persons
 
@@ -35,6 +39,11 @@ P = persons
 class Match:
     person_id: uuid.UUID
     reason: str  # tax_id | document | name_birth_date_phone
+
+
+def _birth(person: dict[str, Any]) -> date | None:
+    value = person.get("birth_date")
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _norm(value: str | None) -> str:
@@ -54,7 +63,7 @@ def _mobile(person: dict[str, Any]) -> list[str]:
 async def lock_identity(conn: AsyncConnection, person: dict[str, Any]) -> None:
     """Serialise requests for the same human until the transaction ends: one lock on names + birth date,
     the key every match rule shares (a РНОКПП or document match of another name waits on its own key)."""
-    key = f"mpi:{_norm(person.get('last_name'))}:{_norm(person.get('first_name'))}:{person.get('birth_date')}"
+    key = f"mpi:{_norm(person.get('last_name'))}:{_norm(person.get('first_name'))}:{_birth(person)}"
     await conn.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
     if person.get("tax_id"):
         await conn.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(f"mpi:tax:{person['tax_id']}", 0))))
@@ -82,7 +91,7 @@ async def find_match(
     same_name = [
         func.lower(P.c.last_name) == _norm(person.get("last_name")),
         func.lower(P.c.first_name) == _norm(person.get("first_name")),
-        P.c.birth_date == person.get("birth_date"),
+        P.c.birth_date == _birth(person),
     ]
     phones = _mobile(person)
     if phones:
@@ -103,7 +112,7 @@ async def near_matches(conn: AsyncConnection, person_id: uuid.UUID, person: dict
         P.c.id != person_id,
         func.lower(P.c.last_name) == _norm(person.get("last_name")),
         func.lower(P.c.first_name) == _norm(person.get("first_name")),
-        P.c.birth_date == person.get("birth_date"),
+        P.c.birth_date == _birth(person),
     )
     return (await conn.execute(query.limit(10))).scalars().all()
 
@@ -115,24 +124,6 @@ async def add_candidates(conn: AsyncConnection, person_id: uuid.UUID, masters: S
             .values(id=uuid7(), person_id=person_id, master_person_id=master, reasons=["name_birth_date"])
             .on_conflict_do_nothing()
         )
-
-
-async def merged_into(conn: AsyncConnection, *, person_id: uuid.UUID) -> uuid.UUID | None:
-    """The survivor a merged-away person leads to (following chains of merges), or None."""
-    survivor: uuid.UUID | None = None
-    current = person_id
-    for _ in range(10):  # merges chain rarely; a bound keeps a bad chain from looping
-        master = (
-            await conn.execute(
-                select(person_merges.c.master_person_id).where(
-                    person_merges.c.person_id == current, person_merges.c.undone_at.is_(None)
-                )
-            )
-        ).scalar()
-        if master is None:
-            break
-        survivor = current = master
-    return survivor
 
 
 # --- operator: candidates, merge, undo ----------------------------------------------------------------------
@@ -265,9 +256,13 @@ async def undo_merge(conn: AsyncConnection, *, merge_id: uuid.UUID, auth: AuthCo
 
 
 async def list_merges(
-    conn: AsyncConnection, *, page: PageParams, person_id: uuid.UUID | None
+    conn: AsyncConnection, *, page: PageParams, person_id: uuid.UUID | None, as_master: bool = False
 ) -> tuple[Sequence[RowMapping], Paging]:
+    """Merges that involve the person (or, `as_master`, that merged another record into it)."""
     m = person_merges
-    conditions = [or_(m.c.person_id == person_id, m.c.master_person_id == person_id)] if person_id else []
+    conditions: list[Any] = []
+    if person_id is not None:
+        mine = m.c.master_person_id == person_id
+        conditions.append(mine if as_master else or_(m.c.person_id == person_id, mine))
     query = select(m).where(*conditions).order_by(m.c.inserted_at.desc(), m.c.id.desc())
     return await fetch_page(conn, query, page, select(func.count()).select_from(m).where(*conditions))

@@ -23,7 +23,6 @@ from esoz.core import audit, clock
 from esoz.core.auth import AuthContext
 from esoz.core.errors import ApiError, Conflict, NotFound, ValidationFailed, invalid_entry
 from esoz.core.ids import uuid7
-from esoz.events.service import record_status_change
 from esoz.notifications.service import queue_sms
 from esoz.registry import mpi, persons, repository, request_codes, schemas
 from esoz.registry.models import employees, parties, person_requests
@@ -31,7 +30,6 @@ from esoz.registry.render import mask_phone
 from esoz.settings import Settings
 
 NEW, APPROVED, SIGNED, REJECTED = "NEW", "APPROVED", "SIGNED", "REJECTED"
-ENTITY = "PersonRequest"
 EXPIRATION = timedelta(days=1)
 T = person_requests
 DUPLICATE = "Such person already exists"
@@ -129,10 +127,6 @@ async def create(
             kind="person_request_otp",
             idempotency_key=f"person-request-otp:{id_}",
         )
-    await record_status_change(
-        conn, entity_type=ENTITY, entity_id=id_, new_status=NEW, changed_by=auth.user_id,
-        legal_entity_id=auth.legal_entity_id,
-    )  # fmt: skip
     await audit.record(
         conn, action="person_request.create", resource_type="person_request", resource_id=id_, actor=auth.actor,
         person_id=body.person_id,
@@ -164,10 +158,6 @@ async def _set_status(
         .returning(*T.c)
     )
     updated = (await conn.execute(stmt)).mappings().one()
-    await record_status_change(
-        conn, entity_type=ENTITY, entity_id=row["id"], new_status=status, changed_by=auth.user_id,
-        legal_entity_id=row["legal_entity_id"], old_status=row["status"],
-    )  # fmt: skip
     await audit.record(
         conn, action=f"person_request.{status.lower()}", resource_type="person_request", resource_id=row["id"],
         actor=auth.actor, person_id=updated["person_id"],

@@ -15,7 +15,7 @@ from esoz.core.errors import TooManyResults, invalid_entry
 from esoz.core.fastsql import FastQuery
 from esoz.core.ids import uuid7
 from esoz.core.rows import RowLike, all_rows
-from esoz.registry import schemas, validators
+from esoz.registry import person_links, schemas, validators
 from esoz.registry.models import persons
 from esoz.registry.service import get_row
 
@@ -183,7 +183,8 @@ async def create_person(conn: AsyncConnection, body: schemas.PersonCreate, actor
 
 async def get_person(conn: AsyncConnection, id_: uuid.UUID, actor: Actor) -> RowLike:
     # The read is recorded by the route's patient-data declaration (core.patient_data), once it succeeds.
-    return await get_row(conn, persons, id_, "Person not found")
+    # A merged-away id leads to the survivor (the MPI keeps one record per human).
+    return await get_row(conn, persons, await person_links.current_id(conn, person_id=id_), "Person not found")
 
 
 async def update_person(conn: AsyncConnection, id_: uuid.UUID, patch: dict[str, Any], actor: Actor) -> RowMapping:

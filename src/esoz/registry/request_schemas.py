@@ -37,6 +37,11 @@ class DeclarationTerminateBy(Strict):
     reason_description: str | None = Field(None, max_length=1000)
 
 
+class CabinetTerminate(Strict):
+    person_id: uuid.UUID = Field(description="the patient the portal acts for (esoz: no patient sign-in yet)")
+    reason_description: str | None = Field(None, max_length=1000)
+
+
 class DeclarationRequestOut(BaseModel):
     id: uuid.UUID
     start_date: date
@@ -125,6 +130,15 @@ class PersonMergeOut(BaseModel):
     terminated_declarations: list[uuid.UUID]
     undone_at: datetime | None
     inserted_at: datetime
+
+
+class MergedPersonOut(BaseModel):
+    id: uuid.UUID
+    merge_person_id: uuid.UUID
+    master_person_id: uuid.UUID
+    status: str
+    inserted_at: datetime
+    updated_at: datetime
 
 
 class MergeDecision(Strict):

@@ -13,22 +13,28 @@ from fastapi.responses import Response
 from esoz.core import envelope
 from esoz.core.auth import AuthContext, require_scopes
 from esoz.core.db import ReadConn, WriteConn
+from esoz.core.errors import Forbidden
 from esoz.core.pagination import Pagination
 from esoz.core.patient_data import patient_data
 from esoz.core.schemas import Envelope, ListEnvelope
 from esoz.registry import declaration_requests as dr
-from esoz.registry import mpi, person_requests, request_codes
+from esoz.registry import mpi, person_requests, render, request_codes
+from esoz.registry.auth import PersonRead
 from esoz.registry.request_schemas import (
+    CabinetTerminate,
     DeclarationRequestCreate,
     DeclarationRequestOut,
+    DeclarationTerminateBy,
     MergeCandidateOut,
     MergeDecision,
+    MergedPersonOut,
     PersonMergeOut,
     PersonRequestCreate,
     PersonRequestOut,
     RequestReject,
     VerificationCode,
 )
+from esoz.registry.schemas import DeclarationOut
 from esoz.settings import Settings
 
 DrRead = Annotated[AuthContext, Depends(require_scopes("declaration_request:read"))]
@@ -234,3 +240,71 @@ async def undo_person_merge(request: Request, conn: WriteConn, auth: MpiMerge, i
     """Undo a merge: the merged-away person is active again; audited."""
     row = await mpi.undo_merge(conn, merge_id=id, auth=auth)
     return envelope.ok(request, _merge(row))
+
+
+# --- termination -------------------------------------------------------------------------------------
+
+DeclarationTerminate = Annotated[AuthContext, Depends(require_scopes("declaration:terminate"))]
+
+
+@router.patch(
+    "/declarations/{id}/actions/terminate",
+    response_model=Envelope[DeclarationOut],
+    responses=ERRORS,
+)
+async def terminate_by_doctor(
+    request: Request, conn: WriteConn, auth: DeclarationTerminate, id: uuid.UUID, body: DeclarationTerminateBy
+) -> Response:
+    """The doctor's legal entity ends a declaration (reason `manual_employee`). **esoz deviation:** the published
+    contract documents no MIS-side termination; the real system's older MIS API had one."""
+    row = await dr.terminate(
+        conn, declaration_id=id, auth=auth, by_patient=False, reason_description=body.reason_description
+    )
+    return envelope.ok(request, render.declaration(row, full=True))
+
+
+@router.patch(
+    "/cabinet/declarations/{id}/actions/terminate",
+    response_model=Envelope[DeclarationOut],
+    responses=ERRORS,
+)
+async def terminate_by_patient(
+    request: Request, conn: WriteConn, auth: DeclarationTerminate, id: uuid.UUID, body: CabinetTerminate
+) -> Response:
+    """The patient ends their declaration (reason `manual_person`) through the patient portal. **esoz deviation:**
+    esoz has no patient sign-in yet, so the portal's client (type CABINET) names the patient in `person_id`."""
+    if auth.client_type not in ("CABINET", "NHS"):
+        raise Forbidden("Only the patient portal terminates a declaration for the patient")
+    row = await dr.terminate(
+        conn,
+        declaration_id=id,
+        auth=auth,
+        by_patient=True,
+        person_id=body.person_id,
+        reason_description=body.reason_description,
+    )
+    return envelope.ok(request, render.declaration(row, full=True))
+
+
+@router.get(
+    "/persons/{id}/merged_persons",
+    response_model=ListEnvelope[MergedPersonOut],
+    openapi_extra=patient_data("person", person="path:id", id="data:id", action="person.merged_persons.read"),
+)
+async def merged_persons(
+    request: Request, conn: ReadConn, auth: PersonRead, id: uuid.UUID, page: Pagination
+) -> Response:
+    """The records merged into this person (the master), newest first."""
+    rows, paging = await mpi.list_merges(conn, page=page, person_id=id, as_master=True)
+    data = [
+        {
+            "id": r["id"],
+            "merge_person_id": r["person_id"],
+            "master_person_id": r["master_person_id"],
+            "status": "MERGED" if r["undone_at"] is None else "UNDONE",
+            "inserted_at": r["inserted_at"],
+            "updated_at": r["updated_at"],
+        }
+        for r in rows
+    ]
+    return envelope.ok(request, data, paging=paging)
