@@ -1,6 +1,6 @@
 """Tables of the approvals domain (DDL in migrations/versions/0018_approvals.py)."""
 
-from sqlalchemy import Boolean, Column, DateTime, Integer, Table, Text
+from sqlalchemy import Boolean, Column, DateTime, Index, Integer, Table, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
 from esoz.core.columns import jsonb, timestamp
@@ -35,4 +35,6 @@ approvals = Table(
     Column("updated_by", UUID(as_uuid=True)),
     timestamp("inserted_at"),
     timestamp("updated_at"),
+    # Every access check asks "does this patient have an active approval for this grantee": one index range.
+    Index("ix_approvals_grant", "person_id", "granted_to_id", "expires_at", postgresql_where=text("status = 'active'")),
 )
