@@ -16,7 +16,7 @@ from esoz.analytics.pages import router as dashboards_pages_router
 from esoz.approvals.api import router as approvals_router
 from esoz.audit.api import router as audit_router
 from esoz.conclusions.api import router as conclusions_router
-from esoz.core import audit
+from esoz.core import audit, tracing
 from esoz.core.admission import AdmissionMiddleware
 from esoz.core.db import make_engine
 from esoz.core.handlers import install_handlers
@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pools = [("api", app.state.engine), ("auth", app.state.auth_engine)]
         if jobs_engine is not None:
             pools.append(("jobs", jobs_engine))
+        tracing.instrument_engines([engine for _, engine in pools])
         pool_gauges = asyncio.create_task(_observe_pools(pools, stop))
         # What exists now (modules, tables, routes, schemas) lives as long as the process: move it out of the
         # collector's generations, so that full collections under load walk only per-request garbage.
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.rate_limiter.close()
             await app.state.engine.dispose()
             await app.state.auth_engine.dispose()
+            tracing.flush()
 
     app = FastAPI(title="esoz", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
@@ -179,11 +181,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(registry_requests_admin_router)
     app.include_router(notifications_admin_router)
     app.include_router(audit_router)
+    configure_tracing(settings)
+    tracing.instrument_app(app)  # outermost: the server span covers the whole request
     if settings.env == "dev":
         # The dev message view shows SMS codes: a sandbox convenience that production never serves.
         app.include_router(notifications_dev_router)
     document_scopes(app)  # after every router: the docs show each route's scopes
     return app
+
+
+def configure_tracing(settings: Settings) -> None:
+    if settings.tracing_otlp_endpoint:
+        tracing.configure(
+            endpoint=settings.tracing_otlp_endpoint,
+            service_name=settings.tracing_service_name,
+            sample_ratio=settings.tracing_sample_ratio,
+        )
 
 
 async def _observe_pools(pools: list[tuple[str, AsyncEngine]], stop: asyncio.Event) -> None:

@@ -174,10 +174,12 @@ def serve(
 @app.command()
 def worker() -> None:
     """Run background jobs: audit sealing, the outbox dispatcher (SMS, e-mail), event fan-out and clean-ups."""
+    from esoz.app import configure_tracing
     from esoz.core.worker import run_worker
     from esoz.jobs import all_jobs
 
     settings = _settings()
+    configure_tracing(settings)
     _exit_cleanly_on_sigterm()
     with database_url(settings.database_url, settings.pg_data_dir) as url:
         _prepare(url)

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
         description="addresses/CIDRs that may read /metrics (JSON list); others get 404",
     )
 
+    tracing_otlp_endpoint: str | None = Field(
+        None, description="OTLP/HTTP collector base URL (e.g. http://127.0.0.1:4318); unset = tracing off"
+    )
+    tracing_service_name: str = Field("esoz", min_length=1, description="service.name of the exported spans")
+    tracing_sample_ratio: float = Field(1.0, ge=0, le=1, description="share of new traces recorded")
+
     # --- contract layer ---
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="largest accepted request body")
     trusted_proxies: list[str] = Field(

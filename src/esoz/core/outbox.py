@@ -39,6 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from esoz.core import tracing
 from esoz.core.db import metadata
 from esoz.core.ids import uuid7
 from esoz.core.logging import get_logger
@@ -72,6 +73,8 @@ outbox = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("delivered_at", DateTime(timezone=True)),
     Column("dead_at", DateTime(timezone=True)),
+    # W3C trace context of the writing request when tracing is on: the delivery span continues its trace.
+    Column("traceparent", Text),
     Index("ix_outbox_pending", "seq", postgresql_where=text("status = 'pending'")),
     Index("uq_outbox_channel_idempotency_key", "channel", "idempotency_key", unique=True),
     Index("ix_outbox_recipient", "recipient", "channel"),
@@ -108,6 +111,9 @@ async def enqueue(
         "payload": payload,
         "idempotency_key": idempotency_key or str(row_id),
     }
+    traceparent = tracing.current_traceparent()
+    if traceparent is not None:
+        values["traceparent"] = traceparent
     if dead_reason is not None:
         values |= {"status": DEAD, "last_error": dead_reason, "dead_at": func.now()}
     stmt = (
@@ -143,6 +149,7 @@ class Message:
     payload: dict[str, Any]
     idempotency_key: str
     attempts: int  # including the current one
+    traceparent: str | None = None
 
 
 class TransientError(Exception):
@@ -199,7 +206,7 @@ _CLAIM = text(
              LIMIT :limit
                FOR UPDATE SKIP LOCKED) c
      WHERE o.id = c.id
-    RETURNING o.id, o.seq, o.channel, o.kind, o.recipient, o.payload, o.idempotency_key, o.attempts
+    RETURNING o.id, o.seq, o.channel, o.kind, o.recipient, o.payload, o.idempotency_key, o.attempts, o.traceparent
     """
 )
 
@@ -332,7 +339,16 @@ class Dispatcher:
     async def _deliver_one(self, message: Message, outcome: _Outcome) -> None:
         handler = self.handlers[message.channel]
         try:
-            provider_id = await handler.deliver(message)
+            with tracing.continued(
+                f"outbox deliver {message.channel}",
+                message.traceparent,
+                **{
+                    "esoz.outbox.id": str(message.id),
+                    "esoz.outbox.kind": message.kind,
+                    "esoz.outbox.attempt": message.attempts,
+                },
+            ):
+                provider_id = await handler.deliver(message)
         except PermanentError as exc:
             outcome.dead.append((message.id, handler.provider, str(exc) or type(exc).__name__))
             log.warning("outbox message dead", id=str(message.id), channel=message.channel, reason=str(exc))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from esoz.core import audit, metrics
+from esoz.core import audit, metrics, tracing
 from esoz.core.db import make_engine
 from esoz.core.logging import get_logger
 
@@ -65,9 +65,11 @@ async def run_jobs(engine: AsyncEngine, stop: asyncio.Event, jobs: Sequence[Peri
 
 async def run_worker(url: str, jobs: Sequence[PeriodicJob]) -> None:
     engine = make_engine(url, 4)  # one connection per running job at most; a dozen jobs rarely overlap
+    tracing.instrument_engines([engine])
     stop = asyncio.Event()
     log.info("worker started")
     try:
         await run_jobs(engine, stop, jobs)
     finally:
         await engine.dispose()
+        tracing.flush()
