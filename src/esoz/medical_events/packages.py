@@ -47,6 +47,7 @@ from esoz.medical_events.service import (
     EncounterRecord,
     EpisodeRecord,
     MedicalRecord,
+    existing_ids,
     get_encounter,
     get_episode,
     get_record,
@@ -189,12 +190,16 @@ async def _check_records(
 ) -> None:
     dic, enc_id = codes.load(), package.encounter.id
     seen: set[uuid.UUID] = {enc_id}
+    taken: set[uuid.UUID] = set()
+    for kind in RECORD_TABLES:
+        ids = [r.id for r in getattr(package, kind)]
+        taken |= await existing_ids(conn, kind=kind, person_id=person_id, ids=ids)
     for kind, i, record in _records(package):
         at = f"$.{kind}[{i}]"
         record_id = record.id
         if record_id in seen:
             checks.fail(f"{at}.id", "Id is not unique in the package")
-        elif await get_record(conn, kind=kind, person_id=person_id, record_id=record_id) is not None:
+        elif record_id in taken:
             checks.fail(f"{at}.id", "A record with such id already exists")
         seen.add(record_id)
         if _status_of(kind, record) == ENTERED_IN_ERROR:
@@ -348,22 +353,24 @@ async def _insert(
             entity_type="Encounter", entity_id=enc.id, new_status=FINISHED, legal_entity_id=auth.legal_entity_id
         )
     ]
-    for kind, i, record in _records(package):
-        record_id = record.id
-        written = await conn.execute(
-            pg_insert(RECORD_TABLES[kind])
-            .values(
-                id=record_id,
-                episode_id=episode.id,
-                encounter_id=enc.id,
-                status=_status_of(kind, record),
-                content=new.content[kind][i],
+    for kind, table in RECORD_TABLES.items():
+        items: list[RecordContent] = getattr(package, kind)
+        if not items:
+            continue
+        rows = [
+            {
+                "id": record.id,
+                "episode_id": episode.id,
+                "encounter_id": enc.id,
+                "status": _status_of(kind, record),
+                "content": new.content[kind][i],
                 **_row_values(kind, record),
                 **common,
-            )
-            .on_conflict_do_nothing()
-        )
-        if written.rowcount == 0:  # another package with the same record id, committed meanwhile
+            }
+            for i, record in enumerate(items)
+        ]
+        written = await conn.execute(pg_insert(table).values(rows).on_conflict_do_nothing().returning(table.c.id))
+        if len(written.all()) != len(rows):  # another package with the same record id, committed meanwhile
             raise Conflict("A record with such id already exists")
     if enc.diagnoses:
         codes_by_condition = {str(c.id): c.code.model_dump(mode="json", exclude_none=True) for c in package.conditions}

@@ -6,7 +6,7 @@ found only under the patient it belongs to.
 """
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -189,6 +189,17 @@ async def get_record(
     """A record of `kind` (a key of models.RECORD_TABLES) of the patient; None when there is none."""
     row = await _row(conn, kind, person_id, record_id, lock)
     return None if row is None else medical_record(kind, row)
+
+
+async def existing_ids(
+    conn: AsyncConnection, *, kind: str, person_id: uuid.UUID, ids: Collection[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of `ids` the patient already has among the records of `kind` (one statement for a package)."""
+    if not ids:
+        return set()
+    table = RECORD_TABLES[kind]
+    rows = await conn.execute(select(table.c.id).where(table.c.person_id == person_id, table.c.id.in_(list(ids))))
+    return {r[0] for r in rows}
 
 
 async def episode_of(
