@@ -82,5 +82,9 @@ def test_bad_inputs(world: World, pg: psycopg.Connection) -> None:
     inactive = world.patient()
     pg.execute("UPDATE persons SET status = 'inactive', is_active = false WHERE id = %s", [inactive.id])
     unverified = prequalify(world, clinic, documented_body(world, clinic, inactive, METFORMIN.program_id))
-    assert error_of(unverified)[:2] == (422, "unverified")
+    assert error_of(unverified) == (
+        422,
+        "unverified",
+        "Only for active MPI record can create Medication request Request!",
+    )
     assert count(pg, "SELECT count(*) FROM medication_request_requests WHERE person_id = %s", patient.id) == 0

@@ -148,3 +148,36 @@ def test_bad_references_write_nothing(world: World, pg: psycopg.Connection) -> N
         answer = world.create_request(clinic, patient, METFORMIN, 60, **extra)
         assert error_of(answer)[:2] == (422, "validation_failed"), extra
     assert drafts(pg, patient) == 0
+
+
+def test_a_programme_that_requires_a_care_plan(world: World, pg: psycopg.Connection) -> None:
+    program = world.api.post(
+        "/admin/medical_programs",
+        json={
+            "name": f"Програма з планом лікування {uuid.uuid4().hex[:8]}",
+            "funding_source": "NHS",
+            "mr_blank_type": "F-1",
+            "medical_program_settings": {"care_plan_required": True},
+        },
+    )
+    assert program.status_code == 201, program.text
+    program_id = program.json()["data"]["id"]
+    member = world.api.post(
+        "/admin/program_medications",
+        json={
+            "medical_program_id": program_id,
+            "medication_id": METFORMIN.brand_id,
+            "reimbursement": {"type": "FIXED", "reimbursement_amount": 10},
+        },
+    )
+    assert member.status_code == 201, member.text
+    clinic, patient = world.clinic(), world.patient()
+    world.declare(patient, clinic)
+    without = world.create_request(clinic, patient, METFORMIN, 60, medical_program_id=program_id)
+    assert error_of(without)[:2] == (422, "validation_failed")
+    assert invalid_of(without) == [("$.data.based_on", "Care plan is required for this medical program")]
+    assert drafts(pg, patient) == 0
+    with_plan = world.create_request(
+        clinic, patient, METFORMIN, 60, medical_program_id=program_id, based_on=[ref("care_plan", uuid.uuid4())]
+    )
+    assert with_plan.status_code == 201, with_plan.text

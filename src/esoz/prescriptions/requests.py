@@ -153,8 +153,16 @@ async def check_own_employee(conn: AsyncConnection, employee_id: uuid.UUID, auth
         raise _bad("employee_id", NOT_OWN_EMPLOYEE)
 
 
+INACTIVE_PERSON = "Only for active MPI record can create medication request!"
+# The contract's wording for prequalify.
+INACTIVE_PERSON_PREQUALIFY = "Only for active MPI record can create Medication request Request!"
+
+
 async def _subjects(
-    conn: AsyncConnection, data: schemas.MedicationRequestRequestDraft, legal_entity_id: uuid.UUID
+    conn: AsyncConnection,
+    data: schemas.MedicationRequestRequestDraft,
+    legal_entity_id: uuid.UUID,
+    inactive_person: str = INACTIVE_PERSON,
 ) -> tuple[LegalEntityRecord, EmployeeRecord, PartyRecord, PersonRecord, DivisionRecord]:
     le = await repository.get_legal_entity(conn, legal_entity_id=legal_entity_id)
     if le is None or le["status"] != "ACTIVE" or not le["is_active"]:
@@ -171,7 +179,7 @@ async def _subjects(
     if person is None:
         raise _bad("person_id", "Person not found", "required")
     if not person["is_active"] or person["status"] != "active":
-        raise ApiError(422, "unverified", "Only for active MPI record can create medication request!")
+        raise ApiError(422, "unverified", inactive_person)
     division = await repository.get_division(conn, division_id=data.division_id)
     if division is None:
         raise _bad("division_id", "Division not found", "required")
@@ -488,7 +496,7 @@ async def prequalify(
     legal_entity_id = people.require_legal_entity(auth)
     await check_own_employee(conn, data.employee_id, auth)
     # The patient, doctor and division are the draft's, whatever the programme: refused once, not per programme.
-    await _subjects(conn, data, legal_entity_id)
+    await _subjects(conn, data, legal_entity_id, INACTIVE_PERSON_PREQUALIFY)
     found = []
     for i, ref in enumerate(body.programs):
         program = await get_row_by_id(conn, medical_programs, ref.id)
