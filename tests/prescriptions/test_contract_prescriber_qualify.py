@@ -132,3 +132,13 @@ def test_bad_inputs(world: World, prescribed: Any, pg: psycopg.Connection, heade
         "request_conflict",
         "Medication request is not active",
     )
+
+
+def test_a_plan_cannot_be_qualified(world: World) -> None:
+    clinic, patient = world.clinic(), world.patient()
+    world.declare(patient, clinic)
+    plan = world.prescribe(clinic, patient, METFORMIN, 60, intent="plan")
+    pharmacy = world.pharmacy()
+    body = {"division_id": pharmacy.division_id, "programs": [{"id": METFORMIN.program_id}]}
+    answer = qualify(world, pharmacy.pharmacist.headers, plan["id"], body)
+    assert error_of(answer) == (409, "request_conflict", "Plan can't be qualified")
