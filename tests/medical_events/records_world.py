@@ -152,6 +152,8 @@ def package(
             }
         ]
         body["observations"][0]["diagnostic_report"] = ref("diagnostic_report", report_id)
+        body["encounter"]["supporting_info"] = [ref("diagnostic_report", report_id)]
+        body["conditions"][0]["evidences"] = [{"details": [ref("observation", body["observations"][0]["id"])]}]
         body["procedures"] = [
             {
                 "id": str(uuid.uuid4()),

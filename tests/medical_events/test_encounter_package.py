@@ -23,6 +23,7 @@ TABLES = (
 )
 DRFO = "Does not match the signer drfo"
 CONDITION_CODE = "$.conditions[0].code.coding[0].code"
+KINDS = ("condition", "observation", "immunization", "allergy_intolerance", "diagnostic_report", "procedure")
 
 
 def rows_of(pg: psycopg.Connection, patient: Patient) -> dict[str, int]:
@@ -161,6 +162,28 @@ def test_a_diagnosis_naming_another_patients_condition_is_refused(
     assert invalid(answer) == [
         ("$.encounter.diagnoses[0].condition.identifier.value", "Condition with such id is not found")
     ]
+
+
+def test_references_to_earlier_records_of_the_patient_only(
+    records: Records, world: World, clinic: Clinic, patient: Patient, episode: str, pg: psycopg.Connection
+) -> None:
+    earlier = package(clinic, episode)
+    assert records.submit(clinic, patient, earlier).status_code == 202
+    someone_else = world.patient()
+    theirs = package(clinic, records.open_episode(clinic, someone_else))
+    assert records.submit(clinic, someone_else, theirs).status_code == 202
+
+    body = package(clinic, episode)
+    body["conditions"][0]["evidences"] = [{"details": [ref("observation", theirs["observations"][0]["id"])]}]
+    body["encounter"]["supporting_info"] = [ref("observation", uuid.uuid4()), ref("episode", episode)]
+    assert invalid(_refused(records, clinic, patient, pg, body)) == [
+        ("$.encounter.supporting_info[0].identifier.value", "Observation with such id is not found"),
+        ("$.encounter.supporting_info[1].identifier.type", "Must reference one of: " + ", ".join(KINDS)),
+        ("$.conditions[0].evidences[0].details[0].identifier.value", "Observation with such id is not found"),
+    ]
+    body["conditions"][0]["evidences"] = [{"details": [ref("observation", earlier["observations"][0]["id"])]}]
+    body["encounter"]["supporting_info"] = [ref("condition", earlier["conditions"][0]["id"])]
+    assert records.submit(clinic, patient, body).status_code == 202
 
 
 def test_a_closed_episode_is_refused(

@@ -70,6 +70,15 @@ from esoz.signatures.service import VerifiedDocument
 from esoz.signatures.signer_checks import check_content
 
 FINISHED = "finished"
+# What a reference's type names, as the table of its records.
+RESOURCE_KINDS = {
+    "condition": "conditions",
+    "observation": "observations",
+    "immunization": "immunizations",
+    "allergy_intolerance": "allergy_intolerances",
+    "diagnostic_report": "diagnostic_reports",
+    "procedure": "procedures",
+}
 ACTIVE_EPISODE = "active"
 # Keys of a record's render that are not what was signed: left out when a correction is compared.
 _SERVER_KEYS = ("inserted_at", "updated_at")
@@ -239,16 +248,27 @@ async def _check_records(
             if item.code.resource != "service":
                 checks.fail(f"{at}.code.identifier.type", "Must be a service")
             await checks.employee(item.recorded_by, f"{at}.recorded_by")
-    conditions = {c.id for c in package.conditions}
-    for i, diagnosis in enumerate(package.encounter.diagnoses):
-        ref = diagnosis.condition
-        if ref.id in conditions:
-            continue
-        if (
-            ref.resource != "condition"
-            or await get_record(conn, kind="conditions", person_id=person_id, record_id=ref.id) is None
+    in_package = {kind: {r.id for r in getattr(package, kind)} for kind in RECORD_TABLES}
+
+    async def earlier(ref: Reference, entry: str, kinds: tuple[str, ...] = tuple(RESOURCE_KINDS)) -> None:
+        """A reference to a record: one of this package, or one the patient already has."""
+        kind = RESOURCE_KINDS.get(ref.resource)
+        if kind is None or ref.resource not in kinds:
+            checks.fail(f"{entry}.identifier.type", "Must reference one of: " + ", ".join(kinds), "inclusion", kinds)
+        elif ref.id not in in_package[kind] and (
+            await get_record(conn, kind=kind, person_id=person_id, record_id=ref.id) is None
         ):
-            checks.fail(f"$.encounter.diagnoses[{i}].condition.identifier.value", "Condition with such id is not found")
+            name = ref.resource.replace("_", " ").capitalize()
+            checks.fail(f"{entry}.identifier.value", f"{name} with such id is not found")
+
+    for i, diagnosis in enumerate(package.encounter.diagnoses):
+        await earlier(diagnosis.condition, f"$.encounter.diagnoses[{i}].condition", ("condition",))
+    for i, info in enumerate(package.encounter.supporting_info):
+        await earlier(info, f"$.encounter.supporting_info[{i}]")
+    for i, c in enumerate(package.conditions):
+        for j, evidence in enumerate(c.evidences):
+            for k, detail in enumerate(evidence.details):
+                await earlier(detail, f"$.conditions[{i}].evidences[{j}].details[{k}]", ("observation", "condition"))
 
 
 async def _read_new(

@@ -87,12 +87,18 @@ class EncounterContent(_Signed):
     incoming_referral: Reference | None = None
     reasons: list[CodeableConcept] = Field(default_factory=list, max_length=50)
     diagnoses: list["Diagnosis"] = Field(default_factory=list, max_length=50)
+    supporting_info: list[Reference] = Field(default_factory=list, max_length=50)
 
 
 class Diagnosis(_Signed):
     condition: Reference
     role: CodeableConcept
     rank: int | None = Field(None, ge=1, le=10)
+
+
+class Evidence(_Signed):
+    codes: list[CodeableConcept] = Field(default_factory=list, max_length=20)
+    details: list[Reference] = Field(default_factory=list, max_length=20)
 
 
 class ConditionContent(RecordContent):
@@ -104,6 +110,7 @@ class ConditionContent(RecordContent):
     asserter: Reference | None = None
     onset_date: datetime
     asserted_date: datetime | None = None
+    evidences: list[Evidence] = Field(default_factory=list, max_length=20)
 
 
 class ObservationContent(RecordContent):
