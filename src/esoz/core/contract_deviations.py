@@ -86,6 +86,10 @@ ENCODING_DEFAULT = (
     "`signed_content_encoding` defaults to `base64`, the only encoding the contract names, so a body without it is "
     "read as the contract means it"
 )
+DISPENSE_WHOLE = (
+    "each dispense is given with its details, party, division and legal entity and the payment, as the pharmacy "
+    "list gives it, so that the prescriber sees who dispensed what without a second call"
+)
 UNBLOCK_CODE = "an unblock without `block_reason_code` is recorded with `UNBLOCK_DEFAULT`, the dictionary's default"
 JOB_ANSWER = (
     "esoz answers an asynchronous write with the job itself (`id`, `status`, `status_code`, `eta`, `links`, "
@@ -111,10 +115,6 @@ COMPOSITION_SHAPE = (
     "event and the explanatory letter"
 )
 IS_ACTIVE = "esoz adds `is_active` (false once a division is deactivated) so that an MIS need not read the status"
-DRUGS_V2 = (
-    "`/api/v2/drugs` is being brought to the contract's filters and item shape; until then it answers the INNM "
-    "dosage forms with `innm` and `code_atc` and takes only the older filters"
-)
 LE_V1_EXTRA = (
     "the v1 answer keeps the verification fields (`mis_verified`, and in the list `nhs_reviewed`, `nhs_comment`) "
     "that older MIS read"
@@ -142,21 +142,13 @@ NS_DECLARATIONS = (
     "not served yet: declarations are made through /admin (and the demo seed); the MIS request flow (create, "
     "approve with the SMS code, sign, reject) and termination by the patient are being built"
 )
-NS_DICTIONARIES = "not served yet: the v2 dictionaries with `description` and `value` filters are being added"
-NS_DRUGS = (
-    "not served yet: `/api/v3/drugs` (per package programme medications and dosages) is being added; the "
-    "deprecated v1 list is not served, `/api/v2/drugs` replaces it"
-)
+NS_DRUGS = "not served: the deprecated v1 list of drugs; `/api/v2/drugs` and `/api/v3/drugs` replace it"
 NS_MEDICAL_EVENTS = (
     "not served yet: medical records (episodes, encounters, conditions, observations, immunizations, allergies, "
     "diagnostic reports, procedures, care plans, summaries) are being built; referrals and conclusions are served"
 )
-NS_MEDICATION_DISPENSES = (
-    "not served yet: the deprecated v1 dispense calls (aliases of the pharmacy calls) and a patient's dispense by "
-    "id are being added"
-)
 NS_MEDICATION_REQUESTS = (
-    "not served yet: `qualify` and the pharmacy's signed reject are being added; the deprecated list of all "
+    "not served yet: `qualify` is being added; the deprecated list of all "
     "prescriptions is not served (a patient's list replaces it)"
 )
 NS_MEDICATION_REQUEST_REQUESTS = (
@@ -229,19 +221,6 @@ DEVIATIONS: tuple[Deviation, ...] = (
     ),
     D("GET /api/divisions", "answer.extra", "is_active", IS_ACTIVE),
     D("GET /api/divisions/{id}", "answer.extra", "is_active", IS_ACTIVE),
-    D("GET /api/v2/drugs", "answer.extra", "code_atc innm", DRUGS_V2),
-    D(
-        "GET /api/v2/drugs",
-        "answer.missing",
-        "daily_dosage dosage_form_is_dosed ingredients max_daily_dosage mr_blank_type",
-        DRUGS_V2,
-    ),
-    D(
-        "GET /api/v2/drugs",
-        "query.missing",
-        "care_plan_activity_allowed dosage_form_is_dosed innm_dosage_form innm_dosage_id innm_dosage_name innm_id innm_sctid medication_code_atc medication_request_allowed mr_blank_type page page_size",
-        DRUGS_V2,
-    ),
     D(
         "GET /api/employees",
         "answer.extra",
@@ -277,15 +256,20 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "GET /api/persons/{person_id}/medication_requests/{id}/medication_dispenses",
         "answer.extra",
         "details dispensed_by division inserted_by legal_entity note party payment_amount payment_id updated_by",
-        "each dispense is given with its details, party, division and legal entity and the payment, as the pharmacy list gives it, so that the prescriber sees who dispensed what without a second call",
+        DISPENSE_WHOLE,
     ),
     D(
-        "GET /api/persons/{person_id}/medication_requests/{id}/medication_dispenses",
-        "query.missing",
-        "status",
-        NOT_YET_FILTER,
+        "GET /api/persons/{person_id}/medication_dispenses/{id}",
+        "answer.extra",
+        "details dispensed_by division inserted_by legal_entity note party payment_amount payment_id updated_by",
+        DISPENSE_WHOLE,
     ),
-    D("GET /api/pharmacy/medication_dispenses", "query.missing", "care_plan_id id legal_entity_id", NOT_YET_FILTER),
+    D(
+        "PATCH /api/medication_dispenses/{id}/actions/process",
+        "request.optional",
+        "signed_content_encoding",
+        ENCODING_DEFAULT,
+    ),
     D(
         "PATCH /api/pharmacy/medication_dispenses/{id}/actions/process",
         "request.optional",
@@ -463,6 +447,18 @@ DEVIATIONS: tuple[Deviation, ...] = (
         UNBLOCK_CODE,
     ),
     D(
+        "PATCH /api/pharmacy/medication_requests/{id}/actions/reject",
+        "answer.extra",
+        "note",
+        "the pharmacist's view keeps the prescriber's `note`, as the content the pharmacist signs does (the contract's signed payload has it)",
+    ),
+    D(
+        "PATCH /api/pharmacy/medication_requests/{id}/actions/reject",
+        "request.optional",
+        "signed_content_encoding",
+        ENCODING_DEFAULT,
+    ),
+    D(
         "GET /api/persons",
         "query.extra",
         "unzr",
@@ -618,17 +614,9 @@ NOT_SERVED: tuple[NotServed, ...] = (
         ),
     ),
     NotServed(
-        "dictionaries",
-        NS_DICTIONARIES,
-        ("GET /api/v2/dictionaries",),
-    ),
-    NotServed(
         "drugs",
         NS_DRUGS,
-        (
-            "GET /api/drugs",
-            "GET /api/v3/drugs",
-        ),
+        ("GET /api/drugs",),
     ),
     NotServed(
         "medical_events",
@@ -735,19 +723,6 @@ NOT_SERVED: tuple[NotServed, ...] = (
         ),
     ),
     NotServed(
-        "medication_dispenses",
-        NS_MEDICATION_DISPENSES,
-        (
-            "GET /api/medication_dispenses",
-            "POST /api/medication_dispenses",
-            "GET /api/medication_dispenses/{id}",
-            "PATCH /api/medication_dispenses/{id}/actions/process",
-            "PATCH /api/medication_dispenses/{id}/actions/reject",
-            "GET /api/medication_requests/{id}/dispenses",
-            "GET /api/persons/{person_id}/medication_dispenses/{id}",
-        ),
-    ),
-    NotServed(
         "medication_request_requests",
         NS_MEDICATION_REQUEST_REQUESTS,
         ("GET /api/medication_request_requests",),
@@ -758,7 +733,6 @@ NOT_SERVED: tuple[NotServed, ...] = (
         (
             "GET /api/medication_requests",
             "POST /api/medication_requests/{id}/actions/qualify",
-            "PATCH /api/pharmacy/medication_requests/{id}/actions/reject",
         ),
     ),
     NotServed(

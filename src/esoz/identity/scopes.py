@@ -46,6 +46,7 @@ CLINICAL_READS = _expand(
     "composition:read",
     "specimen:read",
     "medication_request:read details",
+    "medication_dispense:read",
 )
 DOCTOR = (
     READS
@@ -81,7 +82,7 @@ MANAGEMENT = _expand(
 PHARMACY = READS | _expand(
     "person:read",
     # details: the contract's scope of qualify, which a pharmacy calls before it dispenses
-    "medication_request:read details details_pharm block_pharm unblock_pharm",
+    "medication_request:read details details_pharm block_pharm unblock_pharm reject_pharm",
     "medication_dispense:read write process reject read_pharm",
 )
 NHS_ONLY = _expand(

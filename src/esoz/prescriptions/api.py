@@ -18,10 +18,22 @@ from esoz.core.pagination import Pagination, Paging
 from esoz.core.patient_data import note as note_patient_read
 from esoz.core.patient_data import patient_data
 from esoz.core.schemas import Envelope, ListEnvelope
-from esoz.prescriptions import codes, dispenses, prescriptions, programs, reimbursement, render, requests, schemas
+from esoz.prescriptions import (
+    codes,
+    dispenses,
+    drugs,
+    pharmacy_reject,
+    prescriptions,
+    programs,
+    reimbursement,
+    render,
+    requests,
+    schemas,
+)
 from esoz.prescriptions.auth import (
     DrugsRead,
     MdProcess,
+    MdRead,
     MdReadPharm,
     MdReject,
     MdWrite,
@@ -31,6 +43,7 @@ from esoz.prescriptions.auth import (
     MrPharmacy,
     MrRead,
     MrReject,
+    MrRejectPharm,
     MrResend,
     MrrRead,
     MrrReject,
@@ -99,21 +112,71 @@ async def get_program(request: Request, conn: ReadConn, auth: ProgramRead, id: u
     return envelope.ok(request, render.medical_program(await programs.get_program(conn, id)))
 
 
+async def _drug_filters(
+    innm_id: uuid.UUID | None = None,
+    innm_name: Annotated[str | None, Query(max_length=255)] = None,
+    innm_sctid: Annotated[str | None, Query(max_length=64)] = None,
+    innm_dosage_form: Annotated[str | None, Query(max_length=64)] = None,
+    innm_dosage_id: uuid.UUID | None = None,
+    innm_dosage_name: Annotated[str | None, Query(max_length=255)] = None,
+    medication_code_atc: Annotated[str | None, Query(max_length=16)] = None,
+    medical_program_id: uuid.UUID | None = None,
+    mr_blank_type: Annotated[str | None, Query(max_length=8)] = None,
+    dosage_form_is_dosed: bool | None = None,
+    medication_request_allowed: bool | None = None,
+    care_plan_activity_allowed: bool | None = None,
+) -> drugs.DrugFilters:
+    return drugs.DrugFilters(
+        innm_id=innm_id,
+        innm_name=innm_name,
+        innm_sctid=innm_sctid,
+        innm_dosage_form=innm_dosage_form,
+        innm_dosage_id=innm_dosage_id,
+        innm_dosage_name=innm_dosage_name,
+        medication_code_atc=medication_code_atc,
+        medical_program_id=medical_program_id,
+        mr_blank_type=mr_blank_type,
+        dosage_form_is_dosed=dosage_form_is_dosed,
+        medication_request_allowed=medication_request_allowed,
+        care_plan_activity_allowed=care_plan_activity_allowed,
+    )
+
+
+DrugFilters = Annotated[drugs.DrugFilters, Depends(_drug_filters)]
+DRUGS_DEVIATION = (
+    "esoz deviation: a dosage's `mr_blank_type` is its programme's; programme medications carry no "
+    "`start_date`/`end_date` and no `max_request_dosage` (null); `care_plan_activity_allowed` is the programme "
+    "medication's `medication_request_allowed`; each programme medication also names its brand "
+    "(`medication_id`) and programme (`medical_program_id`)."
+)
+
+
 @router.get(
     "/v2/drugs",
-    response_model=Envelope[list[schemas.DrugOut]],
-    summary="INN dosages with the brands that take part in programmes",
-    description="**esoz:** one item per INN dosage with its `packages` (brand × programme), not the real paged shape.",
+    response_model=ListEnvelope[schemas.DrugV2Out],
+    summary="INN dosages under programmes, with their packages",
+    description=DRUGS_DEVIATION,
     responses=READ,
 )
 async def list_drugs(
-    request: Request,
-    conn: ReadConn,
-    auth: DrugsRead,
-    medical_program_id: uuid.UUID | None = None,
-    innm_name: Annotated[str | None, Query(max_length=255)] = None,
+    request: Request, conn: ReadConn, auth: DrugsRead, page: Pagination, filters: DrugFilters
 ) -> Response:
-    return envelope.ok(request, await programs.list_drugs(conn, medical_program_id, innm_name))
+    rows, total = await drugs.search(conn, filters, limit=page.page_size, offset=page.offset, version=2)
+    return envelope.ok(request, rows, paging=Paging.of(page, total))
+
+
+@router.get(
+    "/v3/drugs",
+    response_model=ListEnvelope[schemas.DrugV3Out],
+    summary="INN dosages under programmes, with their packages and programme medications",
+    description=DRUGS_DEVIATION,
+    responses=READ,
+)
+async def list_drugs_v3(
+    request: Request, conn: ReadConn, auth: DrugsRead, page: Pagination, filters: DrugFilters
+) -> Response:
+    rows, total = await drugs.search(conn, filters, limit=page.page_size, offset=page.offset, version=3)
+    return envelope.ok(request, rows, paging=Paging.of(page, total))
 
 
 # --- prescribing ----------------------------------------------------------------------------------------
@@ -465,6 +528,25 @@ async def pharmacy_unblock(
     return envelope.ok(request, row)
 
 
+@router.patch(
+    "/pharmacy/medication_requests/{id}/actions/reject",
+    response_model=Envelope[schemas.PharmacyRejectedMedicationRequestOut],
+    summary="Reject a prescription the pharmacy cannot dispense (signed)",
+    description=(
+        "The pharmacist signs the prescription as `GET /api/pharmacy/medication_requests/{id}` without a code "
+        "returns it, plus `reject_reason_code` (dictionary MEDICATION_REQUEST_REJECT_REASON) and an optional "
+        "`reject_reason`. Refused (409) while a dispense is under way or done, or when another pharmacy has "
+        "blocked the prescription. The patient is told by SMS."
+    ),
+    responses=SIGNED,
+)
+async def pharmacy_reject_prescription(
+    request: Request, conn: WriteConn, auth: MrRejectPharm, id: uuid.UUID, body: schemas.SignedReject
+) -> Response:
+    data = await pharmacy_reject.reject(conn, id_=id, body=body, auth=auth, settings=_settings(request))
+    return envelope.ok(request, data)
+
+
 @router.post(
     "/pharmacy/medication_dispenses",
     response_model=Envelope[schemas.MedicationDispenseOut],
@@ -508,35 +590,50 @@ async def reject_dispense(request: Request, conn: WriteConn, auth: MdReject, id:
     return envelope.ok(request, await dispenses.reject(conn, id, auth, _settings(request)))
 
 
+DispenseStatus = Literal["NEW", "PROCESSED", "REJECTED", "EXPIRED"]
+
+
+async def _dispense_filters(
+    id: uuid.UUID | None = None,
+    medication_request_id: uuid.UUID | None = None,
+    legal_entity_id: uuid.UUID | None = None,
+    division_id: uuid.UUID | None = None,
+    status: DispenseStatus | None = None,
+    dispensed_from: date | None = None,
+    dispensed_to: date | None = None,
+    care_plan_id: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    return {
+        "id_": id,
+        "medication_request_id": medication_request_id,
+        "legal_entity_id": legal_entity_id,
+        "division_id": division_id,
+        "status": status,
+        "dispensed_from": dispensed_from,
+        "dispensed_to": dispensed_to,
+        "care_plan_id": care_plan_id,
+    }
+
+
+DispenseFilters = Annotated[dict[str, Any], Depends(_dispense_filters)]
+DISPENSE_LIST = (
+    "A pharmacy sees its own dispenses (`legal_entity_id` of another pharmacy finds none); `care_plan_id` "
+    "finds dispenses of prescriptions based on that care plan."
+)
+
+
 @router.get(
     "/pharmacy/medication_dispenses",
     response_model=ListEnvelope[schemas.MedicationDispenseOut],
     summary="The pharmacy's dispenses",
+    description=DISPENSE_LIST,
     responses=READ,
     openapi_extra=patient_data("medication_dispense", person="data:medication_request.person.id", id="data:id"),
 )
 async def list_dispenses(
-    request: Request,
-    conn: ReadConn,
-    auth: MdReadPharm,
-    page: Pagination,
-    medication_request_id: uuid.UUID | None = None,
-    division_id: uuid.UUID | None = None,
-    status: Literal["NEW", "PROCESSED", "REJECTED", "EXPIRED"] | None = None,
-    dispensed_from: date | None = None,
-    dispensed_to: date | None = None,
+    request: Request, conn: ReadConn, auth: MdReadPharm, page: Pagination, filters: DispenseFilters
 ) -> Response:
-    rows, total = await dispenses.list_dispenses(
-        conn,
-        auth,
-        medication_request_id=medication_request_id,
-        division_id=division_id,
-        status=status,
-        dispensed_from=dispensed_from,
-        dispensed_to=dispensed_to,
-        limit=page.page_size,
-        offset=page.offset,
-    )
+    rows, total = await dispenses.list_dispenses(conn, auth, **filters, limit=page.page_size, offset=page.offset)
     return envelope.ok(request, rows, paging=Paging.of(page, total))
 
 
@@ -559,10 +656,141 @@ async def get_dispense(request: Request, conn: ReadConn, auth: MdReadPharm, id: 
     openapi_extra=patient_data("medication_dispense", person="path:person_id", id="data:id"),
 )
 async def list_prescription_dispenses(
-    request: Request, conn: ReadConn, auth: MrDetails, person_id: uuid.UUID, id: uuid.UUID, page: Pagination
+    request: Request,
+    conn: ReadConn,
+    auth: MrDetails,
+    person_id: uuid.UUID,
+    id: uuid.UUID,
+    page: Pagination,
+    status: DispenseStatus | None = None,
 ) -> Response:
     rows, total = await dispenses.list_dispenses(
-        conn, auth, person_id=person_id, medication_request_id=id, limit=page.page_size, offset=page.offset
+        conn,
+        auth,
+        person_id=person_id,
+        medication_request_id=id,
+        status=status,
+        limit=page.page_size,
+        offset=page.offset,
+    )
+    return envelope.ok(request, rows, paging=Paging.of(page, total))
+
+
+@router.get(
+    "/persons/{person_id}/medication_dispenses/{id}",
+    response_model=Envelope[schemas.MedicationDispenseOut],
+    summary="A patient's dispense",
+    description="The pharmacy that dispensed it, or the clinic whose prescription it was, may read it.",
+    responses=READ,
+    openapi_extra=patient_data("medication_dispense", person="path:person_id", id="path:id"),
+)
+async def get_person_dispense(
+    request: Request, conn: ReadConn, auth: MdRead, person_id: uuid.UUID, id: uuid.UUID
+) -> Response:
+    return envelope.ok(request, await dispenses.get_for_person(conn, person_id=person_id, id_=id, auth=auth))
+
+
+# --- the 2019 dispense calls: older pharmacy MIS still use them ------------------------------------------
+V1 = "Deprecated: the 2019 path of `{}`, answered by the same code."
+
+
+@router.post(
+    "/medication_dispenses",
+    response_model=Envelope[schemas.MedicationDispenseOut],
+    status_code=201,
+    summary="Dispense a prescription (2019 path)",
+    description=V1.format("POST /api/pharmacy/medication_dispenses"),
+    responses=WRITE,
+    deprecated=True,
+)
+async def create_dispense_v1(
+    request: Request,
+    conn: WriteConn,
+    auth: MdWrite,
+    body: schemas.MedicationDispenseCreate,
+    code: Annotated[str | None, Query(max_length=8, description="the patient's code from the SMS")] = None,
+) -> Response:
+    return await create_dispense(request, conn, auth, body, code)
+
+
+@router.patch(
+    "/medication_dispenses/{id}/actions/process",
+    response_model=Envelope[schemas.MedicationDispenseOut],
+    summary="Process a dispense (signed; 2019 path)",
+    description=V1.format("PATCH /api/pharmacy/medication_dispenses/{id}/actions/process"),
+    responses=SIGNED,
+    deprecated=True,
+)
+async def process_dispense_v1(
+    request: Request, conn: WriteConn, auth: MdProcess, id: uuid.UUID, body: schemas.ProcessDispense
+) -> Response:
+    return await process_dispense(request, conn, auth, id, body)
+
+
+@router.patch(
+    "/medication_dispenses/{id}/actions/reject",
+    response_model=Envelope[schemas.MedicationDispenseOut],
+    summary="Reject a dispense (2019 path)",
+    description=V1.format("PATCH /api/pharmacy/medication_dispenses/{id}/actions/reject")
+    + " esoz deviation: the contract names no scope for it; esoz asks for `medication_dispense:reject`, "
+    "as the current path does.",
+    responses=WRITE,
+    deprecated=True,
+)
+async def reject_dispense_v1(request: Request, conn: WriteConn, auth: MdReject, id: uuid.UUID) -> Response:
+    return await reject_dispense(request, conn, auth, id)
+
+
+@router.get(
+    "/medication_dispenses",
+    response_model=ListEnvelope[schemas.MedicationDispenseOut],
+    summary="The pharmacy's dispenses (2019 path)",
+    description=V1.format("GET /api/pharmacy/medication_dispenses") + " " + DISPENSE_LIST,
+    responses=READ,
+    deprecated=True,
+    openapi_extra=patient_data("medication_dispense", person="data:medication_request.person.id", id="data:id"),
+)
+async def list_dispenses_v1(
+    request: Request, conn: ReadConn, auth: MdRead, page: Pagination, filters: DispenseFilters
+) -> Response:
+    rows, total = await dispenses.list_dispenses(conn, auth, **filters, limit=page.page_size, offset=page.offset)
+    return envelope.ok(request, rows, paging=Paging.of(page, total))
+
+
+@router.get(
+    "/medication_dispenses/{id}",
+    response_model=Envelope[schemas.MedicationDispenseOut],
+    summary="A dispense (2019 path)",
+    description=V1.format("GET /api/pharmacy/medication_dispenses/{id}"),
+    responses=READ,
+    deprecated=True,
+    openapi_extra=patient_data("medication_dispense", person="data:medication_request.person.id", id="path:id"),
+)
+async def get_dispense_v1(request: Request, conn: ReadConn, auth: MdRead, id: uuid.UUID) -> Response:
+    return envelope.ok(request, await dispenses.get(conn, id, auth))
+
+
+@router.get(
+    "/medication_requests/{id}/dispenses",
+    response_model=ListEnvelope[schemas.MedicationDispenseOut],
+    summary="Dispenses of a prescription (2019 path)",
+    description=V1.format("GET /api/persons/{person_id}/medication_requests/{id}/medication_dispenses")
+    + " esoz deviation: the contract names no scope for it; esoz asks for `medication_request:details`, "
+    "as the current path does.",
+    responses=READ,
+    deprecated=True,
+    openapi_extra=patient_data("medication_dispense", person="data:medication_request.person.id", id="data:id"),
+)
+async def list_prescription_dispenses_v1(
+    request: Request,
+    conn: ReadConn,
+    auth: MrDetails,
+    id: uuid.UUID,
+    page: Pagination,
+    status: DispenseStatus | None = None,
+) -> Response:
+    rows, total = await dispenses.of_prescription(
+        conn, auth, medication_request_id=id, status=status, limit=page.page_size, offset=page.offset
     )
     return envelope.ok(request, rows, paging=Paging.of(page, total))
 

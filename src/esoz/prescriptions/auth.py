@@ -26,6 +26,8 @@ MdWrite = Annotated[AuthContext, Depends(require_scopes("medication_dispense:wri
 MdProcess = Annotated[AuthContext, Depends(require_scopes("medication_dispense:process"))]
 MdReject = Annotated[AuthContext, Depends(require_scopes("medication_dispense:reject"))]
 MdReadPharm = Annotated[AuthContext, Depends(require_scopes("medication_dispense:read_pharm"))]
+MdRead = Annotated[AuthContext, Depends(require_scopes("medication_dispense:read"))]
+MrRejectPharm = Annotated[AuthContext, Depends(require_scopes("medication_request:reject_pharm"))]
 ReportRead = Annotated[AuthContext, Depends(require_scopes("reimbursement_report:read"))]
 # НСЗУ's admin routes (admin.py).
 MedicationWrite = Annotated[AuthContext, Depends(require_scopes("medication:write"))]

@@ -11,13 +11,13 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import Text, and_, any_, bindparam, func, select
+from sqlalchemy import Text, and_, any_, bindparam, func, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from esoz.core import audit, clock, envelope
 from esoz.core.auth import AuthContext
-from esoz.core.errors import Conflict, Forbidden, ValidationFailed, invalid_entry
+from esoz.core.errors import Conflict, Forbidden, NotFound, ValidationFailed, invalid_entry
 from esoz.core.fastsql import FastQuery
 from esoz.core.ids import uuid7
 from esoz.core.rows import RowLike, get_row_by_id, get_scoped_row
@@ -540,16 +540,49 @@ async def get(conn: AsyncConnection, id_: uuid.UUID, auth: AuthContext) -> dict[
     return _as_contract(await _get(conn, id_, auth.legal_entity_filter))
 
 
+async def get_for_person(
+    conn: AsyncConnection, *, person_id: uuid.UUID, id_: uuid.UUID, auth: AuthContext
+) -> dict[str, Any]:
+    """A patient's dispense: the pharmacy that dispensed it, or the clinic whose prescription it was."""
+    t = medication_dispenses
+    where: list[Any] = [t.c.id == id_, t.c.person_id == person_id]
+    own = auth.legal_entity_filter
+    if own is not None:
+        where.append(or_(t.c.legal_entity_id == own, t.c.medication_request_id.in_(_prescribed_by(own, person_id))))
+    row = (await conn.execute(select(t).where(*where))).mappings().first()
+    if row is None:
+        raise NotFound("Medication dispense not found")
+    return _as_contract(row)
+
+
+def _prescribed_by(legal_entity_id: uuid.UUID, person_id: uuid.UUID) -> Any:
+    return select(medication_requests.c.id).where(
+        and_(
+            medication_requests.c.person_id == person_id,
+            medication_requests.c.legal_entity_id == legal_entity_id,
+        )
+    )
+
+
+def _based_on_care_plan(care_plan_id: uuid.UUID) -> Any:
+    """Prescriptions whose `based_on` names the care plan (the contract's reference shape)."""
+    reference = [{"identifier": {"type": {"coding": [{"code": "care_plan"}]}, "value": str(care_plan_id)}}]
+    return select(medication_requests.c.id).where(medication_requests.c.data["based_on"].contains(reference))
+
+
 async def list_dispenses(
     conn: AsyncConnection,
     auth: AuthContext,
     *,
+    id_: uuid.UUID | None = None,
     medication_request_id: uuid.UUID | None = None,
     person_id: uuid.UUID | None = None,
+    legal_entity_id: uuid.UUID | None = None,
     status: str | None = None,
     division_id: uuid.UUID | None = None,
     dispensed_from: date | None = None,
     dispensed_to: date | None = None,
+    care_plan_id: uuid.UUID | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[dict[str, Any]], int]:
@@ -560,18 +593,13 @@ async def list_dispenses(
     if person_id is not None:
         where.append(t.c.person_id == person_id)
         if auth.legal_entity_filter is not None:  # a clinic sees dispenses of its own prescriptions
-            where.append(
-                t.c.medication_request_id.in_(
-                    select(medication_requests.c.id).where(
-                        and_(
-                            medication_requests.c.person_id == person_id,
-                            medication_requests.c.legal_entity_id == auth.legal_entity_filter,
-                        )
-                    )
-                )
-            )
+            where.append(t.c.medication_request_id.in_(_prescribed_by(auth.legal_entity_filter, person_id)))
+    if care_plan_id is not None:
+        where.append(t.c.medication_request_id.in_(_based_on_care_plan(care_plan_id)))
     for column, value in (
+        ("id", id_),
         ("medication_request_id", medication_request_id),
+        ("legal_entity_id", legal_entity_id),
         ("status", status),
         ("division_id", division_id),
     ):
@@ -586,3 +614,31 @@ async def list_dispenses(
     ).mappings()
     total = (await conn.execute(select(func.count()).select_from(t).where(*where))).scalar_one()
     return [_as_contract(r) for r in rows], total
+
+
+async def of_prescription(
+    conn: AsyncConnection,
+    auth: AuthContext,
+    *,
+    medication_request_id: uuid.UUID,
+    status: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """Dispenses of a prescription the caller's clinic wrote (the path without the patient's id)."""
+    mr = await get_scoped_row(
+        conn,
+        medication_requests,
+        medication_request_id,
+        "Medication request not found",
+        legal_entity_filter=auth.legal_entity_filter,
+    )
+    return await list_dispenses(
+        conn,
+        auth,
+        person_id=mr["person_id"],
+        medication_request_id=medication_request_id,
+        status=status,
+        limit=limit,
+        offset=offset,
+    )

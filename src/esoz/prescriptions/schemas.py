@@ -964,3 +964,76 @@ class ReimbursementReportOut(BaseModel):
     totals: ReimbursementTotalsOut
     programs: list[ReimbursementProgramOut]
     items: list[ReimbursementItemOut]
+
+
+# --- the drug catalogue (GET /api/v2/drugs, /api/v3/drugs) ---------------------------------------------
+
+
+class DrugProgramMedicationOut(BaseModel):
+    """A brand's participation in a programme, as the contract lists it under a package."""
+
+    id: uuid.UUID
+    start_date: date | None = Field(description="esoz: not kept, always null")
+    end_date: date | None = Field(description="esoz: not kept, always null")
+    medication_request_allowed: bool
+    care_plan_activity_allowed: bool = Field(description="esoz: the same permission as medication_request_allowed")
+    registry_number: str | None = Field(description="the brand's registration certificate")
+    max_daily_dosage: float | None
+    package_qty_divisible: bool = Field(description="a pharmacy may sell less than the whole package")
+    medication_id: uuid.UUID = Field(description="esoz: the brand")
+    medical_program_id: uuid.UUID = Field(description="esoz: the programme")
+
+
+class DrugPackageV2Out(BaseModel):
+    container_dosage: JsonObject | None
+    package_qty: int | None
+    package_min_qty: int | None
+    max_request_dosage: float | None = Field(description="esoz: not kept, always null")
+    program_medications: list[DrugProgramMedicationOut]
+
+
+class DrugIngredientOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    name_original: str
+    sctid: str | None
+    dosage: JsonObject | None
+    is_primary: bool
+
+
+class DrugV2Out(BaseModel):
+    """An INN dosage a doctor prescribes, with the packages its brands come in."""
+
+    id: uuid.UUID
+    name: str
+    form: str
+    mr_blank_type: str = Field(description="esoz: the blank type of the dosage's programme")
+    dosage_form_is_dosed: bool
+    daily_dosage: float | None
+    max_daily_dosage: float | None
+    ingredients: list[DrugIngredientOut]
+    packages: list[DrugPackageV2Out]
+
+
+class DrugV3Out(BaseModel):
+    """An INN dosage with its packages, and every programme participation of its brands."""
+
+    id: uuid.UUID
+    name: str
+    form: str
+    mr_blank_type: str = Field(description="esoz: the blank type of the dosage's programme")
+    dosage_form_is_dosed: bool
+    daily_dosage: float | None
+    ingredients: list[DrugIngredientOut]
+    program_medications: list[DrugProgramMedicationOut]
+    packages: list[DrugPackageV2Out]
+
+
+class PharmacyRejectedMedicationRequestOut(PharmacistMedicationRequestOut):
+    """A prescription a pharmacy has rejected, in the pharmacist's shape."""
+
+    based_on: list[JsonObject] | None = None
+    prior_prescription: JsonObject | None = None
+    container_dosage: JsonObject | None = None
+    rejected_at: datetime | None
+    rejected_by: uuid.UUID | None

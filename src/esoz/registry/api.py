@@ -20,7 +20,7 @@ from esoz.core.openapi import errors
 from esoz.core.pagination import Cursor, PageParams, Pagination, Paging, keyset_of
 from esoz.core.patient_data import patient_data
 from esoz.core.schemas import CursorListEnvelope, Envelope, ListEnvelope
-from esoz.registry import declarations, employees, persons, render, service
+from esoz.registry import declarations, dictionaries, employees, persons, render, service
 from esoz.registry.auth import (
     DeclarationRead,
     DivisionDetails,
@@ -63,6 +63,36 @@ async def get_dictionaries(
     is_active: bool | None = None,
 ) -> Response:
     return envelope.ok(request, await service.list_dictionaries(conn, name, is_active))
+
+
+@router.get(
+    "/v2/dictionaries",
+    response_model=Envelope[list[dictionaries.DictionaryV2Out]],
+    summary="Dictionaries with described values",
+    description=(
+        "`value_code` (exact), `value_description` (a part of the label, any case) and `value_is_active` keep "
+        "the values that match and leave out dictionaries with none."
+    ),
+    responses=errors(422),
+)
+async def get_dictionaries_v2(
+    request: Request,
+    conn: ReadConn,
+    name: Annotated[str | None, Query(max_length=100)] = None,
+    is_active: bool | None = None,
+    value_code: Annotated[str | None, Query(max_length=100)] = None,
+    value_description: Annotated[str | None, Query(max_length=255)] = None,
+    value_is_active: bool | None = None,
+) -> Response:
+    found = await dictionaries.list_v2(
+        conn,
+        name=name,
+        is_active=is_active,
+        value_code=value_code,
+        value_description=value_description,
+        value_is_active=value_is_active,
+    )
+    return envelope.ok(request, found)
 
 
 # --- legal entities ---------------------------------------------------------------------------------
