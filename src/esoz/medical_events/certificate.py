@@ -17,7 +17,6 @@ once in the dev PKI folder, like the dev CA, and never used when `ESOZ_ENV=prod`
 
 import base64
 import hashlib
-import io
 import os
 import uuid
 import zlib
@@ -186,11 +185,6 @@ class VaccinationCertificate:
 
     def qr_svg(self) -> str:
         return str(_qr(self.hc1).svg_inline(scale=4))
-
-    def qr_png(self) -> bytes:
-        out = io.BytesIO()
-        _qr(self.hc1).save(out, kind="png", scale=4)
-        return out.getvalue()
 
 
 def _qr(text: str) -> segno.QRCode:
