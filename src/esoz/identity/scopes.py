@@ -181,6 +181,7 @@ _RESOURCE_UK = {
     "medication_request_request": "запити на рецепти",
     "medication_dispense": "погашення рецептів",
     "service_request": "направлення",
+    "approval": "дозволи на доступ до медичних записів",
     "composition": "медичні висновки",
     "encounter": "взаємодії",
     "episode": "епізоди",
