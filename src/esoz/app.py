@@ -40,6 +40,7 @@ from esoz.identity.tokens import verify_access_token
 from esoz.jobs import all_jobs
 from esoz.medical_events.api import router as medical_events_router
 from esoz.medical_events.certificate_api import router as certificate_router
+from esoz.medical_events.read_api import router as medical_records_router
 from esoz.notifications.admin import dev_router as notifications_dev_router
 from esoz.notifications.admin import router as notifications_admin_router
 from esoz.notifications.api import router as notifications_router
@@ -166,6 +167,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(services_router)
     app.include_router(conclusions_router)
     app.include_router(approvals_router)
+    app.include_router(medical_records_router)
     app.include_router(jobs_router)
     app.include_router(signatures_router)
     app.include_router(notifications_router)
