@@ -41,6 +41,9 @@ CLINICAL_READS = _expand(
     "observation:read",
     "immunization:read",
     "allergy_intolerance:read",
+    "diagnostic_report:read",
+    "procedure:read",
+    "medical_event_context:read",  # where a record was made (`.../{id}/context`)
     "patient_summary:read",
     "service_request:read get",
     "composition:read",
