@@ -26,6 +26,7 @@ SCOPES = [
     "person_request:read",
     "person_request:write",
     "declaration:read",
+    "declaration:terminate",
     "person:read",
 ]
 

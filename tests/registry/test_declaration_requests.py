@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from registry_factories import created, employee_body, years_ago
+from registry_factories import created, employee_body, legal_entity_body
 from request_world import Clinic, Doctor, World, code_from, make_world, sign
 
 from esoz.signatures.devpki import DevPki
@@ -207,4 +207,47 @@ def test_other_legal_entity_cannot_see_the_request(world: World, client: httpx.C
     assert client.get(f"/api/v3/declaration_requests/{req['id']}", headers=other.headers).status_code == 404
     mine = client.get(f"/api/v3/declaration_requests/{req['id']}", headers=clinic.headers)
     assert mine.status_code == 200 and mine.json()["data"]["id"] == req["id"]
-    _ = years_ago
+
+
+def signed_declaration(world: World, client: httpx.Client, clinic: Clinic) -> tuple[str, str]:
+    patient = world.patient()
+    req = approved(world, client, clinic, patient.id, patient.phone)
+    signed = sign_request(client, clinic, req["id"], req["data_to_be_signed"], clinic.doctor)
+    assert signed.status_code == 200, signed.text
+    return patient.id, signed.json()["data"]["id"]
+
+
+def test_termination_by_the_doctor(world: World, client: httpx.Client) -> None:
+    clinic, other = world.clinic(), world.clinic()
+    _, declaration_id = signed_declaration(world, client, clinic)
+    path = f"/api/declarations/{declaration_id}/actions/terminate"
+    body = {"reason_description": "Пацієнт переїхав"}
+    assert client.patch(path, json=body, headers=other.headers).status_code == 404
+    ended = client.patch(path, json=body, headers=clinic.headers)
+    assert ended.status_code == 200, ended.text
+    data = ended.json()["data"]
+    assert (data["status"], data["reason"], data["reason_description"]) == (
+        "terminated",
+        "manual_employee",
+        body["reason_description"],
+    )
+    assert client.patch(path, json=body, headers=clinic.headers).status_code == 409
+    readable = client.get(f"/api/declarations/{declaration_id}", headers=clinic.headers)
+    assert readable.status_code == 200 and readable.json()["data"]["status"] == "terminated"
+
+
+def test_termination_by_the_patient(
+    world: World, client: httpx.Client, headers_for: Callable[..., dict[str, str]]
+) -> None:
+    clinic = world.clinic()
+    person_id, declaration_id = signed_declaration(world, client, clinic)
+    portal = created(world.api.post("/admin/legal_entities", json=legal_entity_body("MSP")))  # the portal's client
+    cabinet = headers_for(uuid.UUID(portal["id"]), client_type="CABINET", scopes=["declaration:terminate"])
+    path = f"/api/cabinet/declarations/{declaration_id}/actions/terminate"
+    mis = headers_for(uuid.UUID(clinic.legal_entity_id), scopes=["declaration:terminate"])
+    assert client.patch(path, json={"person_id": person_id}, headers=mis).status_code == 403
+    someone_else = client.patch(path, json={"person_id": str(uuid.uuid4())}, headers=cabinet)
+    assert someone_else.status_code == 404
+    ended = client.patch(path, json={"person_id": person_id}, headers=cabinet)
+    assert ended.status_code == 200, ended.text
+    assert (ended.json()["data"]["status"], ended.json()["data"]["reason"]) == ("terminated", "manual_person")
