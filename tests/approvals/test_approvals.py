@@ -62,7 +62,9 @@ def active(db_url: str, **kwargs: Any) -> service.ApprovalRecord | None:
     return asyncio.run(ask())
 
 
-def test_the_patients_code_opens_the_record_once(api: httpx.Client, world: World, db_url: str) -> None:
+def test_the_patients_code_opens_the_record_once(
+    api: httpx.Client, world: World, db_url: str, pg: psycopg.Connection
+) -> None:
     clinic, patient = world.clinic(), world.patient()
     answer = create(api, clinic, patient)
     assert answer.status_code == 201, answer.text
@@ -104,6 +106,14 @@ def test_the_patients_code_opens_the_record_once(api: httpx.Client, world: World
     assert filtered.json()["data"] == []
     one = api.get(url(patient, approval["id"]), headers=clinic.headers)
     assert one.status_code == 200 and one.json()["data"]["is_verified"] is True
+
+    # the clinic's MIS sees the approval's status changes in its event feed
+    statuses = pg.execute(
+        "SELECT properties->'status'->>'new_value' FROM events WHERE entity_type = 'Approval' AND entity_id = %s"
+        " ORDER BY event_time",
+        (approval["id"],),
+    ).fetchall()
+    assert [s for (s,) in statuses] == ["new", "active"]
 
 
 def test_an_episode_approval_opens_that_episode_only(api: httpx.Client, world: World, db_url: str) -> None:

@@ -31,6 +31,7 @@ from esoz.core.fastsql import FastQuery
 from esoz.core.ids import uuid7
 from esoz.core.pagination import PageParams, total_from_page
 from esoz.core.rows import RowLike
+from esoz.events import service as events
 from esoz.notifications.service import queue_sms
 from esoz.registry import repository
 from esoz.settings import Settings
@@ -343,7 +344,20 @@ async def create(
     }
     await conn.execute(approvals.insert().values(row))
     await _audit(conn, "approval.create", row, auth)
+    await _status_event(conn, row, auth)
     return render(row)
+
+
+async def _status_event(conn: AsyncConnection, row: RowLike, auth: AuthContext) -> None:
+    """The holder clinic's MIS sees its approvals change (the real Event Manager's `Approval` entity)."""
+    await events.record_status_change(
+        conn,
+        entity_type="Approval",
+        entity_id=row["id"],
+        new_status=str(row["status"]),
+        changed_by=auth.user_id,
+        legal_entity_id=row["legal_entity_id"],
+    )
 
 
 async def _audit(conn: AsyncConnection, action: str, row: RowLike, auth: AuthContext, outcome: str = "success") -> None:
@@ -504,6 +518,7 @@ async def verify(
     await conn.execute(update(_T).where(_T.c.person_id == person_id, _T.c.id == approval_id).values(values))
     updated = dict(row) | values
     await _audit(conn, "approval.verify", updated, auth)
+    await _status_event(conn, updated, auth)
     return render(updated)
 
 
@@ -559,4 +574,5 @@ async def cancel(
     await conn.execute(update(_T).where(_T.c.person_id == person_id, _T.c.id == approval_id).values(values))
     updated = dict(row) | values
     await _audit(conn, "approval.cancel", updated, auth)
+    await _status_event(conn, updated, auth)
     return render(updated)
