@@ -2,7 +2,7 @@
 
 A difference is `(endpoint id, kind) -> items`; `esoz.core.contract_deviations` lists the known ones with reasons.
 Run `python tests/contract/contract_diff.py` (with ESOZ_DATABASE_URL set to any URL; nothing connects) to print
-the differences the list does not cover yet, as entries to paste and give a reason.
+the differences the list does not cover yet, as entries to paste and give a reason, and the entries that are stale.
 """
 
 import json
@@ -188,6 +188,19 @@ def served_spec() -> dict[str, Any]:
     return spec
 
 
+def endpoint_name(ep: dict[str, Any]) -> str:
+    return f"{ep['method']} {ep['path']}"
+
+
+def found_by_endpoint(contract: list[dict[str, Any]], spec: dict[str, Any]) -> Diff:
+    """The differences keyed as the list names endpoints (two contract entries may share a method and path)."""
+    names = {ep["id"]: endpoint_name(ep) for ep in contract}
+    merged: dict[tuple[str, str], set[str]] = {}
+    for (eid, kind), items in differences(contract, spec).items():
+        merged.setdefault((names[eid], kind), set()).update(items)
+    return {key: frozenset(items) for key, items in merged.items()}
+
+
 if __name__ == "__main__":
     import sys
 
@@ -197,6 +210,9 @@ if __name__ == "__main__":
     from esoz.core.contract_deviations import expected
 
     known = expected()
-    for (eid, kind), items in sorted(differences(load_contract(), served_spec()).items()):
-        if known.get((eid, kind)) != items:
-            print(f"    D({eid!r}, {kind!r}, {tuple(sorted(items))!r}, ...),")
+    found = found_by_endpoint(load_contract(), served_spec())
+    for (endpoint, kind), items in sorted(found.items()):
+        if known.get((endpoint, kind)) != items:
+            print(f'    D("{endpoint}", "{kind}", "{" ".join(sorted(items))}", ...),')
+    for endpoint, kind in sorted(set(known) - set(found)):
+        print(f"    no longer differs: {endpoint} {kind}")

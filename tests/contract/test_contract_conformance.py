@@ -3,32 +3,17 @@ difference still is one (`esoz.core.contract_deviations`; the README's section i
 
 import copy
 import json
-import re
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from contract_diff import SHARED_CONTRACT, SUMMARY, differences, load_contract, summary_text
+from contract_diff import SHARED_CONTRACT, SUMMARY, endpoint_name, found_by_endpoint, load_contract, summary_text
 
 from esoz.core import contract_deviations
 from esoz.core.contract_deviations import KINDS, NOT_SERVED, expected
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-
-
-def endpoint_name(ep: dict[str, Any]) -> str:
-    return f"{ep['method']} {ep['path']}"
-
-
-def found_by_endpoint(contract: list[dict[str, Any]], spec: dict[str, Any]) -> dict[tuple[str, str], frozenset[str]]:
-    """The differences keyed as the list names endpoints (two contract entries may share a method and path)."""
-    names = {ep["id"]: endpoint_name(ep) for ep in contract}
-    merged: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for (eid, kind), items in differences(contract, spec).items():
-        merged[(names[eid], kind)] |= items
-    return {key: frozenset(items) for key, items in merged.items()}
 
 
 @pytest.fixture(scope="module")
@@ -74,11 +59,10 @@ def test_every_entry_names_a_contract_endpoint_with_a_reason() -> None:
 
 
 def test_the_readme_section_is_the_generated_list() -> None:
-    text = README.read_text()
-    match = re.search(r"^## Deviations from the contract\n.*?(?=^## |\Z)", text, re.MULTILINE | re.DOTALL)
-    assert match, "README.md has no '## Deviations from the contract' section"
-    assert match.group(0).rstrip("\n") + "\n" == contract_deviations.markdown(), (
-        "regenerate the README section with `python -m esoz.core.contract_deviations --markdown`"
+    section = contract_deviations.readme_section(README.read_text())
+    assert section is not None, "README.md has no '## Deviations from the contract' section"
+    assert section == contract_deviations.markdown(), (
+        "regenerate it: `python -m esoz.core.contract_deviations --readme README.md`"
     )
 
 

@@ -6,15 +6,18 @@ one entry per documented endpoint). `tests/contract/test_contract_conformance.py
 it, endpoint by endpoint: path and method, scopes, query parameters, required request fields, success status and
 the top-level keys of the answer's `data`. Every difference it finds must be listed here with its reason, and every
 entry here must still be a difference, so that this list stays true. The README's "Deviations from the contract"
-section is this list as markdown (`python -m esoz.core.contract_deviations --markdown`); a test holds them equal.
+section is this list as markdown (`python -m esoz.core.contract_deviations --readme README.md` rewrites it); a test
+holds them equal.
 
 An endpoint is named as the contract writes it: `"METHOD /path"` with the contract's parameter names.
 """
 
+import re
 import sys
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 KINDS = {
     "missing": "not served",
@@ -68,14 +71,11 @@ LOGIN_POST = (
     "the contract's heading says PUT while its own login script POSTs; esoz serves POST, the method the contract's "
     "other token calls use"
 )
-MR_FIELDS = (
-    "not given yet: `based_on`, `prior_prescription` and `container_dosage` (and the printout) are accepted and "
-    "stored by the prescription work under way; until then the answer leaves them out"
-)
 MR_EXTRA = (
     "esoz adds what the prescriber's MIS otherwise reads elsewhere: `diagnosis_codes` (the ICD-10 codes the "
     "programme checks were run on), `is_blocked` (blocking is a flag on an ACTIVE prescription, its status stays "
-    "ACTIVE as in the contract), `inform_with` and `note` where the request carried them"
+    "ACTIVE as in the contract), `inform_with` and `note` where the request carried them, and in the prescriber's "
+    "reads the printout (`printout_form`) the sign answer has"
 )
 MR_PHARMACY_EXTRA = (
     "the pharmacy's block and unblock answer with the whole prescription (as the prescriber's calls do) rather "
@@ -133,31 +133,61 @@ NOT_YET_FILTER = (
     "narrowed by it)"
 )
 PREQUALIFY = (
-    "prequalify answers per programme with `id`, `name` and the `participants`; the contract's `program_id`, "
-    "`program_name` (and `programs[]` in the request) are being brought in"
+    "esoz adds to each programme's answer its `participants`: the programme's brands of the prescribed INN dosage, "
+    "as qualify gives them"
 )
 
-NS_APPROVALS = "not served yet: approvals (a patient's consent for another clinic to read the records) come with the medical records"
+APPROVAL_EXTRA = (
+    "esoz's approval also gives its `status` and, where they apply, who asked for it (`created_by`), the "
+    "authentication method the code went to (`authorize_with`, `authentication_method_current`)"
+)
+APPROVAL_SYNC = (
+    "cancel answers 201 with the approval (the blueprint's synchronous option) rather than a 202 job (`eta`, `links`)"
+)
+REQUEST_EXTRA = (
+    "esoz answers a request with its record stamps (`inserted_at`, `updated_at`), the ids it links (`person_id`, "
+    "`legal_entity_id`, `declaration_id`, `declaration_number`), its `scope` or `status_reason`, and, once the "
+    "patient confirmed, `data_to_be_signed`: the document the employee signs with КЕП"
+)
+SYNC_200 = (
+    "esoz makes the change at once and answers 200 with the request, where the contract gives another success status"
+)
+DECLARATION_NUMBER = "the sign answer also gives the new declaration's `declaration_number`"
+RESEND_OTP = (
+    "resend answers with the declaration request, as the other request calls do, rather than the code's verification "
+    "record (`active`, `code_expired_at`)"
+)
+PERSON_ID_FILTER = "esoz: `person_id` narrows the requests to one patient"
+PR_MISSING = (
+    "a person request gives no `authorize_with` and `channel` (the code goes to the person's authentication phone; "
+    "without one the documents path is taken) and no separate printout `content`: what is signed is "
+    "`data_to_be_signed`"
+)
+PR_SIGN_EXTRA = (
+    "sign answers with the whole request (its status, the person created or updated, the consents and what was signed)"
+)
+PR_CONSENTS = "defaults apply when they are absent: `patient_signed` false, `process_disclosure_data_consent` true"
+TERMINATED_EXTRA = (
+    "the terminated declaration is answered with why and when it ended (`reason`, `reason_description`, "
+    "`signed_at`) and without the printout `content`"
+)
 NS_DECLARATIONS = (
-    "not served yet: declarations are made through /admin (and the demo seed); the MIS request flow (create, "
-    "approve with the SMS code, sign, reject) and termination by the patient are being built"
+    "not served: the v1 and v2 declaration request calls (the v3 calls replace them) and termination through a "
+    "patient information system (PIS), which esoz does not connect yet"
 )
 NS_DRUGS = "not served: the deprecated v1 list of drugs; `/api/v2/drugs` and `/api/v3/drugs` replace it"
 NS_MEDICAL_EVENTS = (
     "not served yet: medical records (episodes, encounters, conditions, observations, immunizations, allergies, "
     "diagnostic reports, procedures, care plans, summaries) are being built; referrals and conclusions are served"
 )
-NS_MEDICATION_REQUESTS = (
-    "not served yet: `qualify` is being added; the deprecated list of all "
-    "prescriptions is not served (a patient's list replaces it)"
-)
+NS_MEDICATION_REQUESTS = "the deprecated list of all prescriptions is not served: a patient's list replaces it"
 NS_MEDICATION_REQUEST_REQUESTS = (
     "the deprecated list of all drafts is not served: a patient's list (`/api/persons/{person_id}/"
     "medication_request_requests`) replaces it"
 )
 NS_PERSONS = (
-    "not served yet: persons are made through /admin (and the demo seed); the MIS person requests, the patient's "
-    "authentication methods, confidants and verifications are being built"
+    "not served yet: the v1 person requests (v2 replaces them), the patient's authentication methods, confidants, "
+    "verifications, merged persons and emergency contacts"
 )
 
 DEVIATIONS: tuple[Deviation, ...] = (
@@ -228,12 +258,6 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "`is_active` as in the details; a pharmacist's professional data under `pharmacist`, as `doctor` carries a doctor's",
     ),
     D(
-        "GET /api/employees",
-        "query.missing",
-        "verification_status",
-        "not taken: esoz does not verify parties against state registers, every party is `NOT_VERIFIED`, so the filter would select all or nothing",
-    ),
-    D(
         "GET /api/employees/{employee_id}",
         "answer.extra",
         "pharmacist",
@@ -251,7 +275,6 @@ DEVIATIONS: tuple[Deviation, ...] = (
         LE_V2_EXTRA,
     ),
     D("GET /api/v2/legal_entities/{id}", "answer.extra", "inserted_at is_active updated_at", LE_V2_EXTRA),
-    D("GET /api/medical_programs", "query.missing", "id page page_size type", NOT_YET_FILTER),
     D(
         "GET /api/persons/{person_id}/medication_requests/{id}/medication_dispenses",
         "answer.extra",
@@ -277,39 +300,14 @@ DEVIATIONS: tuple[Deviation, ...] = (
         ENCODING_DEFAULT,
     ),
     D("POST /api/medication_request_requests", "answer.extra", "diagnosis_codes", MR_EXTRA),
-    D(
-        "POST /api/medication_request_requests",
-        "answer.missing",
-        "based_on container_dosage prior_prescription",
-        MR_FIELDS,
-    ),
-    D("POST /api/medication_request_requests/prequalify", "answer.extra", "id name participants", PREQUALIFY),
-    D("POST /api/medication_request_requests/prequalify", "answer.missing", "program_id program_name", PREQUALIFY),
+    D("POST /api/medication_request_requests/prequalify", "answer.extra", "participants", PREQUALIFY),
     D("GET /api/medication_request_requests/{id}", "answer.extra", "diagnosis_codes", MR_EXTRA),
-    D(
-        "GET /api/medication_request_requests/{id}",
-        "answer.missing",
-        "based_on container_dosage prior_prescription",
-        MR_FIELDS,
-    ),
     D("PATCH /api/medication_request_requests/{id}/actions/reject", "answer.extra", "diagnosis_codes", MR_EXTRA),
-    D(
-        "PATCH /api/medication_request_requests/{id}/actions/reject",
-        "answer.missing",
-        "based_on container_dosage prior_prescription",
-        MR_FIELDS,
-    ),
     D(
         "PATCH /api/medication_request_requests/{id}/actions/sign",
         "answer.extra",
         "diagnosis_codes inform_with is_blocked",
         MR_EXTRA,
-    ),
-    D(
-        "PATCH /api/medication_request_requests/{id}/actions/sign",
-        "answer.missing",
-        "based_on container_dosage printout_form prior_prescription",
-        MR_FIELDS,
     ),
     D(
         "PATCH /api/medication_request_requests/{id}/actions/sign",
@@ -318,45 +316,14 @@ DEVIATIONS: tuple[Deviation, ...] = (
         ENCODING_DEFAULT,
     ),
     D("GET /api/persons/{person_id}/medication_request_requests", "answer.extra", "diagnosis_codes", MR_EXTRA),
-    D(
-        "GET /api/persons/{person_id}/medication_request_requests",
-        "answer.missing",
-        "based_on container_dosage prior_prescription",
-        MR_FIELDS,
-    ),
-    D(
-        "GET /api/persons/{person_id}/medication_request_requests",
-        "query.missing",
-        "activity_id care_plan_id encounter_id episode_id legal_entity_id",
-        NOT_YET_FILTER,
-    ),
     D("GET /api/persons/{person_id}/medication_request_requests/{id}", "answer.extra", "diagnosis_codes", MR_EXTRA),
-    D(
-        "GET /api/persons/{person_id}/medication_request_requests/{id}",
-        "answer.missing",
-        "based_on container_dosage prior_prescription",
-        MR_FIELDS,
-    ),
-    D("GET /api/medication_requests/{id}", "answer.extra", "diagnosis_codes is_blocked", MR_EXTRA),
-    D("GET /api/medication_requests/{id}", "answer.missing", "based_on container_dosage prior_prescription", MR_FIELDS),
+    D("GET /api/medication_requests/{id}", "answer.extra", "diagnosis_codes is_blocked printout_form", MR_EXTRA),
     D("PATCH /api/medication_requests/{id}/actions/block", "answer.extra", "diagnosis_codes is_blocked note", MR_EXTRA),
-    D(
-        "PATCH /api/medication_requests/{id}/actions/block",
-        "answer.missing",
-        "based_on container_dosage prior_prescription",
-        MR_FIELDS,
-    ),
     D(
         "PATCH /api/medication_requests/{id}/actions/reject",
         "answer.extra",
         "diagnosis_codes inform_with is_blocked",
         MR_EXTRA,
-    ),
-    D(
-        "PATCH /api/medication_requests/{id}/actions/reject",
-        "answer.missing",
-        "based_on container_dosage prior_prescription",
-        MR_FIELDS,
     ),
     D(
         "PATCH /api/medication_requests/{id}/actions/reject",
@@ -366,43 +333,18 @@ DEVIATIONS: tuple[Deviation, ...] = (
     ),
     D("PATCH /api/medication_requests/{id}/actions/resend", "answer.extra", "diagnosis_codes is_blocked", MR_EXTRA),
     D(
-        "PATCH /api/medication_requests/{id}/actions/resend",
-        "answer.missing",
-        "based_on container_dosage prior_prescription",
-        MR_FIELDS,
-    ),
-    D(
         "PATCH /api/medication_requests/{id}/actions/unblock",
         "answer.extra",
         "diagnosis_codes is_blocked note",
         MR_EXTRA,
     ),
-    D(
-        "PATCH /api/medication_requests/{id}/actions/unblock",
-        "answer.missing",
-        "based_on container_dosage prior_prescription",
-        MR_FIELDS,
-    ),
     D("PATCH /api/medication_requests/{id}/actions/unblock", "request.optional", "block_reason_code", UNBLOCK_CODE),
     D("GET /api/persons/{person_id}/medication_requests", "answer.extra", "diagnosis_codes is_blocked", MR_EXTRA),
     D(
-        "GET /api/persons/{person_id}/medication_requests",
-        "answer.missing",
-        "based_on container_dosage prior_prescription",
-        MR_FIELDS,
-    ),
-    D(
-        "GET /api/persons/{person_id}/medication_requests",
-        "query.missing",
-        "care_plan_id encounter_id episode_id",
-        NOT_YET_FILTER,
-    ),
-    D("GET /api/persons/{person_id}/medication_requests/{id}", "answer.extra", "diagnosis_codes is_blocked", MR_EXTRA),
-    D(
         "GET /api/persons/{person_id}/medication_requests/{id}",
-        "answer.missing",
-        "based_on container_dosage prior_prescription",
-        MR_FIELDS,
+        "answer.extra",
+        "diagnosis_codes is_blocked printout_form",
+        MR_EXTRA,
     ),
     D(
         "GET /api/pharmacy/medication_requests/{id}",
@@ -423,22 +365,10 @@ DEVIATIONS: tuple[Deviation, ...] = (
         MR_PHARMACY_EXTRA,
     ),
     D(
-        "PATCH /api/pharmacy/medication_requests/{id}/actions/block",
-        "answer.missing",
-        "based_on container_dosage prior_prescription",
-        MR_FIELDS,
-    ),
-    D(
         "PATCH /api/pharmacy/medication_requests/{id}/actions/unblock",
         "answer.extra",
         "diagnosis_codes division employee is_blocked legal_entity note rejected_at rejected_by",
         MR_PHARMACY_EXTRA,
-    ),
-    D(
-        "PATCH /api/pharmacy/medication_requests/{id}/actions/unblock",
-        "answer.missing",
-        "based_on container_dosage prior_prescription",
-        MR_FIELDS,
     ),
     D(
         "PATCH /api/pharmacy/medication_requests/{id}/actions/unblock",
@@ -490,7 +420,12 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "explanatory_letter",
         SR_LETTER,
     ),
-    D("GET /api/patients/{patient_id}/episodes/{episode_id}/service_requests", "answer.extra", "explanatory_letter", SR_LETTER),
+    D(
+        "GET /api/patients/{patient_id}/episodes/{episode_id}/service_requests",
+        "answer.extra",
+        "explanatory_letter",
+        SR_LETTER,
+    ),
     D(
         "GET /api/patients/{patient_id}/episodes/{episode_id}/service_requests",
         "answer.missing",
@@ -576,26 +511,152 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "error id status_code",
         JOB_KEYS,
     ),
+    D(
+        "GET /api/patients/{patient_id}/approvals",
+        "answer.extra",
+        "authentication_method_current status",
+        APPROVAL_EXTRA,
+    ),
+    D("GET /api/patients/{patient_id}/approvals/{id}", "answer.extra", "status", APPROVAL_EXTRA),
+    D(
+        "PATCH /api/patients/{patient_id}/approvals/{id}/actions/cancel",
+        "answer.extra",
+        "access_level authentication_method_current authorize_with created_by expires_at granted_resource_types granted_resources granted_to id is_verified reason",
+        APPROVAL_SYNC,
+    ),
+    D("PATCH /api/patients/{patient_id}/approvals/{id}/actions/cancel", "answer.missing", "eta links", APPROVAL_SYNC),
+    D(
+        "PATCH /api/patients/{patient_id}/approvals/{id}/actions/resend",
+        "answer.extra",
+        "authorize_with created_by status",
+        APPROVAL_EXTRA,
+    ),
+    D("POST /api/patients/{patient_id}/approvals", "answer.extra", "authorize_with created_by status", APPROVAL_EXTRA),
+    D(
+        "GET /api/v3/declaration_requests",
+        "answer.extra",
+        "data_to_be_signed declaration_id declaration_number inserted_at scope updated_at",
+        REQUEST_EXTRA,
+    ),
+    D("GET /api/v3/declaration_requests", "query.extra", "person_id", PERSON_ID_FILTER),
+    D("GET /api/v3/declaration_requests", "query.missing", "channel legal_entity_id", NOT_YET_FILTER),
+    D("GET /api/v3/declaration_requests/{id}", "answer.extra", "inserted_at scope updated_at", REQUEST_EXTRA),
+    D(
+        "PATCH /api/v3/declaration_requests/{id}/actions/approve",
+        "answer.extra",
+        "inserted_at legal_entity_id scope updated_at",
+        REQUEST_EXTRA,
+    ),
+    D("PATCH /api/v3/declaration_requests/{id}/actions/approve", "status", "200", SYNC_200),
+    D(
+        "PATCH /api/v3/declaration_requests/{id}/actions/reject",
+        "answer.extra",
+        "inserted_at legal_entity_id scope updated_at",
+        REQUEST_EXTRA,
+    ),
+    D("PATCH /api/v3/declaration_requests/{id}/actions/reject", "status", "200", SYNC_200),
+    D("PATCH /api/v3/declaration_requests/{id}/actions/sign", "answer.extra", "declaration_number", DECLARATION_NUMBER),
+    D(
+        "POST /api/v3/declaration_requests",
+        "answer.extra",
+        "data_to_be_signed inserted_at legal_entity_id scope updated_at",
+        REQUEST_EXTRA,
+    ),
+    D(
+        "POST /api/v3/declaration_requests/{id}/actions/resend_otp",
+        "answer.extra",
+        "authorize_with channel current_declaration_count data_to_be_signed declaration_id declaration_number division_id employee_id end_date inserted_at legal_entity_id parent_declaration_id person_id scope start_date status_reason system_declaration_limit updated_at",
+        RESEND_OTP,
+    ),
+    D(
+        "POST /api/v3/declaration_requests/{id}/actions/resend_otp",
+        "answer.missing",
+        "active code_expired_at",
+        RESEND_OTP,
+    ),
+    D("PATCH /api/patients/{patient_id}/encounter_package", "answer.extra", "error id status_code", JOB_KEYS),
+    D("PATCH /api/patients/{patient_id}/episodes/{episode_id}", "answer.extra", "error id status_code", JOB_KEYS),
+    D(
+        "PATCH /api/patients/{patient_id}/episodes/{episode_id}/actions/cancel",
+        "answer.extra",
+        "error id status_code",
+        JOB_KEYS,
+    ),
+    D(
+        "PATCH /api/patients/{patient_id}/episodes/{episode_id}/actions/close",
+        "answer.extra",
+        "error id status_code",
+        JOB_KEYS,
+    ),
+    D("POST /api/patients/{patient_id}/encounter_package", "answer.extra", "error id status_code", JOB_KEYS),
+    D("POST /api/patients/{patient_id}/episodes", "answer.extra", "error id status_code", JOB_KEYS),
+    D(
+        "GET /api/v2/person_requests/{id}",
+        "answer.extra",
+        "data_to_be_signed inserted_at person_id status_reason updated_at",
+        REQUEST_EXTRA,
+    ),
+    D("GET /api/v2/person_requests/{id}", "answer.missing", "authorize_with channel content", PR_MISSING),
+    D(
+        "PATCH /api/v2/person_requests/{id}/actions/approve",
+        "answer.extra",
+        "data_to_be_signed inserted_at person_id status_reason updated_at",
+        REQUEST_EXTRA,
+    ),
+    D(
+        "PATCH /api/v2/person_requests/{id}/actions/approve",
+        "answer.missing",
+        "authorize_with channel content",
+        PR_MISSING,
+    ),
+    D("PATCH /api/v2/person_requests/{id}/actions/approve", "status", "200", SYNC_200),
+    D(
+        "PATCH /api/v2/person_requests/{id}/actions/reject",
+        "answer.extra",
+        "data_to_be_signed inserted_at person_id status_reason updated_at",
+        REQUEST_EXTRA,
+    ),
+    D(
+        "PATCH /api/v2/person_requests/{id}/actions/reject",
+        "answer.missing",
+        "authorize_with channel content",
+        PR_MISSING,
+    ),
+    D("PATCH /api/v2/person_requests/{id}/actions/reject", "status", "200", SYNC_200),
+    D(
+        "PATCH /api/v2/person_requests/{id}/actions/sign",
+        "answer.extra",
+        "data_to_be_signed patient_signed person process_disclosure_data_consent status_reason",
+        PR_SIGN_EXTRA,
+    ),
+    D(
+        "POST /api/v2/person_requests",
+        "answer.extra",
+        "data_to_be_signed inserted_at person_id status_reason updated_at",
+        REQUEST_EXTRA,
+    ),
+    D("POST /api/v2/person_requests", "answer.missing", "authorize_with channel", PR_MISSING),
+    D(
+        "POST /api/v2/person_requests",
+        "request.optional",
+        "patient_signed process_disclosure_data_consent",
+        PR_CONSENTS,
+    ),
+    D(
+        "PATCH /api/cabinet/declarations/{id}/actions/terminate",
+        "answer.extra",
+        "reason reason_description signed_at",
+        TERMINATED_EXTRA,
+    ),
+    D("PATCH /api/cabinet/declarations/{id}/actions/terminate", "answer.missing", "content", TERMINATED_EXTRA),
+    D("GET /api/persons/{id}/merged_persons", "query.missing", "status", NOT_YET_FILTER),
 )
 
 NOT_SERVED: tuple[NotServed, ...] = (
     NotServed(
-        "approvals",
-        NS_APPROVALS,
-        (
-            "GET /api/patients/{patient_id}/approvals",
-            "POST /api/patients/{patient_id}/approvals",
-            "GET /api/patients/{patient_id}/approvals/{id}",
-            "PATCH /api/patients/{patient_id}/approvals/{id}",
-            "PATCH /api/patients/{patient_id}/approvals/{id}/actions/cancel",
-            "PATCH /api/patients/{patient_id}/approvals/{id}/actions/resend",
-        ),
-    ),
-    NotServed(
         "declarations",
         NS_DECLARATIONS,
         (
-            "PATCH /api/cabinet/declarations/{id}/actions/terminate",
             "GET /api/declaration_requests",
             "GET /api/declaration_requests/{id}",
             "PATCH /api/declaration_requests/{id}/actions/approve",
@@ -604,13 +665,6 @@ NOT_SERVED: tuple[NotServed, ...] = (
             "PATCH /api/declaration_requests/{id}/actions/sign",
             "PATCH /api/pis/declarations/{id}/actions/terminate",
             "POST /api/v2/declaration_requests",
-            "GET /api/v3/declaration_requests",
-            "POST /api/v3/declaration_requests",
-            "GET /api/v3/declaration_requests/{id}",
-            "PATCH /api/v3/declaration_requests/{id}/actions/approve",
-            "PATCH /api/v3/declaration_requests/{id}/actions/reject",
-            "POST /api/v3/declaration_requests/{id}/actions/resend_otp",
-            "PATCH /api/v3/declaration_requests/{id}/actions/sign",
         ),
     ),
     NotServed(
@@ -653,18 +707,12 @@ NOT_SERVED: tuple[NotServed, ...] = (
             "GET /api/patients/{patient_id}/diagnostic_reports/approved",
             "GET /api/patients/{patient_id}/diagnostic_reports/{diagnostic_report_id}",
             "GET /api/patients/{patient_id}/diagnostic_reports/{diagnostic_report_id}/context",
-            "PATCH /api/patients/{patient_id}/encounter_package",
-            "POST /api/patients/{patient_id}/encounter_package",
             "GET /api/patients/{patient_id}/encounters",
             "GET /api/patients/{patient_id}/encounters/{encounter_id}",
             "GET /api/patients/{patient_id}/encounters/{encounter_id}/context",
             "GET /api/patients/{patient_id}/episodes",
-            "POST /api/patients/{patient_id}/episodes",
             "GET /api/patients/{patient_id}/episodes/approved",
             "GET /api/patients/{patient_id}/episodes/{episode_id}",
-            "PATCH /api/patients/{patient_id}/episodes/{episode_id}",
-            "PATCH /api/patients/{patient_id}/episodes/{episode_id}/actions/cancel",
-            "PATCH /api/patients/{patient_id}/episodes/{episode_id}/actions/close",
             "GET /api/patients/{patient_id}/episodes/{episode_id}/allergy_intolerances",
             "GET /api/patients/{patient_id}/episodes/{episode_id}/allergy_intolerances/{allergy_intolerance_id}",
             "GET /api/patients/{patient_id}/episodes/{episode_id}/conditions",
@@ -730,10 +778,7 @@ NOT_SERVED: tuple[NotServed, ...] = (
     NotServed(
         "medication_requests",
         NS_MEDICATION_REQUESTS,
-        (
-            "GET /api/medication_requests",
-            "POST /api/medication_requests/{id}/actions/qualify",
-        ),
+        ("GET /api/medication_requests",),
     ),
     NotServed(
         "persons",
@@ -762,14 +807,8 @@ NOT_SERVED: tuple[NotServed, ...] = (
             "POST /api/persons/{id}/confidant_person_relationship_requests/{confidant_person_relationship_request_id}/actions/resend_otp",
             "PATCH /api/persons/{id}/confidant_person_relationship_requests/{confidant_person_relationship_request_id}/actions/sign",
             "GET /api/persons/{id}/confidant_person_relationships",
-            "GET /api/persons/{id}/merged_persons",
             "GET /api/persons/{id}/personal_data",
             "GET /api/persons/{id}/verification",
-            "POST /api/v2/person_requests",
-            "GET /api/v2/person_requests/{id}",
-            "PATCH /api/v2/person_requests/{id}/actions/approve",
-            "PATCH /api/v2/person_requests/{id}/actions/reject",
-            "PATCH /api/v2/person_requests/{id}/actions/sign",
         ),
     ),
 )
@@ -839,7 +878,7 @@ def markdown() -> str:
     lines = [
         "## Deviations from the contract",
         "",
-        "Generated from `src/esoz/core/contract_deviations.py` (`python -m esoz.core.contract_deviations --markdown`);",
+        "Generated from `src/esoz/core/contract_deviations.py` (`python -m esoz.core.contract_deviations --readme README.md`);",
         "`tests/contract/test_contract_conformance.py` fails when the served API differs from the published contract",
         "in a way this list does not name, or no longer differs where it does. Each reason, then where it applies:",
         "",
@@ -858,12 +897,29 @@ def markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
+_SECTION = re.compile(r"^## Deviations from the contract\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
+
+
+def readme_section(text: str) -> str | None:
+    """The README's deviations section as it stands, up to the next section."""
+    found = _SECTION.search(text)
+    return found.group(0).rstrip("\n") + "\n" if found else None
+
+
 def main(argv: list[str]) -> int:
-    if argv != ["--markdown"]:
-        print("usage: python -m esoz.core.contract_deviations --markdown", file=sys.stderr)
-        return 2
-    sys.stdout.write(markdown())
-    return 0
+    if argv == ["--markdown"]:
+        sys.stdout.write(markdown())
+        return 0
+    if len(argv) == 2 and argv[0] == "--readme":
+        path = Path(argv[1])
+        text = path.read_text()
+        if readme_section(text) is None:
+            print(f"{path} has no '## Deviations from the contract' section", file=sys.stderr)
+            return 1
+        path.write_text(_SECTION.sub(lambda _: markdown() + "\n", text, count=1))
+        return 0
+    print("usage: python -m esoz.core.contract_deviations --markdown | --readme README.md", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":
