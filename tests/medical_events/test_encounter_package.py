@@ -2,6 +2,7 @@
 its CMS; bad packages are refused with the contract's errors and write nothing; corrections mark records (or the
 whole encounter) entered in error."""
 
+import asyncio
 import threading
 import uuid
 from typing import Any
@@ -11,6 +12,9 @@ import psycopg
 import pytest
 from me_world import Clinic, Patient, World, concept, count, ref, sign
 from records_world import ICD10, Records, invalid, package, tamper
+
+from esoz.services import catalogue
+from esoz.services.seed import load_catalogue_into
 
 TABLES = (
     "encounters",
@@ -184,6 +188,42 @@ def test_references_to_earlier_records_of_the_patient_only(
     body["conditions"][0]["evidences"] = [{"details": [ref("observation", earlier["observations"][0]["id"])]}]
     body["encounter"]["supporting_info"] = [ref("condition", earlier["conditions"][0]["id"])]
     assert records.submit(clinic, patient, body).status_code == 202
+
+
+@pytest.fixture
+def service_catalogue(db_url: str) -> None:
+    """The demo catalogue a referral's `code` must point into."""
+    asyncio.run(load_catalogue_into(db_url))
+
+
+@pytest.mark.usefixtures("service_catalogue")
+def test_an_incoming_referral_must_be_a_referral_of_the_patient(
+    client: httpx.Client, records: Records, clinic: Clinic, patient: Patient, episode: str, pg: psycopg.Connection
+) -> None:
+    body = package(clinic, episode)
+    body["encounter"]["incoming_referral"] = ref("service_request", uuid.uuid4())
+    assert invalid(_refused(records, clinic, patient, pg, body)) == [
+        ("$.encounter.incoming_referral.identifier.value", "Service request with such id is not found")
+    ]
+    referral = {
+        "id": str(uuid.uuid4()),
+        "status": "active",
+        "intent": "order",
+        "category": concept("eHealth/SNOMED/service_request_categories", "409063005"),
+        "code": ref("service", catalogue.load().service("CNS-0001").id),
+        "requester_employee": ref("employee", clinic.doctor.id),
+        "requester_legal_entity": ref("legal_entity", clinic.legal_entity_id),
+    }
+    created = client.post(
+        f"/api/patients/{patient.id}/service_requests",
+        json={"signed_data": sign(referral, clinic.doctor.cert)},
+        headers=clinic.headers,
+    )
+    assert created.status_code == 202, created.text
+    body["encounter"]["incoming_referral"] = ref("service_request", referral["id"])
+    assert records.submit(clinic, patient, body).status_code == 202
+    stored = "SELECT incoming_referral_id::text FROM encounters WHERE person_id = %s AND id = %s"
+    assert pg.execute(stored, (patient.id, body["encounter"]["id"])).fetchone() == (referral["id"],)
 
 
 def test_a_closed_episode_is_refused(

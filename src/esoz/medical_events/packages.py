@@ -54,6 +54,7 @@ from esoz.medical_events.service import (
     records_of_encounter,
 )
 from esoz.referrals import async_jobs
+from esoz.referrals import service as referrals
 from esoz.referrals.refs import CodeableConcept, Reference, parse
 from esoz.registry import repository
 from esoz.registry.repository import ClinicianRecord
@@ -189,9 +190,27 @@ async def _check_encounter(
                 "$.encounter.episode.identifier.value",
                 "Managing_organization does not correspond to user's legal_entity",
             )
+    if enc.incoming_referral is not None:
+        await _check_referral(checks, conn, enc.incoming_referral, person_id)
     if await get_encounter(conn, person_id=person_id, encounter_id=enc.id) is not None:
         checks.fail("$.encounter.id", "Encounter with such id already exists")
     return episode
+
+
+async def _check_referral(checks: _Checks, conn: AsyncConnection, ref: Reference, person_id: uuid.UUID) -> None:
+    """The encounter's incoming referral: a service request of this patient the caller's clinic may see, neither
+    recalled nor entered in error."""
+    entry = "$.encounter.incoming_referral"
+    if ref.resource != "service_request":
+        checks.fail(f"{entry}.identifier.type", "Must be a service request")
+        return
+    try:
+        referral = await referrals.get(conn, checks.auth, person_id, ref.id)
+    except NotFound:
+        checks.fail(f"{entry}.identifier.value", "Service request with such id is not found")
+        return
+    if referral["status"] in ("recalled", ENTERED_IN_ERROR):
+        checks.fail(f"{entry}.identifier.value", "Service request is not active")
 
 
 async def _check_records(
