@@ -587,34 +587,6 @@ class ConsumptionOut(BaseModel):
     by_aware: dict[str, AwareConsumptionOut]
 
 
-class DrugInnmOut(BaseModel):
-    id: uuid.UUID
-    name: str
-    sctid: str | None
-
-
-class DrugPackageOut(BaseModel):
-    medication_id: uuid.UUID
-    medication_name: str
-    program_medication_id: uuid.UUID
-    medical_program_id: uuid.UUID
-    package_qty: int | None
-    package_min_qty: int | None
-    manufacturer: JsonObject | None
-    reimbursement_amount: float | None
-
-
-class DrugOut(BaseModel):
-    """An INN dosage with the brands a programme reimburses."""
-
-    id: uuid.UUID
-    name: str
-    form: str
-    innm: DrugInnmOut
-    code_atc: str | None
-    packages: list[DrugPackageOut]
-
-
 class PrequalifyParticipantOut(BaseModel):
     id: uuid.UUID
     name: str
