@@ -18,7 +18,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "referrals"))
 
-from me_world import Patient, World, count, poll, ref
+from me_world import Clinic, Patient, World, count, poll, ref
+from records_world import Records, package
 
 from esoz.medical_events import certificate
 from esoz.signatures.devpki import DevPki
@@ -185,3 +186,23 @@ def test_esoz_certificate_verify(
     bad = runner.invoke(cli, ["certificate", "verify", str(altered), "--keys", str(saved)])
     assert bad.exit_code == 1, bad.output
     assert "НЕДІЙСНИЙ" in bad.output
+
+
+def test_an_immunization_of_a_signed_package_makes_the_certificate(
+    api: httpx.Client, records: Records, clinic: Clinic, patient: Patient, server: str
+) -> None:
+    episode = records.open_episode(clinic, patient)
+    body = package(clinic, episode)
+    assert records.submit(clinic, patient, body).status_code == 202
+    immunization = body["immunizations"][0]
+    assert immunization["vaccine_code"]["coding"][0]["code"] == "COVID19_Pfizer"
+
+    answer = certificate_of(api, patient)
+    assert answer.status_code == 200, answer.text
+    data = answer.json()["data"]
+    entry = data["payload"]["v"][0]
+    assert (entry["dn"], entry["sd"]) == (1, 2)
+    assert entry["ci"].endswith(uuid.UUID(immunization["id"]).hex.upper())
+    assert certificate.verify(data["certificate"], published_keys(server)).hcert == data["payload"]
+    # the clinic that wrote the record, without the patient's declaration or approval, is refused
+    assert certificate_of(api, patient, clinic.headers).status_code == 403
