@@ -206,3 +206,34 @@ def test_an_immunization_of_a_signed_package_makes_the_certificate(
     assert certificate.verify(data["certificate"], published_keys(server)).hcert == data["payload"]
     # the clinic that wrote the record, without the patient's declaration or approval, is refused
     assert certificate_of(api, patient, clinic.headers).status_code == 403
+
+
+def test_the_issuer_key_is_configured_in_production(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from esoz.core.errors import ApiError
+    from esoz.settings import Settings
+
+    with pytest.raises(ApiError) as refused:  # no dev key in production
+        certificate.issuer_key(Settings(env="prod", data_dir=tmp_path))
+    assert refused.value.status == 503
+    assert not (tmp_path / "pki" / certificate.DEV_KEY_FILE).exists()
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = tmp_path / "issuer.pem"
+    pem.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    configured = certificate.issuer_key(Settings(env="prod", data_dir=tmp_path, certificate_signing_key=pem))
+    der = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    assert configured.public_der == der and len(configured.kid) == 8
+
+    other_curve = tmp_path / "p384.pem"
+    other_curve.write_bytes(
+        ec.generate_private_key(ec.SECP384R1()).private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    with pytest.raises(ValueError, match="P-256"):
+        certificate.issuer_key(Settings(env="prod", data_dir=tmp_path, certificate_signing_key=other_curve))
