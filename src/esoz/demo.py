@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from esoz.enrolment.seed import add_enrolments
 from esoz.identity.seed import seed_demo_users
 from esoz.medical_events.seed import add_medical_events
 from esoz.prescriptions.seed import add_prescriptions
@@ -50,7 +51,7 @@ async def add_users(conn: AsyncConnection, data: DemoData, accounts: dict[str, A
     accounts.update(await seed_demo_users(conn, settings, accounts))
 
 
-HOOKS: list[Hook] = [add_users, add_certificates, add_prescriptions, add_services, add_medical_events]
+HOOKS: list[Hook] = [add_users, add_certificates, add_prescriptions, add_services, add_medical_events, add_enrolments]
 
 
 async def seed_demo(url: str, settings: Settings) -> Path | None:
