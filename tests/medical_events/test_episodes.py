@@ -119,11 +119,17 @@ def test_only_the_managing_clinic_changes_an_episode(
     assert invalid(records.episode_action(clinic, patient, episode_id, "close", wrong_reason))[0][0] == (
         "$.status_reason.coding[0].system"
     )
+    foreign_manager = {"care_manager": ref("employee", other.doctor.id)}
+    assert invalid(records.episode_action(clinic, patient, episode_id, None, foreign_manager)) == [
+        ("$.care_manager.identifier.value", "Employee does not belong to your legal entity")
+    ]
+    assert invalid(records.episode_action(clinic, patient, episode_id, None, {}))[0][0] == "$"
     early = CLOSE | {"period": {"end": iso(-timedelta(days=5))}}
     assert invalid(records.episode_action(clinic, patient, episode_id, "close", early)) == [
         ("$.period.end", "End date must be after the start date")
     ]
-    assert episode_row(pg, patient, episode_id)["status"] == "active"
+    row = episode_row(pg, patient, episode_id)
+    assert (row["status"], row["care_manager_id"]) == ("active", clinic.doctor.id)
 
 
 def test_an_episode_with_a_standing_encounter_is_not_cancelled(
