@@ -6,6 +6,7 @@ import httpx
 import psycopg
 from rx_world import OCSP_URL, Person, Pharmacy, World, count, drug, error_of, invalid_of, sign, today
 
+from esoz.prescriptions.codes import LOCKED
 from esoz.prescriptions.pharmacy_reject import BLOCKED_ELSEWHERE, HAS_DISPENSES
 from esoz.signatures.signer_checks import CONTENT_MISMATCH, DRFO_MISMATCH, LAST_NAME_MISMATCH
 
@@ -143,4 +144,27 @@ def test_who_may_reject_and_when(world: World, pg: psycopg.Connection) -> None:
     assert md.status_code == 201, md.text
     content = _public(world, other, mr) | REASON
     assert error_of(_reject(world, other.pharmacist, mr["id"], content)) == (409, "request_conflict", HAS_DISPENSES)
+    assert _status(pg, mr["id"]) == "ACTIVE"
+
+
+def test_refused_to_a_locked_out_pharmacy_and_to_a_clinic(
+    world: World, pg: psycopg.Connection, headers_for: Any
+) -> None:
+    pharmacy = world.pharmacy()
+    clinic, mr, _ = _prescribed(world, pg)
+    content = _public(world, pharmacy, mr) | REASON
+    pg.execute(
+        "INSERT INTO medication_request_code_attempts (person_id, medication_request_id, legal_entity_id, failures, "
+        "locked_at) SELECT person_id, id, %s, 5, now() FROM medication_requests WHERE id = %s",
+        [pharmacy.legal_entity_id, mr["id"]],
+    )
+    assert error_of(_reject(world, pharmacy.pharmacist, mr["id"], content)) == (403, "forbidden", LOCKED)
+    # a clinic's token, whatever client it asks for, never holds medication_request:reject_pharm
+    mis = headers_for(clinic.legal_entity_id, "MIS")
+    as_clinic = httpx.patch(
+        world.api.base_url.join(f"/api/pharmacy/medication_requests/{mr['id']}/actions/reject"),
+        json={"signed_medication_reject": sign(content, clinic.doctor.cert)},
+        headers=mis,
+    )
+    assert error_of(as_clinic)[:2] == (403, "forbidden")
     assert _status(pg, mr["id"]) == "ACTIVE"
