@@ -251,3 +251,28 @@ def test_termination_by_the_patient(
     ended = client.patch(path, json={"person_id": person_id}, headers=cabinet)
     assert ended.status_code == 200, ended.text
     assert (ended.json()["data"]["status"], ended.json()["data"]["reason"]) == ("terminated", "manual_person")
+
+
+def test_resend_gives_a_new_code_and_the_old_one_stops(world: World, client: httpx.Client) -> None:
+    clinic, patient = world.clinic(), world.patient()
+    req = request_declaration(client, clinic, patient.id).json()["data"]
+    old = code_from(world, patient.phone, CODE_SMS)
+    resent = client.post(f"/api/v3/declaration_requests/{req['id']}/actions/resend_otp", headers=clinic.headers)
+    assert resent.status_code == 200, resent.text
+    new = code_from(world, patient.phone, CODE_SMS, seen=1)
+    if new != old:  # a redraw can repeat the code (1 in 10^6); then the old code is the new one
+        assert approve(client, clinic, req["id"], old).status_code == 422
+    assert approve(client, clinic, req["id"], new).status_code == 200
+
+
+def test_list_and_get_of_the_legal_entity(world: World, client: httpx.Client) -> None:
+    clinic, patient = world.clinic(), world.patient()
+    req = approved(world, client, clinic, patient.id, patient.phone)
+    listed = client.get("/api/v3/declaration_requests", params={"person_id": patient.id}, headers=clinic.headers)
+    assert listed.status_code == 200 and [r["id"] for r in listed.json()["data"]] == [req["id"]]
+    assert listed.json()["paging"]["total_entries"] == 1
+    got = client.get(f"/api/v3/declaration_requests/{req['id']}", headers=clinic.headers).json()["data"]
+    assert got["status"] == "APPROVED" and got["data_to_be_signed"] == req["data_to_be_signed"]
+    other = world.clinic()
+    elsewhere = client.get("/api/v3/declaration_requests", params={"person_id": patient.id}, headers=other.headers)
+    assert elsewhere.json()["data"] == []
