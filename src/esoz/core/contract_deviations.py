@@ -177,8 +177,17 @@ NS_DECLARATIONS = (
 )
 NS_DRUGS = "not served: the deprecated v1 list of drugs; `/api/v2/drugs` and `/api/v3/drugs` replace it"
 NS_MEDICAL_EVENTS = (
-    "not served yet: medical records (episodes, encounters, conditions, observations, immunizations, allergies, "
-    "diagnostic reports, procedures, care plans, summaries) are being built; referrals and conclusions are served"
+    "not served yet: care plans, clinical impressions, devices, medication statements, risk assessments, the "
+    "diagnostic report package, procedures written on their own, and the grouped and approved lists; episodes, "
+    "encounter packages, their records' reads and the summary are served"
+)
+ME_EPISODE_SCOPE = (
+    "the contract names `episode:write` for reading one episode; esoz asks `episode:read`, as for every other "
+    "episode read"
+)
+ME_PAGED = "esoz pages every list: `page` and `page_size` as on the contract's other medical-records lists"
+ME_TIMES = (
+    "esoz gives `inserted_at` and `updated_at` on procedures as on the contract's other medical records"
 )
 NS_MEDICATION_REQUESTS = "the deprecated list of all prescriptions is not served: a patient's list replaces it"
 NS_MEDICATION_REQUEST_REQUESTS = (
@@ -590,6 +599,16 @@ DEVIATIONS: tuple[Deviation, ...] = (
     ),
     D("POST /api/patients/{patient_id}/encounter_package", "answer.extra", "error id status_code", JOB_KEYS),
     D("POST /api/patients/{patient_id}/episodes", "answer.extra", "error id status_code", JOB_KEYS),
+    D("GET /api/patients/{patient_id}/episodes/{episode_id}", "scopes", "episode:read", ME_EPISODE_SCOPE),
+    D("GET /api/patients/{patient_id}/procedures", "query.extra", "page page_size", ME_PAGED),
+    D("GET /api/patients/{patient_id}/procedures", "answer.extra", "inserted_at updated_at", ME_TIMES),
+    D("GET /api/patients/{patient_id}/summary/procedures", "answer.extra", "inserted_at updated_at", ME_TIMES),
+    D(
+        "GET /api/patients/{patient_id}/summary/procedures/{procedure_id}",
+        "answer.extra",
+        "inserted_at updated_at",
+        ME_TIMES,
+    ),
     D(
         "GET /api/v2/person_requests/{id}",
         "answer.extra",
@@ -677,9 +696,6 @@ NOT_SERVED: tuple[NotServed, ...] = (
         NS_MEDICAL_EVENTS,
         (
             "GET /api/care_plans",
-            "GET /api/patients/{patient_id}/allergy_intolerances",
-            "GET /api/patients/{patient_id}/allergy_intolerances/{allergy_intolerance_id}",
-            "GET /api/patients/{patient_id}/allergy_intolerances/{allergy_intolerance_id}/context",
             "GET /api/patients/{patient_id}/care_plans",
             "POST /api/patients/{patient_id}/care_plans",
             "GET /api/patients/{patient_id}/care_plans/{care_plan_id}/activities",
@@ -694,77 +710,31 @@ NOT_SERVED: tuple[NotServed, ...] = (
             "GET /api/patients/{patient_id}/clinical_impressions",
             "GET /api/patients/{patient_id}/clinical_impressions/{clinical_impression_id}",
             "GET /api/patients/{patient_id}/clinical_impressions/{clinical_impression_id}/context",
-            "GET /api/patients/{patient_id}/conditions",
-            "GET /api/patients/{patient_id}/conditions/{condition_id}",
-            "GET /api/patients/{patient_id}/conditions/{condition_id}/context",
             "GET /api/patients/{patient_id}/devices",
             "GET /api/patients/{patient_id}/devices/{device_id}",
             "GET /api/patients/{patient_id}/devices/{device_id}/context",
             "GET /api/patients/{patient_id}/diagnoses_groups/episodes",
             "PATCH /api/patients/{patient_id}/diagnostic_report_package",
             "POST /api/patients/{patient_id}/diagnostic_report_package",
-            "GET /api/patients/{patient_id}/diagnostic_reports",
             "GET /api/patients/{patient_id}/diagnostic_reports/approved",
-            "GET /api/patients/{patient_id}/diagnostic_reports/{diagnostic_report_id}",
-            "GET /api/patients/{patient_id}/diagnostic_reports/{diagnostic_report_id}/context",
-            "GET /api/patients/{patient_id}/encounters",
-            "GET /api/patients/{patient_id}/encounters/{encounter_id}",
-            "GET /api/patients/{patient_id}/encounters/{encounter_id}/context",
-            "GET /api/patients/{patient_id}/episodes",
             "GET /api/patients/{patient_id}/episodes/approved",
-            "GET /api/patients/{patient_id}/episodes/{episode_id}",
-            "GET /api/patients/{patient_id}/episodes/{episode_id}/allergy_intolerances",
-            "GET /api/patients/{patient_id}/episodes/{episode_id}/allergy_intolerances/{allergy_intolerance_id}",
-            "GET /api/patients/{patient_id}/episodes/{episode_id}/conditions",
-            "GET /api/patients/{patient_id}/episodes/{episode_id}/conditions/{condition_id}",
-            "GET /api/patients/{patient_id}/episodes/{episode_id}/encounters",
-            "GET /api/patients/{patient_id}/episodes/{episode_id}/encounters/{encounter_id}",
-            "GET /api/patients/{patient_id}/episodes/{episode_id}/immunizations",
-            "GET /api/patients/{patient_id}/episodes/{episode_id}/immunizations/{immunization_id}",
-            "GET /api/patients/{patient_id}/episodes/{episode_id}/observations",
-            "GET /api/patients/{patient_id}/episodes/{episode_id}/observations/{observation_id}",
-            "GET /api/patients/{patient_id}/immunizations",
-            "GET /api/patients/{patient_id}/immunizations/{immunization_id}",
-            "GET /api/patients/{patient_id}/immunizations/{immunization_id}/context",
             "GET /api/patients/{patient_id}/medication_statements",
             "GET /api/patients/{patient_id}/medication_statements/{medication_statement_id}",
             "GET /api/patients/{patient_id}/medication_statements/{medication_statement_id}/context",
-            "GET /api/patients/{patient_id}/observations",
-            "GET /api/patients/{patient_id}/observations/{observation_id}",
-            "GET /api/patients/{patient_id}/observations/{observation_id}/context",
-            "GET /api/patients/{patient_id}/procedures",
             "POST /api/patients/{patient_id}/procedures",
-            "GET /api/patients/{patient_id}/procedures/{id}",
             "PATCH /api/patients/{patient_id}/procedures/{id}/actions/cancel",
-            "GET /api/patients/{patient_id}/procedures/{procedure_id}/context",
             "GET /api/patients/{patient_id}/risk_assessments",
             "GET /api/patients/{patient_id}/risk_assessments/{risk_assessment_id}",
             "GET /api/patients/{patient_id}/risk_assessments/{risk_assessment_id}/context",
             "GET /api/patients/{patient_id}/service_groups/diagnostic_reports",
             "GET /api/patients/{patient_id}/service_groups/procedures",
-            "GET /api/patients/{patient_id}/summary/allergy_intolerances",
-            "GET /api/patients/{patient_id}/summary/allergy_intolerances/{id}",
             "GET /api/patients/{patient_id}/summary/care_plans",
             "GET /api/patients/{patient_id}/summary/clinical_impressions",
             "GET /api/patients/{patient_id}/summary/clinical_impressions/{clinical_impression_id}",
-            "GET /api/patients/{patient_id}/summary/conditions",
-            "GET /api/patients/{patient_id}/summary/conditions/{id}",
             "GET /api/patients/{patient_id}/summary/devices",
             "GET /api/patients/{patient_id}/summary/devices/{device_id}",
-            "GET /api/patients/{patient_id}/summary/diagnoses",
-            "GET /api/patients/{patient_id}/summary/diagnostic_reports",
-            "GET /api/patients/{patient_id}/summary/diagnostic_reports/{diagnostic_report_id}",
-            "GET /api/patients/{patient_id}/summary/encounters",
-            "GET /api/patients/{patient_id}/summary/encounters/{encounter_id}",
-            "GET /api/patients/{patient_id}/summary/episodes",
-            "GET /api/patients/{patient_id}/summary/immunizations",
-            "GET /api/patients/{patient_id}/summary/immunizations/{id}",
             "GET /api/patients/{patient_id}/summary/medication_statements",
             "GET /api/patients/{patient_id}/summary/medication_statements/{medication_statement_id}",
-            "GET /api/patients/{patient_id}/summary/observations",
-            "GET /api/patients/{patient_id}/summary/observations/{id}",
-            "GET /api/patients/{patient_id}/summary/procedures",
-            "GET /api/patients/{patient_id}/summary/procedures/{procedure_id}",
             "GET /api/patients/{patient_id}/summary/risk_assessments",
             "GET /api/patients/{patient_id}/summary/risk_assessments/{risk_assessment_id}",
             "GET /api/v2/patients/{patient_id}/care_plans",
@@ -814,6 +784,11 @@ NOT_SERVED: tuple[NotServed, ...] = (
 )
 
 BEHAVIOURS: tuple[Behaviour, ...] = (
+    Behaviour(
+        "GET /api/patients/{patient_id}/immunizations",
+        "`code`, which the contract lists without a type or meaning, matches the vaccine code as `vaccine_code` does "
+        "(also in the episode-context list and the summary)",
+    ),
     Behaviour(
         "GET /api/services",
         "`data` is the list of top-level groups of the catalogue, paged (`page`, `page_size`), each with its `groups` "

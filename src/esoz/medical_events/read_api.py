@@ -52,8 +52,10 @@ from esoz.medical_events.read_schemas import (
     Filters,
     ImmunizationFilters,
     ImmunizationOut,
+    ObservationContextOut,
     ObservationFilters,
     ObservationOut,
+    OriginContextOut,
     ProcedureFilters,
     ProcedureOut,
     ShortEncounterOut,
@@ -389,7 +391,7 @@ async def get_observation(
 
 @router.get(
     "/patients/{patient_id}/observations/{observation_id}/context",
-    response_model=Envelope[ContextOut],
+    response_model=Envelope[ObservationContextOut],
     responses=ERRORS,
     openapi_extra=patient_data("observation", person="path:patient_id", id="path:observation_id"),
 )
@@ -638,7 +640,7 @@ async def get_diagnostic_report(
 
 @router.get(
     "/patients/{patient_id}/diagnostic_reports/{diagnostic_report_id}/context",
-    response_model=Envelope[ContextOut],
+    response_model=Envelope[OriginContextOut],
     responses=ERRORS,
     openapi_extra=patient_data("diagnostic_report", person="path:patient_id", id="path:diagnostic_report_id"),
 )
@@ -682,7 +684,7 @@ async def get_procedure(
 
 @router.get(
     "/patients/{patient_id}/procedures/{procedure_id}/context",
-    response_model=Envelope[ContextOut],
+    response_model=Envelope[OriginContextOut],
     responses=ERRORS,
     openapi_extra=patient_data("procedure", person="path:patient_id", id="path:procedure_id"),
 )

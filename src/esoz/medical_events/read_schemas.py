@@ -280,7 +280,6 @@ class EncounterOut(Resource):
 class ConditionOut(Resource):
     primary_source: bool | None = None
     asserter: Reference | None = None
-    report_origin: CodeableConcept | None = None
     context: Reference | None = None
     code: CodeableConcept | None = None
     clinical_status: str | None = None
@@ -353,7 +352,6 @@ class DiagnosticReportOut(Resource):
     code: Reference | None = None
     category: list[CodeableConcept] | None = None
     effective_date_time: str | None = None
-    effective_period: Period | None = None
     issued: str | None = None
     conclusion: str | None = None
     conclusion_code: CodeableConcept | None = None
@@ -378,7 +376,6 @@ class ProcedureOut(Resource):
     paper_referral: dict[str, Any] | None = None
     code: Reference | None = None
     performed_date_time: str | None = None
-    performed_period: Period | None = None
     recorded_by: Reference | None = None
     primary_source: bool | None = None
     performer: Reference | None = None
@@ -398,11 +395,17 @@ class ProcedureOut(Resource):
 
 
 class ContextOut(BaseModel):
-    """Where a record was made: its episode (and, for some types, its report or first episode)."""
+    """Where a record was made: its episode."""
 
-    episode: Reference | None = None
-    diagnostic_report: Reference | None = Field(None, description="observations made in a diagnostic report")
-    origin_episode: Reference | None = Field(None, description="diagnostic reports and procedures")
+    episode: Reference
+
+
+class ObservationContextOut(ContextOut):
+    diagnostic_report: Reference | None = Field(None, description="the report the observation was made in")
+
+
+class OriginContextOut(ContextOut):
+    origin_episode: Reference | None = Field(None, description="the episode the record was first made for")
 
 
 class ShortEpisodeOut(BaseModel):
