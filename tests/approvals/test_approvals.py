@@ -313,3 +313,23 @@ def test_the_declaration_clinic_sees_and_cancels_every_approval(
     assert cancelled.status_code == 201, cancelled.text
     assert count(pg, "SELECT count(*) FROM audit_log WHERE action = 'approval.cancel' AND person_id = %s",
                  patient.id) == 1  # fmt: skip
+
+
+def test_concurrent_wrong_codes_are_each_counted(api: httpx.Client, world: World, pg: psycopg.Connection) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    clinic, patient = world.clinic(), world.patient()
+    approval_id = create(api, clinic, patient).json()["data"]["id"]
+    code = code_from(world, patient)
+    wrong = 1000 + (code - 1000 + 1) % 9000
+
+    def attempt(_: int) -> int:
+        with httpx.Client(base_url=str(api.base_url), timeout=30) as own:
+            return own.patch(url(patient, approval_id), json={"code": wrong}, headers=clinic.headers).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = sorted(pool.map(attempt, range(8)))
+    assert statuses == [409] * 5 + [422] * 3  # three counted, then the code is gone for the rest
+    assert count(pg, "SELECT count(*) FROM approvals WHERE id = %s AND code_hash IS NULL AND code_attempts = 3",
+                 approval_id) == 1  # fmt: skip
+    assert api.patch(url(patient, approval_id), json={"code": code}, headers=clinic.headers).status_code == 409
