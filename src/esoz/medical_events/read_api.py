@@ -961,7 +961,9 @@ async def summary_procedure(
     summary="Get active Diagnoses",
     responses=SUMMARY_ERRORS,
     description=SUMMARY + ": the current diagnoses of the active episodes, of the whitelisted codes",
-    openapi_extra=patient_data("diagnosis", person="path:patient_id", action="diagnosis.summary.read"),
+    openapi_extra=patient_data(
+        "diagnosis", person="path:patient_id", id="data:condition.identifier.value", action="diagnosis.summary.read"
+    ),
 )
 async def summary_diagnoses(
     request: Request,
