@@ -54,17 +54,3 @@ def code_from(world: World, phone: str, marker: str, seen: int = 0) -> str:
 
 def new_id() -> str:
     return str(uuid.uuid4())
-
-
-def poll_status(pg: Any, request_id: str, table: str = "declaration_requests", timeout: float = 90.0) -> str:
-    """The request's status once it left NEW/APPROVED (the expiry job runs on its period)."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    status = ""
-    while time.monotonic() < deadline:
-        (status,) = pg.execute(f"SELECT status FROM {table} WHERE id = %s", [request_id]).fetchone()
-        if status not in ("NEW", "APPROVED"):
-            return status
-        time.sleep(0.2)
-    return status

@@ -1,6 +1,7 @@
 """Declaration requests v3: create (the contract's checks), the patient's SMS code, the doctor's КЕП, the
 limit under concurrency, and the declaration the signed request becomes."""
 
+import asyncio
 import threading
 import uuid
 from collections.abc import Callable
@@ -12,6 +13,8 @@ import pytest
 from registry_factories import created, employee_body, legal_entity_body
 from request_world import Clinic, Doctor, World, code_from, make_world, sign
 
+from esoz.core.db import make_engine
+from esoz.registry import declaration_requests
 from esoz.signatures.devpki import DevPki
 
 CODE_SMS = "Код підтвердження декларації"
@@ -189,16 +192,32 @@ def test_two_signings_for_the_last_place_one_wins(
     assert active == (1,)
 
 
-def test_reject_and_expiry(world: World, client: httpx.Client, pg: psycopg.Connection) -> None:
+def test_reject_and_expiry(world: World, client: httpx.Client, pg: psycopg.Connection, db_url: str) -> None:
     clinic = world.clinic()
     req = request_declaration(client, clinic, world.patient().id).json()["data"]
     rejected = client.patch(f"/api/v3/declaration_requests/{req['id']}/actions/reject", headers=clinic.headers)
     assert rejected.status_code == 200 and rejected.json()["data"]["status"] == "REJECTED"
+    assert (
+        client.patch(f"/api/v3/declaration_requests/{req['id']}/actions/reject", headers=clinic.headers).status_code
+        == 409
+    )
+
     req = request_declaration(client, clinic, world.patient().id).json()["data"]
     pg.execute("UPDATE declaration_requests SET expires_at = now() - interval '1 second' WHERE id = %s", [req["id"]])
-    from request_world import poll_status
+    late = approve(client, clinic, req["id"], "123456")
+    assert late.status_code == 409 and "expired" in late.text
 
-    assert poll_status(pg, req["id"]) == "EXPIRED"
+    async def run_job() -> int:  # the worker's job, run now instead of waiting for its period
+        engine = make_engine(db_url, 1)
+        try:
+            async with engine.begin() as conn:
+                return await declaration_requests.expire(conn)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run_job())
+    row = pg.execute("SELECT status, status_reason FROM declaration_requests WHERE id = %s", [req["id"]]).fetchone()
+    assert row == ("EXPIRED", "expired")
 
 
 def test_other_legal_entity_cannot_see_the_request(world: World, client: httpx.Client) -> None:

@@ -165,3 +165,25 @@ def test_a_person_without_a_phone_takes_the_documents_path(world: World, client:
     assert approved.status_code == 200, approved.text
     signed = sign_request(client, clinic, request_id, approved.json()["data"]["data_to_be_signed"], clinic.doctor.cert)
     assert signed.status_code == 200 and signed.json()["data"]["person_id"]
+
+
+def test_a_new_phone_is_confirmed_on_the_old_one(world: World, client: httpx.Client, pg: psycopg.Connection) -> None:
+    clinic, person = world.clinic(), person_body()
+    old_phone = person["phones"][0]["number"]
+    person_id = register(world, client, clinic, person)["person_id"]
+    new_phone = "+38063" + old_phone[-7:]
+    changed = person | {
+        "phones": [{"type": "MOBILE", "number": new_phone}],
+        "authentication_methods": [{"type": "OTP", "phone_number": new_phone}],
+    }
+    made = create(client, clinic, changed, person_id=person_id)
+    assert made.status_code == 201, made.text
+    assert made.json()["urgent"]["authentication_method_current"]["number"].endswith(old_phone[-2:])
+    code = code_from(world, old_phone, CODE_SMS, seen=1)
+    assert world.sms_to(new_phone) == []
+    approved = approve(client, clinic, made.json()["data"]["id"], code)
+    assert approved.status_code == 200, approved.text
+    to_sign = approved.json()["data"]["data_to_be_signed"]
+    assert sign_request(client, clinic, to_sign["id"], to_sign, clinic.doctor.cert).status_code == 200
+    methods = pg.execute("SELECT authentication_methods FROM persons WHERE id = %s", [person_id]).fetchone()[0]
+    assert [m["phone_number"] for m in methods] == [new_phone]

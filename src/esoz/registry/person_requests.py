@@ -85,6 +85,9 @@ async def create(
 ) -> tuple[RowMapping, dict[str, Any]]:
     persons._validate(body.person)  # the registry's own person rules (РНОКПП, documents, УНЗР)
     person = body.person.model_dump(mode="json")
+    # A new person confirms with the phone they give; a known person with the one already on record, so a
+    # request cannot change the phone and confirm the change itself.
+    method = _method(person)
     if body.person_id is not None:
         survivor = await mpi.merged_into(conn, person_id=body.person_id)
         if survivor is not None:
@@ -92,12 +95,12 @@ async def create(
         target = await repository.get_person(conn, person_id=body.person_id)
         if target is None or target.status != "active":
             raise ValidationFailed([invalid_entry("$.person_id", "invalid", "Person not found")])
+        method = _method({"authentication_methods": target.authentication_methods})
     match = await mpi.find_match(conn, person, exclude=body.person_id)
     if match is not None:
         raise _duplicate(match)
     if auth.legal_entity_id is None:
         raise Conflict("A person request is made by a legal entity's employee")
-    method = _method(person)
     id_ = uuid7()
     code = request_codes.issue(id_, settings) if method["type"] == "OTP" else None
     now = clock.now()
