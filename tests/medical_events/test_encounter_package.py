@@ -11,7 +11,7 @@ import httpx
 import psycopg
 import pytest
 from me_world import Clinic, Patient, World, concept, count, ref, sign
-from records_world import ICD10, Records, invalid, package, tamper
+from records_world import ICD10, Records, episode_body, invalid, package, tamper
 
 from esoz.services import catalogue
 from esoz.services.seed import load_catalogue_into
@@ -366,3 +366,14 @@ def test_the_same_package_twice_at_once_is_stored_once(
     assert rows_of(pg, patient) == dict.fromkeys(TABLES, 0) | {
         "encounters": 1, "conditions": 1, "observations": 1, "immunizations": 1
     }  # fmt: skip
+
+
+def test_an_inactive_patient_gets_no_new_records(
+    records: Records, clinic: Clinic, patient: Patient, episode: str, pg: psycopg.Connection
+) -> None:
+    body = package(clinic, episode)
+    pg.execute("UPDATE persons SET status = 'inactive', is_active = false WHERE id = %s", (patient.id,))
+    answer = _refused(records, clinic, patient, pg, body)
+    assert answer.status_code == 409 and answer.json()["error"]["message"] == "Patient is not active"
+    opened = records.create_episode(clinic, patient, episode_body(clinic))
+    assert opened.status_code == 409 and opened.json()["error"]["message"] == "Patient is not active"
