@@ -3,30 +3,20 @@ and the issuer's public keys, published without authentication so that verifiers
 
 import html
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from esoz.approvals.service import active_approval
 from esoz.core import envelope
-from esoz.core.auth import AuthContext, require_scopes
+from esoz.core.auth import AuthContext
 from esoz.core.db import ReadConn
-from esoz.core.errors import Forbidden
 from esoz.core.patient_data import patient_data
 from esoz.core.schemas import Envelope
-from esoz.identity.users import party_id_of_user
-from esoz.medical_events import certificate
-from esoz.registry.repository import CallerLookups, has_active_declaration
-
-ImmunizationRead = Annotated[AuthContext, Depends(require_scopes("immunization:read"))]
-_CALLER = CallerLookups(party_id_of_user())
-REFUSED = (
-    "Access denied: no active declaration with the patient and no active approval of the patient's medical records "
-    "granted to your employee or legal entity (request one: POST /api/patients/{patient_id}/approvals)"
-)
+from esoz.medical_events import access, certificate
+from esoz.medical_events.read_auth import ImmunizationRead
 
 router = APIRouter(prefix="/api", tags=["vaccination certificate"])
 
@@ -60,33 +50,13 @@ class PublicKey(BaseModel):
     public_key_der: str = Field(description="base64 DER SubjectPublicKeyInfo")
 
 
-async def _may_read(conn: AsyncConnection, auth: AuthContext, patient_id: uuid.UUID) -> bool:
-    """The certificate carries the patient's immunization history, so it is read as the whole record is: by НСЗУ,
-    by one of the caller's employees with the patient's active declaration, or with an active approval of the
-    whole record granted to one of them or to the caller's legal entity."""
-    if auth.sees_everything:
-        return True
-    if auth.user_id is None or auth.legal_entity_id is None:
-        return False
-    employees = await _CALLER.employees(conn, user_id=auth.user_id, legal_entity_id=auth.legal_entity_id)
-    for employee in employees:
-        if await has_active_declaration(conn, person_id=patient_id, employee_id=employee.id):
-            return True
-    holders: list[uuid.UUID | None] = [e.id for e in employees] or [None]
-    for holder in holders:
-        found = await active_approval(
-            conn, person_id=patient_id, granted_to_employee_id=holder, granted_to_legal_entity_id=auth.legal_entity_id
-        )
-        if found is not None:
-            return True
-    return False
-
-
 async def _issue(
     conn: AsyncConnection, request: Request, auth: AuthContext, patient_id: uuid.UUID
 ) -> certificate.VaccinationCertificate:
-    if not await _may_read(conn, auth, patient_id):
-        raise Forbidden(REFUSED)
+    """The certificate carries the patient's immunization history, so it is read as the whole record is: by НСЗУ,
+    the doctor of the patient's active declaration, or the holder of an approval of the whole record."""
+    if not auth.sees_everything and not (await access.reader_of(conn, auth, person_id=patient_id)).whole_record:
+        raise access.refused()
     return await certificate.issue(conn, settings=request.app.state.settings, person_id=patient_id)
 
 
