@@ -197,6 +197,22 @@ class Settings(BaseSettings):
     nats_stream: str = Field("ESOZ_EVENTS", description="JetStream stream (created if missing)")
     nats_subject_prefix: str = Field("esoz.events", description="subject = <prefix>.<entity_type>")
 
+    # --- registry requests ---
+    # A doctor's active declarations across all employments (the real system's PRM values); a doctor's own
+    # limit (parties.declaration_limit) overrides these.
+    declaration_limit_family_doctor: int = Field(1800, ge=0, description="declarations per family doctor")
+    declaration_limit_therapist: int = Field(2000, ge=0, description="declarations per therapist")
+    declaration_limit_pediatrician: int = Field(900, ge=0, description="declarations per pediatrician")
+
+    def declaration_limit(self, speciality: str) -> int | None:
+        """The default limit of a speciality that signs declarations; None for the others."""
+        limits = {
+            "FAMILY_DOCTOR": self.declaration_limit_family_doctor,
+            "THERAPIST": self.declaration_limit_therapist,
+            "PEDIATRICIAN": self.declaration_limit_pediatrician,
+        }
+        return limits.get(speciality)
+
     # --- conclusions ---
     # E-referrals (service requests) and medical conclusions (compositions), the ПФУ e-sick-leave connector.
     service_request_expiration_days: int = Field(7, ge=1, le=365, description="an active referral expires after")

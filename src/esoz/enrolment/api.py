@@ -59,9 +59,9 @@ def _settings(request: Request) -> Settings:
 
 
 async def _write_declaration(
-    conn: AsyncConnection, target: dr.SignTarget, auth: AuthContext
+    conn: AsyncConnection, target: dr.SignTarget, auth: AuthContext, settings: Settings
 ) -> Written[dict[str, Any]]:
-    signed = await dr.complete_sign(conn, target=target, auth=auth)
+    signed = await dr.complete_sign(conn, target=target, auth=auth, settings=settings)
     declaration = signed.declaration
     effects = Effects(
         # The request's SIGNED event and audit row are written by complete_sign with the status.
@@ -99,7 +99,7 @@ async def sign_declaration_request(
         signer=ExpectedSigner(tax_id=target.doctor_tax_id),
         read=read_nothing,
         expected=lambda _doc, _read: target.row["data_to_be_signed"],
-        write=lambda _doc, _read: _write_declaration(conn, target, auth),
+        write=lambda _doc, _read: _write_declaration(conn, target, auth, _settings(request)),
         entry="$.signed_declaration_request",
     )
     declaration = await signed_write(

@@ -91,7 +91,7 @@ async def add_enrolments(conn: AsyncConnection, data: Any, accounts: dict[str, A
         request, _ = await declaration_requests.create(conn, body=body, auth=auth, settings=settings)
         await declaration_requests.approve(conn, id_=request["id"], code=None, auth=auth, settings=settings)
         sign_target = await declaration_requests.for_sign(conn, id_=request["id"], auth=auth)
-        signed = await declaration_requests.complete_sign(conn, target=sign_target, auth=auth)
+        signed = await declaration_requests.complete_sign(conn, target=sign_target, auth=auth, settings=settings)
         made.append(
             {
                 "person_id": str(person_id),

@@ -172,7 +172,7 @@ async def create(
     start = body.start_date or on
     if start < on:
         raise _bad("$.start_date", "start date cannot be in the past")
-    limit = doctor["declaration_limit"] or validators.declaration_limit(speciality)
+    limit = doctor["declaration_limit"] or settings.declaration_limit(speciality)
     count = await _active_count(conn, doctor["party_id"])
     has_own = await repository.has_active_declaration(conn, person_id=body.person_id, employee_id=body.employee_id)
     if limit is not None and count >= limit and not has_own:
@@ -382,7 +382,9 @@ async def for_sign(conn: AsyncConnection, *, id_: uuid.UUID, auth: AuthContext) 
     return SignTarget(row=row, doctor_tax_id=clinician.party.tax_id)
 
 
-async def complete_sign(conn: AsyncConnection, *, target: SignTarget, auth: AuthContext) -> SignedDeclaration:
+async def complete_sign(
+    conn: AsyncConnection, *, target: SignTarget, auth: AuthContext, settings: Settings
+) -> SignedDeclaration:
     """The declaration the signed request becomes: the doctor's limit re-checked under the lock, the patient's
     previous declaration terminated, the request SIGNED. Events, audit and the SMS are the caller's effects."""
     row = target.row
@@ -405,8 +407,13 @@ async def complete_sign(conn: AsyncConnection, *, target: SignTarget, auth: Auth
         .scalars()
         .all()
     )
+    speciality = row["data_to_be_signed"]["employee"]["speciality"]
     created = await declarations.create_declaration(
-        conn, body, auth.actor, preset=(row["declaration_id"], row["declaration_number"])
+        conn,
+        body,
+        auth.actor,
+        preset=(row["declaration_id"], row["declaration_number"]),
+        default_limit=settings.declaration_limit(speciality),
     )
     await _set_status(conn, row, SIGNED, auth)
     person = await repository.get_person(conn, person_id=row["person_id"])

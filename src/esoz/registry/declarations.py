@@ -225,9 +225,14 @@ async def _load_doctor(conn: AsyncConnection, employee_id: uuid.UUID) -> RowMapp
     return doctor
 
 
-async def _check_limit(conn: AsyncConnection, doctor: RowMapping, person_id: uuid.UUID, overlimit: bool) -> None:
-    """Per-doctor limit across all the doctor's employments (a party may work for several legal entities)."""
-    limit = doctor["declaration_limit"] or validators.declaration_limit(doctor["speciality"]["speciality"])
+async def _check_limit(
+    conn: AsyncConnection, doctor: RowMapping, person_id: uuid.UUID, overlimit: bool, default: int | None = None
+) -> None:
+    """Per-doctor limit across all the doctor's employments (a party may work for several legal entities);
+    `default` (the configured limit of the speciality) applies when the doctor has no limit of their own."""
+    if default is None:
+        default = validators.declaration_limit(doctor["speciality"]["speciality"])
+    limit = doctor["declaration_limit"] or default
     if limit is None or overlimit:
         return
     count_query = (
@@ -250,8 +255,10 @@ async def create_declaration(
     term_days: int = DEFAULT_TERM_DAYS,
     *,
     preset: tuple[uuid.UUID, str] | None = None,
+    default_limit: int | None = None,
 ) -> RowMapping:
-    """`preset`: the id and number a declaration request already showed the patient (else new ones)."""
+    """`preset`: the id and number a declaration request already showed the patient (else new ones);
+    `default_limit`: the configured limit of the doctor's speciality (else the shipped rules)."""
     on = validators.today()
     person = (
         (await conn.execute(select(persons).where(persons.c.id == body.person_id).with_for_update())).mappings().first()
@@ -278,7 +285,7 @@ async def create_declaration(
     if start < on:
         errors += _bad("$.start_date", "start date cannot be in the past")
     validators.raise_if(errors)
-    await _check_limit(conn, doctor, body.person_id, body.overlimit)
+    await _check_limit(conn, doctor, body.person_id, body.overlimit, default_limit)
 
     previous = await _terminate(
         conn, declarations.c.person_id == body.person_id, "manual_person", RESIGNED, actor, audit_each=True
