@@ -111,6 +111,7 @@ def test_paging(api: httpx.Client, catalogue: dict[str, int], version: int) -> N
         {"page_size": 101},
         {"page": 0},
         {"innm_name": "x" * 256},
+        {"mr_blank_type": "F-9"},
     ],
 )
 def test_invalid_filters(api: httpx.Client, catalogue: dict[str, int], version: int, bad: dict[str, Any]) -> None:

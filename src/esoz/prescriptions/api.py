@@ -54,6 +54,7 @@ from esoz.prescriptions.auth import (
     ProgramRead,
     ReportRead,
 )
+from esoz.prescriptions.common import BlankType
 from esoz.settings import Settings
 
 router = APIRouter(prefix="/api", tags=["prescriptions"])
@@ -121,7 +122,7 @@ async def _drug_filters(
     innm_dosage_name: Annotated[str | None, Query(max_length=255)] = None,
     medication_code_atc: Annotated[str | None, Query(max_length=16)] = None,
     medical_program_id: uuid.UUID | None = None,
-    mr_blank_type: Annotated[str | None, Query(max_length=8)] = None,
+    mr_blank_type: BlankType | None = None,
     dosage_form_is_dosed: bool | None = None,
     medication_request_allowed: bool | None = None,
     care_plan_activity_allowed: bool | None = None,
