@@ -29,6 +29,7 @@ from esoz.core.openapi import document_scopes
 from esoz.core.patient_data import PatientDataMiddleware
 from esoz.core.proxies import parse_networks
 from esoz.core.ratelimit import RateLimiter
+from esoz.core.replica import Replica
 from esoz.core.worker import run_jobs
 from esoz.enrolment.api import router as enrolment_router
 from esoz.events.api import router as events_router
@@ -50,9 +51,9 @@ from esoz.referrals.api import jobs_router
 from esoz.referrals.api import router as referrals_router
 from esoz.registry.admin import router as registry_admin_router
 from esoz.registry.api import router as registry_router
-from esoz.services.api import router as services_router
 from esoz.registry.requests_api import admin_router as registry_requests_admin_router
 from esoz.registry.requests_api import router as registry_requests_router
+from esoz.services.api import router as services_router
 from esoz.settings import Settings, get_settings
 from esoz.signatures.api import router as signatures_router
 from esoz.status import metrics as status_metrics
@@ -86,8 +87,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The auth gate (token lookup, rate-limit counters, authz.denied audit) has a pool of its own: routes take
         # their ReadConn/WriteConn before the scope dependency runs, so with one pool, more requests in flight
         # than connections each held one while waiting for a second, and the pool deadlocked for its 30 s timeout.
-        app.state.engine = make_engine(database_url, settings.db_pool_size, max_overflow=0)
-        app.state.auth_engine = make_engine(database_url, 6, max_overflow=0)
+        pgbouncer = settings.database_pgbouncer
+        app.state.engine = make_engine(database_url, settings.db_pool_size, max_overflow=0, pgbouncer=pgbouncer)
+        app.state.auth_engine = make_engine(database_url, 6, max_overflow=0, pgbouncer=pgbouncer)
         app.state.rate_limiter = RateLimiter(app.state.auth_engine, settings.redis_url)
         app.state.token_cache = await token_cache.start(settings)  # verified tokens, evicted by NOTIFY
         # Reads' audit rows in batches (core/audit.py: ReadAuditBuffer says what that guarantees).
@@ -97,12 +99,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             else None
         )
         stop = asyncio.Event()
+        app.state.replica = None
+        if settings.database_read_url:
+            app.state.replica = Replica(
+                engine=make_engine(settings.database_read_url, settings.db_pool_size, max_overflow=0),
+                primary=app.state.auth_engine,
+                max_lag_seconds=settings.replica_max_lag_seconds,
+                read_your_writes_seconds=settings.read_your_writes_seconds,
+            )
+            app.state.replica.start(stop)
         # The in-process jobs (outbox delivery, sealing, expiry) have connections of their own, so a busy API never
         # starves them of the pool; `esoz worker` sizes its own the same way.
-        jobs_engine = make_engine(database_url, 4, max_overflow=0) if settings.inprocess_worker else None
-        jobs = (
-            asyncio.create_task(run_jobs(jobs_engine, stop, all_jobs(settings))) if jobs_engine is not None else None
+        jobs_engine = (
+            make_engine(database_url, 4, max_overflow=0, pgbouncer=pgbouncer) if settings.inprocess_worker else None
         )
+        jobs = asyncio.create_task(run_jobs(jobs_engine, stop, all_jobs(settings))) if jobs_engine is not None else None
         pools = [("api", app.state.engine), ("auth", app.state.auth_engine)]
         if jobs_engine is not None:
             pools.append(("jobs", jobs_engine))
@@ -117,6 +128,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             stop.set()
             await pool_gauges
+            if app.state.replica is not None:
+                await app.state.replica.close()
             if jobs is not None:
                 await jobs
             if jobs_engine is not None:

@@ -140,7 +140,7 @@ def serve(
         typer.echo(f"warning: the dev sandbox is reachable on {bind}, /admin/dev/messages included", err=True)
     _exit_cleanly_on_sigterm()
     with database_url(settings.database_url, settings.pg_data_dir) as url:
-        _prepare(url)
+        _prepare(settings.database_direct_url or url)  # DDL straight to the primary, never via PgBouncer
         if demo:
             _seed_demo(url, settings)
         if demo and settings.env == "dev" and not settings.pfu_url:
@@ -182,8 +182,8 @@ def worker() -> None:
     configure_tracing(settings)
     _exit_cleanly_on_sigterm()
     with database_url(settings.database_url, settings.pg_data_dir) as url:
-        _prepare(url)
-        asyncio.run(run_worker(url, all_jobs(settings)))
+        _prepare(settings.database_direct_url or url)  # DDL straight to the primary, never via PgBouncer
+        asyncio.run(run_worker(url, all_jobs(settings), pgbouncer=settings.database_pgbouncer))
 
 
 @db_app.command("upgrade")
@@ -191,7 +191,7 @@ def db_upgrade() -> None:
     """Apply all Alembic migrations (every domain branch) and load reference data."""
     settings = _settings()
     with database_url(settings.database_url, settings.pg_data_dir) as url:
-        _prepare(url)
+        _prepare(settings.database_direct_url or url)  # DDL straight to the primary, never via PgBouncer
     typer.echo("database is at head")
 
 
@@ -213,7 +213,7 @@ def seed(demo: Annotated[bool, typer.Option("--demo", help="demo facilities, sta
         raise typer.BadParameter("nothing to seed; pass --demo")
     settings = _settings()
     with database_url(settings.database_url, settings.pg_data_dir) as url:
-        _prepare(url)
+        _prepare(settings.database_direct_url or url)  # DDL straight to the primary, never via PgBouncer
         _seed_demo(url, settings)
 
 

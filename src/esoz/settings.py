@@ -33,6 +33,21 @@ class Settings(BaseSettings):
         None, description="PostgreSQL 15+ URL; unset = start the embedded server in data_dir/pg"
     )
     db_pool_size: int = Field(10, ge=1, description="connections per worker process")
+    database_read_url: str | None = Field(
+        None, description="a streaming replica for reads that tolerate lag (registry, searches, events, dashboards)"
+    )
+    database_direct_url: str | None = Field(
+        None, description="the primary itself, for LISTEN (when ESOZ_DATABASE_URL is a PgBouncer); unset = that URL"
+    )
+    database_pgbouncer: bool = Field(
+        False, description="ESOZ_DATABASE_URL is a PgBouncer in transaction mode: no server-side statement caches"
+    )
+    replica_max_lag_seconds: float = Field(
+        5.0, gt=0, le=3600, description="a replica further behind is not read (reads go to the primary)"
+    )
+    read_your_writes_seconds: float = Field(
+        10.0, ge=0, le=3600, description="after a write, the same caller reads the primary this long"
+    )
     inprocess_worker: bool = Field(True, description="run background jobs inside `esoz serve` (single node)")
     audit_read_flush_ms: int = Field(
         100, ge=0, le=10_000, description="reads' audit rows are written in batches this often (ms); 0 = one per read"

@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from esoz.analytics import queries, service
 from esoz.analytics.schemas import MAX_PAGE, ChartDataOut, DashboardLinkOut, DashboardOut
 from esoz.core import envelope
-from esoz.core.db import ReadConn
+from esoz.core.replica import ReplicaConn
 from esoz.core.schemas import Envelope
 
 router = APIRouter(prefix="/api/dashboards", tags=["dashboards"])
@@ -62,7 +62,7 @@ async def list_dashboards(request: Request) -> Response:
 )
 async def get_dashboard(
     request: Request,
-    conn: ReadConn,
+    conn: ReplicaConn,
     dashboard: str,
     filters: Filters,
 ) -> Response:
@@ -73,7 +73,7 @@ async def get_dashboard(
 
 
 async def _chart(
-    conn: ReadConn, dashboard: str, chart: str, filters: dict[str, Any]
+    conn: ReplicaConn, dashboard: str, chart: str, filters: dict[str, Any]
 ) -> tuple[queries.Dashboard, service.Chart]:
     found = await service.dashboard(conn, dashboard, **filters)
     return found, service.chart_of(found, chart)
@@ -85,7 +85,7 @@ async def _chart(
     summary="One chart's data as CSV (UTF-8, header of column keys)",
 )
 async def get_chart_csv(
-    conn: ReadConn,
+    conn: ReplicaConn,
     dashboard: str,
     chart: str,
     filters: Filters,
@@ -103,7 +103,7 @@ async def get_chart_csv(
 )
 async def get_chart_json(
     request: Request,
-    conn: ReadConn,
+    conn: ReplicaConn,
     dashboard: str,
     chart: str,
     filters: Filters,

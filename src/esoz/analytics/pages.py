@@ -11,8 +11,8 @@ from fastapi.templating import Jinja2Templates
 
 from esoz.analytics import charts, queries, service
 from esoz.analytics.schemas import MAX_PAGE, program_names, region_names
-from esoz.core.db import ReadConn
 from esoz.core.errors import ApiError
+from esoz.core.replica import ReplicaConn
 
 router = APIRouter(prefix="/dashboards", tags=["dashboard pages"], include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "web" / "templates")
@@ -64,7 +64,7 @@ def _messages(exc: ApiError) -> list[str]:
 
 
 @router.get("")
-async def index(request: Request, conn: ReadConn) -> Response:
+async def index(request: Request, conn: ReplicaConn) -> Response:
     cards = []
     for name in queries.DASHBOARDS:
         found = await service.dashboard(conn, name)
@@ -73,7 +73,7 @@ async def index(request: Request, conn: ReadConn) -> Response:
 
 
 @router.get("/{dashboard}")
-async def dashboard_page(request: Request, conn: ReadConn, dashboard: str) -> Response:
+async def dashboard_page(request: Request, conn: ReplicaConn, dashboard: str) -> Response:
     if dashboard not in queries.DASHBOARDS:
         return _render(request, "message.html", 404, title="Панель не знайдено", text="Перевірте посилання.")
     q = request.query_params

@@ -12,6 +12,8 @@ from fastapi import Depends, Request
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from esoz.core.replica import caller_key, replica_of
+
 # Stable constraint names so Alembic migrations can refer to them.
 metadata = MetaData(
     naming_convention={
@@ -41,11 +43,18 @@ def _json_dumps(value: object) -> str:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-def make_engine(url: str, pool_size: int = 10, max_overflow: int | None = None) -> AsyncEngine:
+def make_engine(
+    url: str, pool_size: int = 10, max_overflow: int | None = None, *, pgbouncer: bool = False
+) -> AsyncEngine:
     """max_overflow: extra connections opened when the pool is empty and closed again on return (default
-    pool_size); 0 for a pool whose users never hold one connection while waiting for another (no churn)."""
+    pool_size); 0 for a pool whose users never hold one connection while waiting for another (no churn).
+
+    pgbouncer: the URL is a PgBouncer in transaction mode, where consecutive transactions of one client may run on
+    different server connections, so no statement may stay prepared on the server between them: asyncpg's and
+    SQLAlchemy's statement caches are off (every statement is prepared unnamed, within its own exchange)."""
+    statement_cache = 0 if pgbouncer else 500
     return create_async_engine(
-        async_url(url),
+        async_url(url) + ("?prepared_statement_cache_size=0" if pgbouncer else ""),
         pool_size=pool_size,
         max_overflow=pool_size if max_overflow is None else max_overflow,
         pool_pre_ping=False,
@@ -54,7 +63,7 @@ def make_engine(url: str, pool_size: int = 10, max_overflow: int | None = None) 
         json_deserializer=orjson.loads,
         # asyncpg's per-connection cache of prepared statements (core.fastsql's hot reads) holds 100 by default;
         # the request paths use more than half of that already, and an evicted statement is parsed again.
-        connect_args={"statement_cache_size": 500},
+        connect_args={"statement_cache_size": statement_cache},
     )
 
 
@@ -77,6 +86,9 @@ async def read_conn(request: Request) -> AsyncIterator[AsyncConnection]:
 async def write_conn(request: Request) -> AsyncIterator[AsyncConnection]:
     async with engine_of(request).begin() as conn:
         yield conn
+    replica = replica_of(request)
+    if replica is not None:  # committed: this caller's next reads see it (read-your-writes)
+        replica.wrote(caller_key(request))
 
 
 ReadConn = Annotated[AsyncConnection, Depends(read_conn, scope="function")]

@@ -8,6 +8,7 @@ from esoz.core import envelope
 from esoz.core.db import engine_of
 from esoz.core.logging import get_logger
 from esoz.core.migrations import current_revisions, missing_heads
+from esoz.core.replica import replica_of
 from esoz.core.schemas import Envelope, HealthOut, ReadyOut
 
 router = APIRouter(tags=["health"])
@@ -38,6 +39,10 @@ async def ready(request: Request) -> Response:
         log.warning("not ready", exc_info=True)
         checks.setdefault("database", "unreachable")
     ready_ = all(v == "ok" for v in checks.values()) and len(checks) == 2
+    replica = replica_of(request)
+    if replica is not None:
+        # Not part of readiness: a lagging or lost replica sends reads to the primary, the node still serves.
+        checks["replica"] = replica.describe()
     return envelope.ok(
         request, {"status": "ready" if ready_ else "not_ready", "checks": checks}, status=200 if ready_ else 503
     )

@@ -51,6 +51,11 @@ DB_POOL = Gauge(
     multiprocess_mode="livesum",
 )
 JOB_RUNS = Counter("esoz_job_runs", "periodic job runs", ["job", "outcome"])
+REPLICA_LAG = Gauge(
+    "esoz_replica_lag_seconds",
+    "how far the read replica is behind the primary (-1: unreachable)",
+    multiprocess_mode="max",
+)
 CERT_CACHE = Counter("esoz_certificate_cache_lookups", "signer certificate cache look-ups", ["result"])
 
 

@@ -1,5 +1,6 @@
 """Runs the Alembic migrations in `migrations/` and reports whether a database is current."""
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -29,13 +30,19 @@ def head_revisions() -> set[str]:
     return set(ScriptDirectory(str(MIGRATIONS_DIR)).get_heads())
 
 
+@functools.cache
+def _scripts() -> ScriptDirectory:
+    """Parsed once per process: readiness probes ask every second, the scripts do not change under a process."""
+    return ScriptDirectory(str(MIGRATIONS_DIR))
+
+
 def missing_heads(current: set[str]) -> set[str]:
     """The heads of the migration scripts the database has not reached.
 
     Not `current == heads`: a revision that another one `depends_on` is a head of the scripts but leaves the
     version table once its dependant is applied, so the comparison is by ancestry.
     """
-    script = ScriptDirectory(str(MIGRATIONS_DIR))
+    script = _scripts()
     try:
         applied = {r.revision for r in script.iterate_revisions(tuple(current), "base") if r is not None}
     except Exception:  # a revision this code does not know (the database is ahead of it): not current either

@@ -63,8 +63,9 @@ async def run_jobs(engine: AsyncEngine, stop: asyncio.Event, jobs: Sequence[Peri
                 await job.close()
 
 
-async def run_worker(url: str, jobs: Sequence[PeriodicJob]) -> None:
-    engine = make_engine(url, 4)  # one connection per running job at most; a dozen jobs rarely overlap
+async def run_worker(url: str, jobs: Sequence[PeriodicJob], *, pgbouncer: bool = False) -> None:
+    # one connection per running job at most; a dozen jobs rarely overlap
+    engine = make_engine(url, 4, pgbouncer=pgbouncer)
     tracing.instrument_engines([engine])
     stop = asyncio.Event()
     log.info("worker started")

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from esoz.core import envelope
-from esoz.core.db import ReadConn
 from esoz.core.pagination import Pagination, Paging
+from esoz.core.replica import ReplicaConn
 from esoz.core.schemas import Envelope, ListEnvelope
 from esoz.events import service
 from esoz.events.auth import EventsRead
@@ -32,7 +32,7 @@ router = APIRouter(prefix="/api", tags=["events"])
 async def list_events(
     request: Request,
     auth: EventsRead,
-    conn: ReadConn,
+    conn: ReplicaConn,
     paging: Pagination,
     date: datetime | None = None,
     date_to: datetime | None = None,
@@ -63,5 +63,5 @@ async def list_events(
     summary="Get events by ID",
     description="**esoz:** `data` is the event object (the published blueprint shows a one-item array).",
 )
-async def get_event(request: Request, auth: EventsRead, conn: ReadConn, id: uuid.UUID) -> Response:
+async def get_event(request: Request, auth: EventsRead, conn: ReplicaConn, id: uuid.UUID) -> Response:
     return envelope.ok(request, await service.get_event(conn, id, auth.legal_entity_filter))

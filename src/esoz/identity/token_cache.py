@@ -273,7 +273,8 @@ def evict_here(keys: Iterable[str]) -> None:
 
 async def start(settings: Settings) -> TokenCache:
     """The worker's cache, listening; disabled (every lookup a miss) when token_cache_seconds is 0."""
-    url = libpq_url(settings.database_url or "")
+    # LISTEN holds a session: straight to the primary, never through a PgBouncer in transaction mode.
+    url = libpq_url(settings.database_direct_url or settings.database_url or "")
 
     async def connect() -> asyncpg.Connection:
         return await asyncpg.connect(

@@ -1,0 +1,170 @@
+"""The local multi-node topology (`deploy/local/up`) and its failure drills, with Debian's HAProxy, PgBouncer and
+PostgreSQL (a primary and a streaming replica made by pg_basebackup):
+
+- one API node killed with SIGKILL while an MIS writes through HAProxy: no acknowledged write is lost, and the
+  MIS's retries of the rest succeed on the other node;
+- the worker killed: another worker delivers the outbox it left;
+- the replica stopped: `/ready` says so and reads fall back to the primary.
+"""
+
+import importlib.util
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _topology_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("esoz_local_topology", ROOT / "deploy" / "local" / "topology.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+topology = _topology_module()
+# Every drill's MIS writes from one address: per-IP limits off; a dead worker's leases expire quickly.
+ENV = {"ESOZ_STATUS_LIMIT_PER_IP": "0", "ESOZ_OUTBOX_LEASE_SECONDS": "5", "ESOZ_LOG_LEVEL": "WARNING"}
+
+
+def _free_base() -> int:
+    for base in range(56000, 60000, 50):
+        ports = [base, base + 1, base + 2, base + 3, base + 11, base + 12]
+        free = True
+        for port in ports:
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    free = False
+                    break
+        if free:
+            return base
+    raise RuntimeError("no free port range")
+
+
+@pytest.fixture(scope="module")
+def local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    directory = Path("/tmp") / f"esoz-local-test-{uuid.uuid4().hex[:8]}"
+    try:
+        t = topology.up(directory, _free_base(), demo=False, extra_env=ENV)
+    except Exception:
+        topology.down(directory, clean=False)
+        logs = "\n".join(f"--- {p.name}\n{p.read_text()[-1500:]}" for p in (directory / "logs").glob("*.log"))
+        raise AssertionError(f"the topology did not come up:\n{logs}") from None
+    try:
+        yield t
+    finally:
+        topology.down(directory, clean=True)
+
+
+def _primary(t: Any) -> psycopg.Connection:
+    return psycopg.connect(t.primary_url, autocommit=True)
+
+
+def _subscribe(client: httpx.Client, email: str) -> int:
+    try:
+        return client.post("/api/status/subscriptions", json={"email": email, "components": []}).status_code
+    except httpx.HTTPError:
+        return 0
+
+
+def test_the_topology_answers_through_haproxy_with_reads_on_the_replica(local: Any) -> None:
+    ready = httpx.get(local.url + "/ready").json()["data"]
+    assert ready["checks"] == {"database": "ok", "migrations": "ok", "replica": "ok"}
+    with _primary(local) as pg:
+        senders = pg.execute("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'").fetchone()
+        assert senders == (1,)
+        # the API's connections reach the primary through PgBouncer; the token cache's LISTEN goes straight there
+        listeners = pg.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'esoz-auth-listener'"
+        ).fetchone()
+        assert listeners is not None and listeners[0] >= 2
+    with psycopg.connect(local.replica_url, autocommit=True) as replica:
+        assert replica.execute("SELECT pg_is_in_recovery()").fetchone() == (True,)
+
+
+def test_a_node_killed_during_writes_loses_no_acknowledged_write(local: Any) -> None:
+    emails = [f"drill.{i}.{uuid.uuid4().hex[:6]}@example.org" for i in range(60)]
+    acknowledged: list[str] = []
+    retried: list[str] = []
+    with httpx.Client(base_url=local.url, timeout=10) as client:
+        for i, email in enumerate(emails):
+            if i == 20:
+                pid = topology.read_pid(local.pidfile("node1"))
+                assert pid is not None
+                topology.os.killpg(pid, signal.SIGKILL)
+            status = _subscribe(client, email)
+            if status == 202:
+                acknowledged.append(email)
+                continue
+            # an MIS retries what was not acknowledged, after a pause
+            deadline = time.monotonic() + 30
+            while status != 202 and time.monotonic() < deadline:
+                time.sleep(0.5)
+                status = _subscribe(client, email)
+            assert status == 202, f"retry of {email} never succeeded"
+            retried.append(email)
+    with _primary(local) as pg:
+        stored = {r[0] for r in pg.execute("SELECT email FROM status_subscribers WHERE email = ANY(%s)", (emails,))}
+    assert set(acknowledged) <= stored, "an acknowledged write was lost"
+    assert stored == set(emails)
+    # HAProxy took node 1 out: what follows is served by node 2 alone
+    assert httpx.get(local.url + "/ready").status_code == 200
+    topology.start_node(local, 1, ENV)
+
+
+def test_a_killed_worker_leaves_its_outbox_to_another(local: Any) -> None:
+    topology.stop_pid(local.pidfile("worker"), signal.SIGKILL)
+    email = f"outbox.{uuid.uuid4().hex[:6]}@example.org"
+    with httpx.Client(base_url=local.url, timeout=10) as client:
+        assert _subscribe(client, email) == 202
+    with _primary(local) as pg:
+        pending = pg.execute(
+            "SELECT count(*) FROM outbox WHERE recipient = %s AND status = 'pending'", (email,)
+        ).fetchone()
+        assert pending == (1,)
+        topology.start_worker(local, "worker2", ENV)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            row = pg.execute("SELECT status FROM outbox WHERE recipient = %s", (email,)).fetchone()
+            if row == ("delivered",):
+                break
+            time.sleep(0.5)
+        assert row == ("delivered",)
+
+
+def test_reads_fall_back_to_the_primary_when_the_replica_stops(local: Any) -> None:
+    token = subprocess.run(
+        [sys.executable, "-m", "esoz", "users", "token"],
+        env=topology.esoz_env(local, ESOZ_DATABASE_URL=local.primary_url, ESOZ_DATABASE_PGBOUNCER="false"),
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout.strip().splitlines()[-1]  # fmt: skip
+    headers = {"Authorization": f"Bearer {token}"}
+    assert httpx.get(local.url + "/api/events", headers=headers).status_code == 200
+    topology.stop_postgres(local, "replica")
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            checks = httpx.get(local.url + "/ready").json()["data"]["checks"]
+            if checks.get("replica", "").startswith("unreachable"):
+                break
+            time.sleep(0.3)
+        assert checks["replica"] == "unreachable (reads on the primary)"
+        for _ in range(10):
+            assert httpx.get(local.url + "/api/events", headers=headers).status_code == 200
+    finally:
+        topology.start_replica(local)
