@@ -71,7 +71,9 @@ async def get_dictionaries(
     summary="Dictionaries with described values",
     description=(
         "`value_code` (exact), `value_description` (a part of the label, any case) and `value_is_active` keep "
-        "the values that match and leave out dictionaries with none."
+        "the values that match and leave out dictionaries with none. esoz deviation: esoz keeps a dictionary's "
+        "values as code and label, so no value has `child_values` and each is as active as its dictionary; "
+        "`value_is_active` is a boolean."
     ),
     responses=errors(422),
 )
