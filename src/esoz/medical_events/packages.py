@@ -180,7 +180,8 @@ async def _check_encounter(
     if enc.episode.resource != "episode":
         checks.fail("$.encounter.episode.identifier.type", "Must be an episode")
     else:
-        episode = await get_episode(conn, person_id=person_id, episode_id=enc.episode.id)
+        # Locked like the episode's own actions lock it: a close or cancel racing the package waits for it.
+        episode = await get_episode(conn, person_id=person_id, episode_id=enc.episode.id, lock=True)
         if episode is None:
             checks.fail("$.encounter.episode.identifier.value", "Episode with such ID is not found")
         elif episode.status != ACTIVE_EPISODE:
