@@ -51,7 +51,7 @@ def approved(world: World, client: httpx.Client, clinic: Clinic, person_id: str,
     assert response.status_code == 201, response.text
     req = response.json()["data"]
     answer = approve(client, clinic, req["id"], code_from(world, phone, CODE_SMS))
-    assert answer.status_code == 200, answer.text
+    assert answer.status_code == 201, answer.text
     return answer.json()["data"]
 
 
@@ -75,7 +75,7 @@ def test_request_approve_sign_makes_the_declaration(world: World, client: httpx.
     assert pg.execute("SELECT otp_attempts FROM declaration_requests WHERE id = %s", [req["id"]]).fetchone() == (1,)
 
     answer = approve(client, clinic, req["id"], code)
-    assert answer.status_code == 200, answer.text
+    assert answer.status_code == 201, answer.text
     data = answer.json()["data"]
     assert data["status"] == "APPROVED"
     to_sign = data["data_to_be_signed"]
@@ -196,7 +196,7 @@ def test_reject_and_expiry(world: World, client: httpx.Client, pg: psycopg.Conne
     clinic = world.clinic()
     req = request_declaration(client, clinic, world.patient().id).json()["data"]
     rejected = client.patch(f"/api/v3/declaration_requests/{req['id']}/actions/reject", headers=clinic.headers)
-    assert rejected.status_code == 200 and rejected.json()["data"]["status"] == "REJECTED"
+    assert rejected.status_code == 201 and rejected.json()["data"]["status"] == "REJECTED"
     assert (
         client.patch(f"/api/v3/declaration_requests/{req['id']}/actions/reject", headers=clinic.headers).status_code
         == 409
@@ -277,11 +277,11 @@ def test_resend_gives_a_new_code_and_the_old_one_stops(world: World, client: htt
     req = request_declaration(client, clinic, patient.id).json()["data"]
     old = code_from(world, patient.phone, CODE_SMS)
     resent = client.post(f"/api/v3/declaration_requests/{req['id']}/actions/resend_otp", headers=clinic.headers)
-    assert resent.status_code == 200, resent.text
+    assert resent.status_code == 200 and resent.json()["data"]["active"] is True, resent.text
     new = code_from(world, patient.phone, CODE_SMS, seen=1)
     if new != old:  # a redraw can repeat the code (1 in 10^6); then the old code is the new one
         assert approve(client, clinic, req["id"], old).status_code == 422
-    assert approve(client, clinic, req["id"], new).status_code == 200
+    assert approve(client, clinic, req["id"], new).status_code == 201
 
 
 def test_list_and_get_of_the_legal_entity(world: World, client: httpx.Client) -> None:

@@ -36,7 +36,7 @@ def test_two_concurrent_requests_for_a_new_person_make_one(
         made = create(client, clinic, person)
         assert made.status_code == 201, made.text
         approved = approve(client, clinic, made.json()["data"]["id"], None)
-        assert approved.status_code == 200, approved.text
+        assert approved.status_code == 201, approved.text
         ready.append(approved.json()["data"])
     results: list[httpx.Response] = []
 
@@ -135,7 +135,7 @@ def register_offline(client: httpx.Client, clinic: Any, person: dict[str, Any]) 
     made = create(client, clinic, person)
     assert made.status_code == 201, made.text
     approved = approve(client, clinic, made.json()["data"]["id"], None)
-    assert approved.status_code == 200, approved.text
+    assert approved.status_code == 201, approved.text
     req = approved.json()["data"]
     signed = sign_request(client, clinic, req["id"], req["data_to_be_signed"], clinic.doctor.cert)
     assert signed.status_code == 200, signed.text

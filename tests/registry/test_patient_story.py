@@ -37,7 +37,7 @@ def test_a_patient_chooses_a_doctor_and_later_another(
     made = create_person(client, first_clinic, person)
     assert made.status_code == 201, made.text
     approved = approve_person(client, first_clinic, made.json()["data"]["id"], code_from(world, phone, PERSON_CODE))
-    assert approved.status_code == 200, approved.text
+    assert approved.status_code == 201, approved.text
     to_sign = approved.json()["data"]["data_to_be_signed"]
     signed = sign_person(client, first_clinic, to_sign["id"], to_sign, first_clinic.doctor.cert)
     assert signed.status_code == 200, signed.text
@@ -48,7 +48,7 @@ def test_a_patient_chooses_a_doctor_and_later_another(
     assert first.status_code == 201, first.text
     first_request = first.json()["data"]
     answer = approve_declaration(client, first_clinic, first_request["id"], code_from(world, phone, DECLARATION_CODE))
-    assert answer.status_code == 200, answer.text
+    assert answer.status_code == 201, answer.text
     printout = answer.json()["data"]["data_to_be_signed"]
     assert person["last_name"] in printout["content"] and first_request["declaration_number"] in printout["content"]
     declared = sign_declaration(client, first_clinic, first_request["id"], printout, first_clinic.doctor)
@@ -66,7 +66,7 @@ def test_a_patient_chooses_a_doctor_and_later_another(
     assert second_request["current_declaration_count"] == 0
     code = code_from(world, phone, DECLARATION_CODE, seen=1)
     answer = approve_declaration(client, second_clinic, second_request["id"], code)
-    assert answer.status_code == 200, answer.text
+    assert answer.status_code == 201, answer.text
     resigned = sign_declaration(
         client, second_clinic, second_request["id"], answer.json()["data"]["data_to_be_signed"], second_clinic.doctor
     )

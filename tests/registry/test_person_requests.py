@@ -49,7 +49,7 @@ def register(world: World, client: httpx.Client, clinic: Clinic, person: dict[st
     assert made.status_code == 201, made.text
     request_id = made.json()["data"]["id"]
     approved = approve(client, clinic, request_id, code_from(world, person["phones"][0]["number"], CODE_SMS))
-    assert approved.status_code == 200, approved.text
+    assert approved.status_code == 201, approved.text
     signed = sign_request(client, clinic, request_id, approved.json()["data"]["data_to_be_signed"], clinic.doctor.cert)
     assert signed.status_code == 200, signed.text
     return signed.json()["data"]
@@ -66,7 +66,7 @@ def test_a_new_person_through_a_request(world: World, client: httpx.Client, pg: 
     code = code_from(world, phone, CODE_SMS)
     assert approve(client, clinic, request_id, "x").status_code == 422
     approved = approve(client, clinic, request_id, code)
-    assert approved.status_code == 200, approved.text
+    assert approved.status_code == 201, approved.text
     assert approve(client, clinic, request_id, code).status_code == 409  # a used code
     to_sign = approved.json()["data"]["data_to_be_signed"]
     assert to_sign["person"]["tax_id"] == person["tax_id"] and "Запит" in to_sign["content"]
@@ -98,7 +98,7 @@ def test_update_through_a_request(world: World, client: httpx.Client, pg: psycop
     request_id = made.json()["data"]["id"]
     code = code_from(world, person["phones"][0]["number"], CODE_SMS, seen=1)  # the registration's code came first
     approved = approve(client, clinic, request_id, code)
-    assert approved.status_code == 200, approved.text
+    assert approved.status_code == 201, approved.text
     signed = sign_request(client, clinic, request_id, approved.json()["data"]["data_to_be_signed"], clinic.doctor.cert)
     assert signed.status_code == 200, signed.text
     row = pg.execute("SELECT birth_settlement FROM persons WHERE id = %s", [person_id]).fetchone()
@@ -162,7 +162,7 @@ def test_a_person_without_a_phone_takes_the_documents_path(world: World, client:
     assert made.json()["urgent"]["authentication_method_current"]["type"] == "OFFLINE"
     request_id = made.json()["data"]["id"]
     approved = approve(client, clinic, request_id, None)
-    assert approved.status_code == 200, approved.text
+    assert approved.status_code == 201, approved.text
     signed = sign_request(client, clinic, request_id, approved.json()["data"]["data_to_be_signed"], clinic.doctor.cert)
     assert signed.status_code == 200 and signed.json()["data"]["person_id"]
 
@@ -182,7 +182,7 @@ def test_a_new_phone_is_confirmed_on_the_old_one(world: World, client: httpx.Cli
     code = code_from(world, old_phone, CODE_SMS, seen=1)
     assert world.sms_to(new_phone) == []
     approved = approve(client, clinic, made.json()["data"]["id"], code)
-    assert approved.status_code == 200, approved.text
+    assert approved.status_code == 201, approved.text
     to_sign = approved.json()["data"]["data_to_be_signed"]
     assert sign_request(client, clinic, to_sign["id"], to_sign, clinic.doctor.cert).status_code == 200
     methods = pg.execute("SELECT authentication_methods FROM persons WHERE id = %s", [person_id]).fetchone()[0]

@@ -43,8 +43,10 @@ class SignTarget:
 def render(row: RowMapping, *, with_signed_data: bool = False) -> dict[str, Any]:
     keys = "id status status_reason person_id person patient_signed process_disclosure_data_consent"
     out = {k: row[k] for k in (*keys.split(), "inserted_at", "updated_at")}
+    out["channel"], out["authorize_with"] = "MIS", None
     if with_signed_data:
         out["data_to_be_signed"] = data_to_be_signed(row)
+        out["content"] = out["data_to_be_signed"]["content"]
     return out
 
 

@@ -65,6 +65,13 @@ class DeclarationRequestOut(BaseModel):
     data_to_be_signed: dict[str, Any] | None = None
 
 
+class OtpOut(BaseModel):
+    id: uuid.UUID
+    status: str
+    code_expired_at: datetime | None
+    active: bool
+
+
 class DeclarationShortOut(BaseModel):
     id: uuid.UUID
     declaration_number: str
@@ -107,6 +114,9 @@ class PersonRequestOut(BaseModel):
     process_disclosure_data_consent: bool
     inserted_at: datetime
     updated_at: datetime
+    channel: str
+    authorize_with: uuid.UUID | None
+    content: str | None = Field(None, description="the printout the patient reads (after approval)")
     data_to_be_signed: dict[str, Any] | None = None
 
 

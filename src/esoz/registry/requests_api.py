@@ -28,6 +28,7 @@ from esoz.registry.request_schemas import (
     MergeCandidateOut,
     MergeDecision,
     MergedPersonOut,
+    OtpOut,
     PersonMergeOut,
     PersonRequestCreate,
     PersonRequestOut,
@@ -108,7 +109,10 @@ async def get_declaration_request(request: Request, conn: ReadConn, auth: DrRead
 
 
 @router.patch(
-    "/v3/declaration_requests/{id}/actions/approve", response_model=Envelope[DeclarationRequestOut], responses=ERRORS
+    "/v3/declaration_requests/{id}/actions/approve",
+    status_code=201,
+    response_model=Envelope[DeclarationRequestOut],
+    responses=ERRORS,
 )
 async def approve_declaration_request(
     request: Request, conn: WriteConn, auth: DrApprove, id: uuid.UUID, body: VerificationCode
@@ -120,27 +124,32 @@ async def approve_declaration_request(
         row = await dr.approve(conn, id_=id, code=body.verification_code, auth=auth, settings=_settings(request))
     except request_codes.CodeRefused as refused:  # answered, not raised: the wrong try's count is committed
         return envelope.error(request, refused.status, refused.body())
-    return envelope.ok(request, dr.render(row, with_signed_data=True))
+    return envelope.ok(request, dr.render(row, with_signed_data=True), status=201)
 
 
 @router.patch(
-    "/v3/declaration_requests/{id}/actions/reject", response_model=Envelope[DeclarationRequestOut], responses=ERRORS
+    "/v3/declaration_requests/{id}/actions/reject",
+    status_code=201,
+    response_model=Envelope[DeclarationRequestOut],
+    responses=ERRORS,
 )
 async def reject_declaration_request(
     request: Request, conn: WriteConn, auth: DrReject, id: uuid.UUID, body: RequestReject | None = None
 ) -> Response:
     row = await dr.reject(conn, id_=id, reason=body.status_reason if body else None, auth=auth)
-    return envelope.ok(request, dr.render(row))
+    return envelope.ok(request, dr.render(row), status=201)
 
 
 @router.post(
     "/v3/declaration_requests/{id}/actions/resend_otp",
-    response_model=Envelope[DeclarationRequestOut],
+    response_model=Envelope[OtpOut],
     responses=ERRORS,
 )
 async def resend_declaration_request_otp(request: Request, conn: WriteConn, auth: OtpWrite, id: uuid.UUID) -> Response:
+    """A new SMS code for the patient; the earlier one stops working and the tries start again."""
     row = await dr.resend_otp(conn, id_=id, auth=auth, settings=_settings(request))
-    return envelope.ok(request, dr.render(row), urgent=dr.urgent(row))
+    answer = {"id": row["id"], "status": "NEW", "code_expired_at": row["otp_expires_at"], "active": True}
+    return envelope.ok(request, answer, urgent=dr.urgent(row))
 
 
 # --- person requests ---------------------------------------------------------------------------------
@@ -169,7 +178,12 @@ async def get_person_request(request: Request, conn: ReadConn, auth: PrRead, id:
     return envelope.ok(request, person_requests.render(row, with_signed_data=row["status"] == "APPROVED"))
 
 
-@router.patch("/v2/person_requests/{id}/actions/approve", response_model=Envelope[PersonRequestOut], responses=ERRORS)
+@router.patch(
+    "/v2/person_requests/{id}/actions/approve",
+    status_code=201,
+    response_model=Envelope[PersonRequestOut],
+    responses=ERRORS,
+)
 async def approve_person_request(
     request: Request, conn: WriteConn, auth: PrWrite, id: uuid.UUID, body: VerificationCode
 ) -> Response:
@@ -179,15 +193,20 @@ async def approve_person_request(
         )
     except request_codes.CodeRefused as refused:  # answered, not raised: the wrong try's count is committed
         return envelope.error(request, refused.status, refused.body())
-    return envelope.ok(request, person_requests.render(row, with_signed_data=True))
+    return envelope.ok(request, person_requests.render(row, with_signed_data=True), status=201)
 
 
-@router.patch("/v2/person_requests/{id}/actions/reject", response_model=Envelope[PersonRequestOut], responses=ERRORS)
+@router.patch(
+    "/v2/person_requests/{id}/actions/reject",
+    status_code=201,
+    response_model=Envelope[PersonRequestOut],
+    responses=ERRORS,
+)
 async def reject_person_request(
     request: Request, conn: WriteConn, auth: PrWrite, id: uuid.UUID, body: RequestReject | None = None
 ) -> Response:
     row = await person_requests.reject(conn, id_=id, reason=body.status_reason if body else None, auth=auth)
-    return envelope.ok(request, person_requests.render(row))
+    return envelope.ok(request, person_requests.render(row), status=201)
 
 
 # --- master patient index (operators) ----------------------------------------------------------------
