@@ -147,6 +147,7 @@ def test_deceased_and_unknown_persons_are_refused(world: World, client: httpx.Cl
     assert response.status_code == 422 and ("$.person_id", "Person is deceased") in errors(response)
     unknown = request_declaration(client, clinic, str(uuid.uuid4()))
     assert unknown.status_code == 422 and unknown.json()["error"]["message"] == "Person not found"
+    assert unknown.json()["error"]["type"] == "unverified"
     assert pg.execute("SELECT count(*) FROM declaration_requests WHERE person_id = %s", [patient.id]).fetchone() == (0,)
 
 
@@ -160,7 +161,8 @@ def test_full_doctor_is_refused(world: World, client: httpx.Client, pg: psycopg.
         [clinic.doctor.id],
     )
     response = request_declaration(client, clinic, world.patient().id)
-    assert response.status_code == 409 and "could not sign more" in response.json()["error"]["message"]
+    assert response.status_code == 422 and "could not sign more" in response.json()["error"]["message"]
+    assert response.json()["error"]["type"] == "request_malformed"
 
 
 def test_two_signings_for_the_last_place_one_wins(
@@ -295,3 +297,18 @@ def test_list_and_get_of_the_legal_entity(world: World, client: httpx.Client) ->
     other = world.clinic()
     elsewhere = client.get("/api/v3/declaration_requests", params={"person_id": patient.id}, headers=other.headers)
     assert elsewhere.json()["data"] == []
+
+
+def test_a_doctor_full_by_approval_time_keeps_the_code(
+    world: World, client: httpx.Client, pg: psycopg.Connection
+) -> None:
+    clinic, patient = world.clinic(), world.patient()
+    req = request_declaration(client, clinic, patient.id).json()["data"]
+    code = code_from(world, patient.phone, CODE_SMS)
+    body = {"person_id": world.patient().id, "employee_id": clinic.doctor.id, "division_id": clinic.division_id}
+    assert world.api.post("/admin/declarations", json=body).status_code == 201
+    pg.execute("UPDATE declaration_requests SET system_declaration_limit = 1 WHERE id = %s", [req["id"]])
+    full = approve(client, clinic, req["id"], code)
+    assert full.status_code == 422 and full.json()["error"]["type"] == "request_malformed", full.text
+    row = pg.execute("SELECT status, otp_attempts FROM declaration_requests WHERE id = %s", [req["id"]]).fetchone()
+    assert row == ("NEW", 0)

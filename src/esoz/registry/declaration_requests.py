@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from esoz.core import audit, clock, numbers
 from esoz.core.auth import AuthContext
-from esoz.core.errors import Conflict, NotFound, ValidationFailed, invalid_entry
+from esoz.core.errors import ApiError, Conflict, NotFound, ValidationFailed, invalid_entry
 from esoz.core.ids import uuid7
 from esoz.core.pagination import PageParams, Paging
 from esoz.events.service import record_status_change
@@ -106,13 +106,27 @@ async def _active_count(conn: AsyncConnection, party_id: uuid.UUID) -> int:
     return int((await conn.execute(query)).scalar_one())
 
 
+async def _check_room(
+    conn: AsyncConnection, *, party_id: uuid.UUID, limit: int | None, person_id: uuid.UUID, employee_id: uuid.UUID
+) -> int:
+    """The doctor's active declarations; refused when they reach the limit (re-signing with the same doctor
+    adds none). Advisory before the signature: the binding check runs under the lock when it is signed."""
+    count = await _active_count(conn, party_id)
+    if limit is not None and count >= limit:
+        if not await repository.has_active_declaration(conn, person_id=person_id, employee_id=employee_id):
+            raise ApiError(422, "request_malformed", f"This doctor has {count} declarations and could not sign more")
+    return count
+
+
 async def _patient(conn: AsyncConnection, person_id: uuid.UUID) -> RowMapping:
     survivor = await mpi.merged_into(conn, person_id=person_id)
     if survivor is not None:
         raise _bad("$.person_id", f"Person was merged into another person record ({survivor})")
     person = (await conn.execute(select(persons).where(persons.c.id == person_id))).mappings().first()
     if person is None:
-        raise ValidationFailed([invalid_entry("$.person_id", "invalid", "Person not found")], "Person not found")
+        raise ApiError(
+            422, "unverified", "Person not found", [invalid_entry("$.person_id", "invalid", "Person not found")]
+        )
     if person["death_date"] is not None:
         raise _bad("$.person_id", "Person is deceased")
     if person["status"] != "active" or not person["is_active"]:
@@ -173,10 +187,9 @@ async def create(
     if start < on:
         raise _bad("$.start_date", "start date cannot be in the past")
     limit = doctor["declaration_limit"] or settings.declaration_limit(speciality)
-    count = await _active_count(conn, doctor["party_id"])
-    has_own = await repository.has_active_declaration(conn, person_id=body.person_id, employee_id=body.employee_id)
-    if limit is not None and count >= limit and not has_own:
-        raise Conflict(f"This doctor has {count} declarations and could not sign more")
+    count = await _check_room(
+        conn, party_id=doctor["party_id"], limit=limit, person_id=body.person_id, employee_id=body.employee_id
+    )
     party = await repository.get_party(conn, party_id=doctor["party_id"])
     legal_entity = await repository.get_legal_entity(conn, legal_entity_id=doctor["legal_entity_id"])
     assert party is not None and legal_entity is not None
@@ -338,6 +351,17 @@ async def approve(
     if row["status"] != NEW:
         raise Conflict(f"Invalid declaration request status: {row['status']}")
     await _expire_if_due(conn, row)
+    clinician = await repository.get_clinician(conn, employee_id=row["employee_id"])
+    if clinician is None:
+        raise _bad("$.employee_id", "Employee not found")
+    # Before the code: a full doctor does not use up the patient's code.
+    await _check_room(
+        conn,
+        party_id=clinician.party.id,
+        limit=row["system_declaration_limit"],
+        person_id=row["person_id"],
+        employee_id=row["employee_id"],
+    )
     if (row["authentication_method_current"] or {}).get("type") == "OTP":
         await request_codes.check(conn, T, row, None if code is None else str(code), settings)
     return await _set_status(conn, row, APPROVED, auth, otp_hash=None, otp_expires_at=None)
