@@ -110,16 +110,15 @@ async def may_read_episode(
     return found is not None
 
 
-def refused(*, episode_id: uuid.UUID | None = None) -> Forbidden:
+def refused(*, person_id: uuid.UUID, episode_id: uuid.UUID | None = None) -> Forbidden:
     """The 403 of a read the caller may not make, naming the approval that would open it."""
+    ask = f"(request one: POST /api/patients/{person_id}/approvals)"
     if episode_id is None:
         return Forbidden(
             "Access denied: no active declaration with the patient and no active approval of the patient's "
-            "medical records granted to your employee or legal entity (request one: POST "
-            "/api/patients/{patient_id}/approvals)"
+            f"medical records granted to your employee or legal entity {ask}"
         )
     return Forbidden(
         f"Access denied: no active approval of episode {episode_id} or of the patient's medical records granted "
-        "to your employee or legal entity, and no active declaration with the patient (request one: POST "
-        "/api/patients/{patient_id}/approvals)"
+        f"to your employee or legal entity, and no active declaration with the patient {ask}"
     )

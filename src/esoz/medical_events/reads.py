@@ -424,9 +424,9 @@ async def list_records(
             pass
         elif episode_id is not None and kind.in_episode:
             if not await _readable_episode(conn, auth, reader, episode_id):
-                raise access.refused(episode_id=episode_id)
+                raise access.refused(person_id=person_id, episode_id=episode_id)
         else:
-            raise access.refused()
+            raise access.refused(person_id=person_id)
     return await _page(conn, kind, _where(kind, person_id, filters), page)
 
 
@@ -437,7 +437,7 @@ async def get_record(
     row = await _row(conn, kind, person_id, record_id)
     reader = await access.reader_of(conn, auth, person_id=person_id)
     if not await _may_read(conn, auth, reader, kind, row):
-        raise access.refused(episode_id=row["id"] if kind is EPISODES else row.get("episode_id"))
+        raise access.refused(person_id=person_id, episode_id=row["id"] if kind is EPISODES else row.get("episode_id"))
     return kind.row_data(row)
 
 
@@ -450,7 +450,7 @@ async def get_context(
     row = await _row(conn, kind, person_id, record_id)
     reader = await access.reader_of(conn, auth, person_id=person_id)
     if not await _may_read(conn, auth, reader, kind, row):
-        raise access.refused(episode_id=row.get("episode_id"))
+        raise access.refused(person_id=person_id, episode_id=row.get("episode_id"))
     context: dict[str, Any] = {"episode": reference("episode", row["episode_id"])}
     if kind is OBSERVATIONS and row.get("diagnostic_report_id") is not None:
         context["diagnostic_report"] = reference("diagnostic_report", row["diagnostic_report_id"])
@@ -481,7 +481,7 @@ async def _episode_gate(
         care_manager_id=episode["care_manager_id"],
     )
     if not readable:
-        raise access.refused(episode_id=episode_id)
+        raise access.refused(person_id=person_id, episode_id=episode_id)
     return reader
 
 
