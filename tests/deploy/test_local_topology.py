@@ -85,6 +85,7 @@ def _subscribe(client: httpx.Client, email: str) -> int:
 def test_the_topology_answers_through_haproxy_with_reads_on_the_replica(local: Any) -> None:
     ready = httpx.get(local.url + "/ready").json()["data"]
     assert ready["checks"] == {"database": "ok", "migrations": "ok", "replica": "ok"}
+    assert "Репліка бази даних: відставання" in httpx.get(local.url + "/status").text
     with _primary(local) as pg:
         senders = pg.execute("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'").fetchone()
         assert senders == (1,)
@@ -166,5 +167,6 @@ def test_reads_fall_back_to_the_primary_when_the_replica_stops(local: Any) -> No
         assert checks["replica"] == "unreachable (reads on the primary)"
         for _ in range(10):
             assert httpx.get(local.url + "/api/events", headers=headers).status_code == 200
+        assert "Репліка бази даних недоступна" in httpx.get(local.url + "/status").text
     finally:
         topology.start_replica(local)

@@ -81,6 +81,16 @@ class Replica:
             return f"behind: {s.lag_seconds:.1f} s (reads on the primary)"
         return "ok"
 
+    def describe_uk(self) -> str:
+        """The line of the public status page (Ukrainian)."""
+        s = self.state
+        if not s.reachable:
+            return "Репліка бази даних недоступна: дані читаються з основної бази."
+        lag = s.lag_seconds or 0.0
+        if not self.usable:
+            return f"Репліка бази даних відстає на {lag:.0f} с: дані читаються з основної бази."
+        return f"Репліка бази даних: відставання {lag:.1f} с.".replace(".", ",", 1)
+
     # --- read-your-writes ---------------------------------------------------------------------------------------
 
     def wrote(self, caller: str) -> None:

@@ -16,6 +16,7 @@ from esoz.core.auth import client_ip
 from esoz.core.db import ReadConn
 from esoz.core.errors import ApiError
 from esoz.core.pagination import PageNumber
+from esoz.core.replica import replica_of
 from esoz.status import charts, feeds, incidents, maintenance, metrics, overview, reports, subscriptions, uptime
 from esoz.status.api import PERIODS, limit_per_ip
 from esoz.status.cache import TtlCache
@@ -97,7 +98,8 @@ async def _page_data(request: Request, conn: Any) -> dict[str, Any]:
     for c in summary["components"]:
         c["uptime"] = uptime.overall(days[c["id"]])
         c["bars"] = charts.uptime_bars(days[c["id"]], f"{c['name']}: доступність за 90 днів")
-    return {"summary": summary, "charts": charts_}
+    replica = replica_of(request)
+    return {"summary": summary, "charts": charts_, "replica": replica.describe_uk() if replica else None}
 
 
 @router.get("")
