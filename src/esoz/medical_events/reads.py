@@ -531,15 +531,9 @@ def _summary_where(kind: Kind) -> list[ColumnElement[bool]]:
 
 
 def _short_episode(row: RowLike) -> dict[str, Any]:
-    content = row["content"] if isinstance(row["content"], dict) else {}
-    return {
-        "id": row["id"],
-        "name": row["name"],
-        "status": row["status"],
-        "period": content.get("period") or {"start": row["period_start"], "end": row["period_end"]},
-        "inserted_at": row["inserted_at"],
-        "updated_at": row["updated_at"],
-    }
+    """The episode's short form, from the full render (its period and status are the row's, kept current)."""
+    full = EPISODES.row_data(row)
+    return {key: full.get(key) for key in ("id", "name", "status", "period", "inserted_at", "updated_at")}
 
 
 def _short_encounter(row: RowLike, specialities: Mapping[uuid.UUID, str | None]) -> dict[str, Any]:
