@@ -77,6 +77,11 @@ def test_near_match_merge_and_undo(
         json={"person_id": master_id, "employee_id": clinic.doctor.id, "division_id": clinic.division_id},
     )
     assert declared.status_code == 201, declared.text
+    twins = api.post(
+        "/admin/declarations",
+        json={"person_id": twin_id, "employee_id": clinic.doctor.id, "division_id": clinic.division_id},
+    )
+    assert twins.status_code == 201, twins.text
     merged = api.patch(f"/admin/merge_candidates/{candidate['id']}/actions/resolve", json={"status": "MERGE"})
     assert merged.status_code == 200 and merged.json()["data"]["status"] == "MERGED", merged.text
     assert (
@@ -91,6 +96,8 @@ def test_near_match_merge_and_undo(
     listed = api.get(f"/api/persons/{master_id}/merged_persons").json()["data"]
     assert [(m["merge_person_id"], m["status"]) for m in listed] == [(twin_id, "MERGED")]
     assert pg.execute("SELECT status FROM persons WHERE id = %s", [twin_id]).fetchone() == ("inactive",)
+    ended = pg.execute("SELECT status, reason FROM declarations WHERE id = %s", [twins.json()["data"]["id"]])
+    assert ended.fetchone() == ("terminated", "person_merged")
 
     # A declaration request for the merged-away person is refused.
     refused = client.post(
