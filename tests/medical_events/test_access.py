@@ -169,3 +169,20 @@ def test_an_expired_approval_opens_nothing(rw: ReadsWorld, case: Case) -> None:
 
 def test_nhs_reads_no_medical_records(case: Case, nhs_headers: dict[str, str]) -> None:
     refused(read(case, case.home, "conditions", headers=nhs_headers))
+
+
+def test_approved_episodes_are_the_ones_an_approval_opens(rw: ReadsWorld, case: Case) -> None:
+    def approved(clinic: Clinic, **params: Any) -> list[str]:
+        answer = read(case, clinic, "episodes/approved", **params)
+        assert answer.status_code == 200, answer.text
+        return [e["id"] for e in answer.json()["data"]]
+
+    assert approved(case.other) == []
+    assert approved(case.home) == []  # the declaration opens the record, but it is no approval
+    rw.approve(case.patient, case.other, episode_id=case.episode)
+    assert approved(case.other) == [case.episode]
+    rw.approve(case.patient, case.other)
+    assert set(approved(case.other)) == {case.episode, case.second_episode}
+    assert approved(case.other, page_size=1, page=2) != approved(case.other, page_size=1)
+    assert approved(case.other, code="R80") == []
+    assert read(case, case.other, "episodes/approved", page_size=0).status_code == 422

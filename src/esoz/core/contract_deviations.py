@@ -178,8 +178,8 @@ NS_DECLARATIONS = (
 NS_DRUGS = "not served: the deprecated v1 list of drugs; `/api/v2/drugs` and `/api/v3/drugs` replace it"
 NS_MEDICAL_EVENTS = (
     "not served yet: care plans, clinical impressions, devices, medication statements, risk assessments, the "
-    "diagnostic report package, procedures written on their own, and the grouped and approved lists; episodes, "
-    "encounter packages, their records' reads and the summary are served"
+    "diagnostic report package, procedures written on their own, the grouped lists and the approved diagnostic "
+    "reports; episodes, encounter packages, their records' reads and the summary are served"
 )
 ME_EPISODE_SCOPE = (
     "the contract names `episode:write` for reading one episode; esoz asks `episode:read`, as for every other "
@@ -556,32 +556,18 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "inserted_at legal_entity_id scope updated_at",
         REQUEST_EXTRA,
     ),
-    D("PATCH /api/v3/declaration_requests/{id}/actions/approve", "status", "200", SYNC_200),
     D(
         "PATCH /api/v3/declaration_requests/{id}/actions/reject",
         "answer.extra",
         "inserted_at legal_entity_id scope updated_at",
         REQUEST_EXTRA,
     ),
-    D("PATCH /api/v3/declaration_requests/{id}/actions/reject", "status", "200", SYNC_200),
     D("PATCH /api/v3/declaration_requests/{id}/actions/sign", "answer.extra", "declaration_number", DECLARATION_NUMBER),
     D(
         "POST /api/v3/declaration_requests",
         "answer.extra",
         "data_to_be_signed inserted_at legal_entity_id scope updated_at",
         REQUEST_EXTRA,
-    ),
-    D(
-        "POST /api/v3/declaration_requests/{id}/actions/resend_otp",
-        "answer.extra",
-        "authorize_with channel current_declaration_count data_to_be_signed declaration_id declaration_number division_id employee_id end_date inserted_at legal_entity_id parent_declaration_id person_id scope start_date status_reason system_declaration_limit updated_at",
-        RESEND_OTP,
-    ),
-    D(
-        "POST /api/v3/declaration_requests/{id}/actions/resend_otp",
-        "answer.missing",
-        "active code_expired_at",
-        RESEND_OTP,
     ),
     D("PATCH /api/patients/{patient_id}/encounter_package", "answer.extra", "error id status_code", JOB_KEYS),
     D("PATCH /api/patients/{patient_id}/episodes/{episode_id}", "answer.extra", "error id status_code", JOB_KEYS),
@@ -615,7 +601,6 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "data_to_be_signed inserted_at person_id status_reason updated_at",
         REQUEST_EXTRA,
     ),
-    D("GET /api/v2/person_requests/{id}", "answer.missing", "authorize_with channel content", PR_MISSING),
     D(
         "PATCH /api/v2/person_requests/{id}/actions/approve",
         "answer.extra",
@@ -623,38 +608,17 @@ DEVIATIONS: tuple[Deviation, ...] = (
         REQUEST_EXTRA,
     ),
     D(
-        "PATCH /api/v2/person_requests/{id}/actions/approve",
-        "answer.missing",
-        "authorize_with channel content",
-        PR_MISSING,
-    ),
-    D("PATCH /api/v2/person_requests/{id}/actions/approve", "status", "200", SYNC_200),
-    D(
         "PATCH /api/v2/person_requests/{id}/actions/reject",
         "answer.extra",
         "data_to_be_signed inserted_at person_id status_reason updated_at",
         REQUEST_EXTRA,
-    ),
-    D(
-        "PATCH /api/v2/person_requests/{id}/actions/reject",
-        "answer.missing",
-        "authorize_with channel content",
-        PR_MISSING,
-    ),
-    D("PATCH /api/v2/person_requests/{id}/actions/reject", "status", "200", SYNC_200),
-    D(
-        "PATCH /api/v2/person_requests/{id}/actions/sign",
-        "answer.extra",
-        "data_to_be_signed patient_signed person process_disclosure_data_consent status_reason",
-        PR_SIGN_EXTRA,
     ),
     D(
         "POST /api/v2/person_requests",
         "answer.extra",
-        "data_to_be_signed inserted_at person_id status_reason updated_at",
+        "content data_to_be_signed inserted_at person_id status_reason updated_at",
         REQUEST_EXTRA,
     ),
-    D("POST /api/v2/person_requests", "answer.missing", "authorize_with channel", PR_MISSING),
     D(
         "POST /api/v2/person_requests",
         "request.optional",
@@ -717,7 +681,6 @@ NOT_SERVED: tuple[NotServed, ...] = (
             "PATCH /api/patients/{patient_id}/diagnostic_report_package",
             "POST /api/patients/{patient_id}/diagnostic_report_package",
             "GET /api/patients/{patient_id}/diagnostic_reports/approved",
-            "GET /api/patients/{patient_id}/episodes/approved",
             "GET /api/patients/{patient_id}/medication_statements",
             "GET /api/patients/{patient_id}/medication_statements/{medication_statement_id}",
             "GET /api/patients/{patient_id}/medication_statements/{medication_statement_id}/context",

@@ -110,6 +110,14 @@ async def may_read_episode(
     return found is not None
 
 
+async def approved(conn: AsyncConnection, auth: AuthContext, reader: Reader, *, episode_id: uuid.UUID) -> bool:
+    """The episode is open to the caller through an active approval (of it, or of the whole record)."""
+    found = await _approval(
+        conn, auth, person_id=reader.person_id, employee_ids=reader.employee_ids, episode_id=episode_id
+    )
+    return found is not None
+
+
 def refused(*, person_id: uuid.UUID, episode_id: uuid.UUID | None = None) -> Forbidden:
     """The 403 of a read the caller may not make, naming the approval that would open it."""
     ask = f"(request one: POST /api/patients/{person_id}/approvals)"

@@ -34,6 +34,7 @@ from esoz.medical_events.read_auth import (
 from esoz.medical_events.read_schemas import (
     AllergyFilters,
     AllergyIntoleranceOut,
+    ApprovedEpisodeFilters,
     ConditionFilters,
     ConditionOut,
     ContextOut,
@@ -178,6 +179,27 @@ async def list_episodes(
 ) -> Response:
     """`code`: a current diagnosis of the episode (ICD-10 / ICPC-2 code)."""
     return await _list(request, conn, auth, reads.EPISODES, patient_id, page, filters)
+
+
+@router.get(
+    "/patients/{patient_id}/episodes/approved",
+    response_model=ListEnvelope[EpisodeOut],
+    summary="Get Approved Episodes",
+    responses=ERRORS,
+    openapi_extra=patient_data("episode", person="path:patient_id", id="data:id"),
+)
+async def approved_episodes(
+    request: Request,
+    conn: ReadConn,
+    auth: EpisodeRead,
+    patient_id: uuid.UUID,
+    page: Pagination,
+    filters: Annotated[ApprovedEpisodeFilters, Query()],
+) -> Response:
+    """The patient's episodes an active approval opens to the caller (an approval of the whole record opens them
+    all); `code`: a current diagnosis of the episode."""
+    rows, total = await reads.approved_episodes(conn, auth, person_id=patient_id, code=filters.code, page=page)
+    return envelope.ok(request, rows, paging=Paging.of(page, total))
 
 
 @router.get(

@@ -457,3 +457,7 @@ class EpisodeOut(Resource):
     closing_summary: str | None = None
     status_reason: CodeableConcept | None = None
     explanatory_letter: str | None = None
+
+
+class ApprovedEpisodeFilters(Filters):
+    code: str | None = _code("a current diagnosis of the episode, e.g. `R80`")

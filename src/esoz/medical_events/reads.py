@@ -461,6 +461,20 @@ async def get_context(
     return context
 
 
+async def approved_episodes(
+    conn: AsyncConnection, auth: AuthContext, *, person_id: uuid.UUID, code: str | None, page: PageParams
+) -> tuple[list[dict[str, Any]], int]:
+    """The patient's episodes the caller reads through an active approval (of the episode, or of the whole
+    record), newest first. A patient has few episodes: each is asked in turn."""
+    await _patient(conn, person_id)
+    reader = await access.reader_of(conn, auth, person_id=person_id)
+    t = episodes
+    where = _where(EPISODES, person_id, {"code": code})
+    rows = (await conn.execute(select(t).where(*where).order_by(t.c.inserted_at.desc(), t.c.id.desc()))).mappings()
+    found = [row for row in rows.all() if await access.approved(conn, auth, reader, episode_id=row["id"])]
+    return [EPISODES.row_data(r) for r in found[page.offset : page.offset + page.page_size]], len(found)
+
+
 # --- the records of one episode ------------------------------------------------------------------------------------
 
 
