@@ -133,3 +133,21 @@ def test_two_workers_report_one_sum(settings: Settings, db_url: str, tmp_path: P
         except subprocess.TimeoutExpired:
             proc.kill()
             pytest.fail("esoz serve did not stop on SIGTERM")
+
+
+def test_the_shipped_alert_rules_name_only_metrics_that_exist(client: httpx.Client) -> None:
+    import re
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[2] / "deploy" / "prometheus"
+    config = yaml.safe_load((root / "prometheus.yml").read_text())
+    assert config["rule_files"] == ["esoz-alerts.yml"]
+    rules = [r for g in yaml.safe_load((root / "esoz-alerts.yml").read_text())["groups"] for r in g["rules"]]
+    assert {r["alert"] for r in rules} >= {"EsozHighErrorRate", "EsozSlowP99", "EsozOutboxBacklogOld", "EsozReplicaLag"}
+    assert client.get("/api/dictionaries").status_code == 200
+    families = list(text_string_to_metric_families(client.get("/metrics").text))
+    exposed = {f.name for f in families} | {s.name for f in families for s in f.samples}
+    for rule in rules:
+        for name in re.findall(r"\besoz_[a-z_]+", rule["expr"]):
+            assert name in exposed, f"{rule['alert']} names {name}, which /metrics does not expose"
