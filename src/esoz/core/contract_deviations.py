@@ -149,23 +149,8 @@ REQUEST_EXTRA = (
     "`legal_entity_id`, `declaration_id`, `declaration_number`), its `scope` or `status_reason`, and, once the "
     "patient confirmed, `data_to_be_signed`: the document the employee signs with КЕП"
 )
-SYNC_200 = (
-    "esoz makes the change at once and answers 200 with the request, where the contract gives another success status"
-)
 DECLARATION_NUMBER = "the sign answer also gives the new declaration's `declaration_number`"
-RESEND_OTP = (
-    "resend answers with the declaration request, as the other request calls do, rather than the code's verification "
-    "record (`active`, `code_expired_at`)"
-)
 PERSON_ID_FILTER = "esoz: `person_id` narrows the requests to one patient"
-PR_MISSING = (
-    "a person request gives no `authorize_with` and `channel` (the code goes to the person's authentication phone; "
-    "without one the documents path is taken) and no separate printout `content`: what is signed is "
-    "`data_to_be_signed`"
-)
-PR_SIGN_EXTRA = (
-    "sign answers with the whole request (its status, the person created or updated, the consents and what was signed)"
-)
 PR_CONSENTS = "defaults apply when they are absent: `patient_signed` false, `process_disclosure_data_consent` true"
 TERMINATED_EXTRA = (
     "the terminated declaration is answered with why and when it ended (`reason`, `reason_description`, "

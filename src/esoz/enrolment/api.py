@@ -23,7 +23,7 @@ from esoz.registry import declaration_requests as dr
 from esoz.registry import person_requests
 from esoz.registry.request_schemas import (
     DeclarationShortOut,
-    PersonRequestOut,
+    PersonRequestSignedOut,
     SignedDeclarationRequest,
     SignedPersonRequest,
 )
@@ -128,7 +128,9 @@ async def _write_person(
     return Written(document_id=row["id"], result=row, effects=effects)
 
 
-@router.patch("/v2/person_requests/{id}/actions/sign", response_model=Envelope[PersonRequestOut], responses=ERRORS)
+@router.patch(
+    "/v2/person_requests/{id}/actions/sign", response_model=Envelope[PersonRequestSignedOut], responses=ERRORS
+)
 async def sign_person_request(
     request: Request, conn: WriteConn, auth: PrWrite, id: uuid.UUID, body: SignedPersonRequest
 ) -> Response:
@@ -145,7 +147,7 @@ async def sign_person_request(
         entry="$.signed_content",
     )
     row = await signed_write(conn, signed_data=body.signed_content, plan=plan, auth=auth, settings=_settings(request))
-    return envelope.ok(request, person_requests.render(row))
+    return envelope.ok(request, {k: row[k] for k in ("id", "status", "person_id", "inserted_at", "updated_at")})
 
 
 async def _identity(doc: VerifiedDocument) -> VerifiedDocument:

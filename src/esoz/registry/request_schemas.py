@@ -120,6 +120,14 @@ class PersonRequestOut(BaseModel):
     data_to_be_signed: dict[str, Any] | None = None
 
 
+class PersonRequestSignedOut(BaseModel):
+    id: uuid.UUID
+    status: str
+    person_id: uuid.UUID
+    inserted_at: datetime
+    updated_at: datetime
+
+
 # --- master patient index ----------------------------------------------------------------------------
 
 
