@@ -61,3 +61,13 @@ def test_every_declaration_names_where_the_patient_is(client: httpx.Client) -> N
             if ref is not None and ref.startswith("path:"):
                 assert ref.removeprefix("path:") in params, (path, ref)
         assert declaration["resource"] and declaration["action"], path
+
+
+def test_every_declared_resource_has_its_ukrainian_name_for_the_access_history(client: httpx.Client) -> None:
+    from esoz.audit.service import RESOURCE_NAMES_UK
+
+    spec = client.get("/openapi.json").json()
+    declared = {op[KEY]["resource"] for _, _, op in _operations(spec) if KEY in op}
+    assert declared, "no route declares patient data"
+    missing = sorted(declared - set(RESOURCE_NAMES_UK))
+    assert missing == [], f"the patient's access history would show these untranslated: {missing}"

@@ -32,7 +32,21 @@ _RESOURCE_UK = {
     "medication_dispense": "погашення рецепта",
     "service_request": "направлення",
     "composition": "медичний висновок",
+    "person_request": "запит на реєстрацію пацієнта",
+    "declaration_request": "запит на декларацію",
+    "approval": "дозвіл на доступ до медичних записів",
+    "episode": "епізод медичної допомоги",
+    "encounter": "запис про взаємодію з лікарем",
+    "condition": "стан або діагноз",
+    "diagnosis": "діагнози пацієнта",
+    "observation": "результат обстеження",
+    "immunization": "щеплення",
+    "allergy_intolerance": "алергія або непереносимість",
+    "diagnostic_report": "діагностичний звіт",
+    "procedure": "процедура",
+    "vaccination_certificate": "сертифікат про вакцинацію",
 }
+RESOURCE_NAMES_UK = _RESOURCE_UK  # what every declared patient-data resource must have (tests hold routes to it)
 
 
 @dataclass(frozen=True, slots=True)
