@@ -1,11 +1,12 @@
 """An MIS's day on esoz, through HTTP and the published contract alone, as far as esoz serves it.
 
 A family doctor finds the patient, prescribes and signs; the prescription's SMS reaches the patient through the
-stand-in SMS provider; a pharmacist looks the prescription up with the number and the code, dispenses and
-processes it; the doctor refers the patient for a service from the catalogue; another clinic takes the referral,
-starts and completes it; the doctor submits a sick-leave conclusion and it reaches the stand-in Pension Fund
-registry. Only the set-up (clinics, staff, the patient and the declaration) goes through /admin, as НСЗУ and the
-registries would have made them.
+stand-in SMS provider; a pharmacist looks the prescription up with the number and the code, qualifies it, dispenses
+a brand the answer names and processes it; the doctor refers the patient for a service chosen from the catalogue
+under a service programme; another clinic takes the referral, uses it under the programme's entry, starts and
+completes it; the doctor submits a sick-leave conclusion and it reaches the stand-in Pension Fund registry.
+Only the set-up (clinics, staff, the patient and the declaration) goes through /admin, as НСЗУ and the registries
+would have made them.
 
 The day runs on a server of its own (its own database, SMS and ПФУ stand-ins), so that no other server's worker
 delivers its SMS or conclusions.
