@@ -308,8 +308,10 @@ def start_haproxy(t: Topology) -> None:
         "  mode http\n"
         "  timeout connect 2s\n  timeout client 60s\n  timeout server 60s\n  timeout queue 5s\n"
         "  option forwardfor\n"
-        # a request that never reached a node (connection refused) is sent to the other one
-        "  retries 2\n  option redispatch 1\n  retry-on conn-failure empty-response\n"
+        # Only a request that never reached a node (connection refused) is sent to the other one: a request a node
+        # received may have committed before the node died, and sending it again could write it twice. Those the
+        # MIS retries itself, as it must for any request that got no answer.
+        "  retries 2\n  option redispatch 1\n  retry-on conn-failure\n"
         "frontend esoz\n"
         f"  bind {HOST}:{t.ports.haproxy}\n"
         "  default_backend nodes\n"
