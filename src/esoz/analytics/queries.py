@@ -32,6 +32,15 @@ RECORD_KINDS = {
     "medication_dispense": "Погашення рецептів",
     "service_request": "Направлення",
     "composition": "Медичні висновки",
+    # Medical events (medical_events.counts.KINDS).
+    "episode": "Епізоди медичної допомоги",
+    "encounter": "Взаємодії",
+    "condition": "Стани (діагнози)",
+    "observation": "Спостереження",
+    "immunization": "Імунізації",
+    "allergy_intolerance": "Алергії та непереносимості",
+    "diagnostic_report": "Діагностичні звіти",
+    "procedure": "Процедури",
 }
 FUNDING = {"NHS": "Реімбурсація (НСЗУ)", "LOCAL_BUDGET": "Місцевий бюджет", "PATIENT": "Власні кошти"}
 AWARE_UK = {"ACCESS": "Доступ (Access)", "WATCH": "Спостереження (Watch)", "RESERVE": "Резерв (Reserve)"}

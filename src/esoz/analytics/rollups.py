@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import BigInteger, Date, Text, TextClause, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from esoz.analytics import sources
 from esoz.core import clock
+from esoz.medical_events import counts as medical_counts
 
 STATE = "events"
 LOCK = "SELECT {fn}(hashtext('esoz.analytics.rollups'))"
@@ -85,6 +86,38 @@ async def apply_entities(conn: AsyncConnection, created: dict[str, list[uuid.UUI
     await _apply(conn, "pending", "SELECT c.id, c.person_id FROM compositions c WHERE c.id = ANY(:ids)", comp)
 
 
+# Medical records are counted by their domain (medical_events.counts); the oblast is their legal entity's.
+MEDICAL_BY_REGION = (
+    "SELECT x.month, x.kind, coalesce(le.region, '') AS region, sum(x.n)::bigint AS n"
+    " FROM unnest(:months, :kinds, :legal_entities, :ns) AS x(month, kind, legal_entity_id, n)"
+    " LEFT JOIN legal_entities le ON le.id = x.legal_entity_id GROUP BY 1, 2, 3"
+)
+MEDICAL_FRESH = "fresh_medical_records"
+
+
+def _medical_rows(sql: str, found: list[medical_counts.RecordCount]) -> tuple[TextClause, dict[str, list[Any]]]:
+    stmt = text(sql).bindparams(
+        bindparam("months", type_=ARRAY(Date)),
+        bindparam("kinds", type_=ARRAY(Text)),
+        bindparam("legal_entities", type_=ARRAY(UUID(as_uuid=True))),
+        bindparam("ns", type_=ARRAY(BigInteger)),
+    )
+    params: dict[str, list[Any]] = {
+        "months": [c.month for c in found],
+        "kinds": [c.kind for c in found],
+        "legal_entities": [c.legal_entity_id for c in found],
+        "ns": [c.n for c in found],
+    }
+    return stmt, params
+
+
+async def apply_medical(conn: AsyncConnection, *, episode_ids: list[uuid.UUID], encounter_ids: list[uuid.UUID]) -> None:
+    """Count the medical records new episodes and encounters (with their packages' records) created."""
+    found = await medical_counts.created_counts(conn, episode_ids=episode_ids, encounter_ids=encounter_ids)
+    if found:
+        await conn.execute(*_medical_rows(UPSERTS["records"].format(q=MEDICAL_BY_REGION), found))
+
+
 async def check_deliveries(conn: AsyncConnection, limit: int = 10000) -> int:
     """Move pending conclusions the ПФУ registry has acknowledged into the delivered figures."""
     sql = (
@@ -127,10 +160,13 @@ async def consume(conn: AsyncConnection, batch: int = 5000) -> int:
         created: dict[str, list[uuid.UUID]] = defaultdict(list)
         applied = [r for r in rows if not r.skip]
         for r in applied:
-            kind = sources.CREATING.get((r.entity_type, r.status))
+            kind = sources.CREATING.get((r.entity_type, r.status)) or medical_counts.CREATING_EVENTS.get(
+                (r.entity_type, r.status)
+            )
             if kind is not None:
                 created[kind].append(r.entity_id)
         await apply_entities(conn, created)
+        await apply_medical(conn, episode_ids=created["episode"], encounter_ids=created["encounter"])
         await _apply(conn, "active", sources.active(True), [r.id for r in applied])
         skipped = [r.id for r in rows if r.skip]
         if skipped:
@@ -168,7 +204,8 @@ class Spec:
 
 
 def specs() -> list[Spec]:
-    records = tuple(sources.records(k, False) for k in sources.RECORD_KINDS)
+    # The medical records' part is counted by their domain into a temporary table first (rebuild).
+    records = (*(sources.records(k, False) for k in sources.RECORD_KINDS), f"SELECT * FROM {MEDICAL_FRESH}")
     return [
         Spec("analytics_records_monthly", ("month", "kind", "region"), ("n",), records),
         Spec(
@@ -267,6 +304,10 @@ async def rebuild(engine: AsyncEngine, *, replace: bool = True) -> Report:
             await conn.execute(text("BEGIN ISOLATION LEVEL REPEATABLE READ"))
             try:
                 since = clock.now().date() - timedelta(days=ACTIVE_DAYS)
+                medical = await medical_counts.all_counts(conn)
+                await conn.execute(
+                    *_medical_rows(f"CREATE TEMP TABLE {MEDICAL_FRESH} ON COMMIT DROP AS {MEDICAL_BY_REGION}", medical)
+                )
                 for spec in specs():
                     temp = f"fresh_{spec.table}"
                     await conn.execute(text(f"CREATE TEMP TABLE {temp} ON COMMIT DROP AS {_fresh_sql(spec)}"),

@@ -50,6 +50,7 @@ episodes = Table(
     jsonb("content"),
     *timestamps(authors=True),
     Index("ix_episodes_period", "person_id", "period_start"),
+    Index("ix_episodes_id", "id"),  # the status events name an episode without its patient
 )
 
 encounters = Table(
@@ -70,6 +71,7 @@ encounters = Table(
     *timestamps(authors=True),
     Index("ix_encounters_episode", "person_id", "episode_id", "period_start"),
     Index("ix_encounters_period", "person_id", "period_start"),
+    Index("ix_encounters_id", "id"),  # the status events name an encounter without its patient
 )
 
 
