@@ -24,6 +24,14 @@ requisition 6, referral create (signed) 8, prescription request create + sign 3 
 437 : 70 : 24 referral : prescription : conclusion order). Signatures are CAdES-BES made with the demo's
 dev-PKI keys: referral bodies are signed before the run; the rest (their content is the server's answer) are
 signed inline by re-signing a pyhanko-made CMS template (about 0.3 ms instead of 12 ms).
+
+When the database has medical events (generate.py --medical-events), the mix adds, per 100 requests of the
+above: the patient's records read by the declared family doctor 12 (encounters of an episode or a period,
+conditions by code or onset, observations by code, and the summary: episodes, diagnoses, immunizations,
+allergies; `patient_records_*` rows) and the encounter package submit 4 (signed inline: an encounter with a
+diagnosis, vital signs, sometimes an immunization; into an episode opened at setup). Packages are the most
+frequent signed write: each visit of a patient is one. `--only patient_records,encounter_package` measures them
+alone. The readers are synthetic family doctors, each given a user at setup (the generated country has none).
 """
 
 from __future__ import annotations
@@ -324,6 +332,10 @@ class World:
     drugs: list[dict[str, Any]]
     presigned_referrals: list[tuple[Staff, str, bytes]] = field(default_factory=list)
     self_paid_id: str = ""
+    # medical events (when generated): (declared doctor's auth, person id, one of the person's episode ids)
+    record_readers: list[tuple[bytes, str, str]] = field(default_factory=list)
+    # (demo doctor, person id, an active episode of the doctor's legal entity) the packages are submitted into
+    package_slots: list[tuple[Staff, str, str]] = field(default_factory=list)
 
 
 async def build_world(url: str, accounts: dict[str, Any], synthetic_clinics: int, rng: random.Random) -> World:
@@ -443,6 +455,180 @@ async def build_world(url: str, accounts: dict[str, Any], synthetic_clinics: int
     )
 
 
+READ_SCOPES = {
+    "episode:read",
+    "encounter:read",
+    "condition:read",
+    "observation:read",
+    "immunization:read",
+    "allergy_intolerance:read",
+    "patient_summary:read",
+}
+
+
+async def build_medical(url: str, world: World, accounts: dict[str, Any], rng: random.Random) -> None:
+    """Readers and package slots when the database has medical events (else the mix stays without them).
+
+    Readers: synthetic family doctors whose patients have encounters, each given a user (the generated country
+    has no users; `bench-reader+<employee>@esoz.local`, idempotent) and a token with the read scopes. Slots: per
+    demo doctor, sampled patients with an active episode of the doctor's legal entity, written here as the
+    episodes domain stores one (setup, not timed)."""
+    from esoz.core.db import make_engine
+    from esoz.identity.bootstrap import mint_token
+    from esoz.settings import Settings
+
+    pg = await asyncpg.connect(libpq(url))
+    engine = make_engine(url, 2)
+    try:
+        count = await pg.fetchval("SELECT reltuples::bigint FROM pg_class WHERE relname = 'encounters'")
+        if not count or count <= 0:
+            if not await pg.fetchval("SELECT EXISTS (SELECT 1 FROM encounters)"):
+                return
+            count = 1
+        demo_les = [uuid.UUID(le["id"]) for le in accounts["legal_entities"]]
+        fraction = min(100.0, max(0.001, 20_000 / count * 100))
+        seen = await pg.fetch(
+            f"SELECT e.person_id, e.episode_id, e.performer_id, e.legal_entity_id, emp.party_id"
+            f" FROM encounters e TABLESAMPLE SYSTEM ({fraction})"
+            " JOIN employees emp ON emp.id = e.performer_id"
+            " JOIN declarations d ON d.person_id = e.person_id AND d.employee_id = e.performer_id"
+            " AND d.status = 'active'"
+            " WHERE NOT (e.legal_entity_id = ANY($1::uuid[])) LIMIT 20000",
+            demo_les,
+        )
+        by_doctor: dict[Any, list[Any]] = defaultdict(list)
+        for r in seen:
+            by_doctor[r["performer_id"]].append(r)
+        doctors = sorted(by_doctor)[:24]
+        settings = Settings(token_access_seconds=86400, token_idle_seconds=0)
+        now = datetime.now(UTC)
+        async with engine.begin() as conn:
+            for employee_id in doctors:
+                rows = by_doctor[employee_id]
+                email = f"bench-reader+{employee_id}@esoz.local"
+                await pg.execute(
+                    "INSERT INTO users (id, email, party_id, password_hash, password_set_at, inserted_at, updated_at)"
+                    " VALUES ($1, $2, $3, '!', $4, $4, $4) ON CONFLICT DO NOTHING",
+                    uuid.uuid4(),
+                    email,
+                    rows[0]["party_id"],
+                    now,
+                )
+                user_id = await pg.fetchval("SELECT id FROM users WHERE lower(email) = $1", email)
+                issued = await mint_token(
+                    conn, settings, legal_entity_id=rows[0]["legal_entity_id"], scope=READ_SCOPES, user_id=user_id
+                )
+                auth = f"Authorization: Bearer {issued.value}\r\n".encode()
+                world.record_readers += [(auth, str(r["person_id"]), str(r["episode_id"])) for r in rows[:400]]
+        # Package slots: an active episode per (demo doctor, patient), managed by the doctor's legal entity.
+        people = [str(p["id"]) for p in world.persons[:2000]]
+        for doctor in world.doctors:
+            for person in rng.sample(people, min(40, len(people))):
+                episode_id = uuid.uuid4()
+                start = now - timedelta(days=rng.randint(1, 60))
+                content = {
+                    "id": str(episode_id),
+                    "type": {"system": "eHealth/episode_types", "code": "primary_care"},
+                    "status": "active",
+                    "name": "Навантажувальний тест",
+                    "managing_organization": _ref("legal_entity", doctor.legal_entity_id),
+                    "period": {"start": start.isoformat()},
+                    "care_manager": _ref("employee", doctor.employee_id),
+                }
+                await pg.execute(
+                    "INSERT INTO episodes (id, person_id, status, type, name, legal_entity_id, care_manager_id,"
+                    " period_start, content, inserted_at, updated_at) VALUES ($1, $2, 'active', 'primary_care',"
+                    " $3, $4, $5, $6, $7::jsonb, $8, $8)",
+                    episode_id,
+                    uuid.UUID(person),
+                    content["name"],
+                    uuid.UUID(doctor.legal_entity_id),
+                    uuid.UUID(doctor.employee_id),
+                    start,
+                    json.dumps(content, ensure_ascii=False),
+                    now,
+                )
+                world.package_slots.append((doctor, person, str(episode_id)))
+    finally:
+        await pg.close()
+        await engine.dispose()
+    rng.shuffle(world.record_readers)
+
+
+def encounter_package(doctor: Staff, episode_id: str, rng: random.Random) -> dict[str, Any]:
+    """What an MIS signs after a visit: the encounter, its diagnosis, vital signs, sometimes an immunization."""
+    now = datetime.now(UTC)
+    start, end = now - timedelta(minutes=25), now - timedelta(minutes=5)
+    iso = lambda at: at.isoformat().replace("+00:00", "Z")  # noqa: E731
+    enc_id, cond_id = str(uuid.uuid4()), str(uuid.uuid4())
+    performer, context = _ref("employee", doctor.employee_id), _ref("encounter", enc_id)
+    code = rng.choice(("I10", "J06.9", "E11.9", "M54.5", "J20.9", "Z00.0"))
+    encounter: dict[str, Any] = {
+        "id": enc_id,
+        "status": "finished",
+        "period": {"start": iso(start), "end": iso(end)},
+        "visit": _ref("visit", str(uuid.uuid4())),
+        "episode": _ref("episode", episode_id),
+        "class": {"system": "eHealth/encounter_classes", "code": "PHC"},
+        "type": _concept("eHealth/encounter_types", "AMB"),
+        "performer": performer,
+        "reasons": [_concept("eHealth/ICPC2/reasons", rng.choice(("K86", "R05", "R74", "A03")))],
+        "diagnoses": [
+            {"condition": _ref("condition", cond_id), "role": _concept("eHealth/diagnosis_roles", "primary"), "rank": 1}
+        ],
+    }
+    if doctor.division_id:
+        encounter["division"] = _ref("division", doctor.division_id)
+    vitals = (("8480-6", 100, 170, "mm[Hg]"), ("8462-4", 60, 100, "mm[Hg]"), ("8867-4", 55, 100, "/min"))
+    package: dict[str, Any] = {
+        "encounter": encounter,
+        "conditions": [
+            {
+                "id": cond_id,
+                "primary_source": True,
+                "asserter": performer,
+                "context": context,
+                "code": _concept("eHealth/ICD10/condition_codes", code),
+                "clinical_status": "active",
+                "verification_status": "confirmed",
+                "onset_date": iso(start - timedelta(days=rng.randint(0, 30))),
+                "asserted_date": iso(start),
+            }
+        ],
+        "observations": [
+            {
+                "id": str(uuid.uuid4()),
+                "status": "valid",
+                "context": context,
+                "categories": [_concept("eHealth/observation_categories", "vital_signs")],
+                "code": _concept("eHealth/LOINC/observation_codes", loinc),
+                "effective_date_time": iso(start),
+                "issued": iso(end),
+                "primary_source": True,
+                "performer": performer,
+                "value_quantity": {"value": rng.randint(low, high), "comparator": "=", "unit": unit,
+                                   "system": "eHealth/ucum/units", "code": unit},
+            }
+            for loinc, low, high, unit in vitals
+        ],
+    }  # fmt: skip
+    if rng.random() < 0.15:
+        package["immunizations"] = [
+            {
+                "id": str(uuid.uuid4()),
+                "status": "completed",
+                "not_given": False,
+                "vaccine_code": _concept("eHealth/vaccine_codes", rng.choice(("Influenza", "Td", "COVID19_Pfizer"))),
+                "context": context,
+                "date": iso(start),
+                "primary_source": True,
+                "performer": performer,
+                "lot_number": f"LT{rng.randrange(10**5):05d}",
+            }
+        ]
+    return package
+
+
 def self_paid_drugs() -> tuple[list[dict[str, Any]], str]:
     from esoz.prescriptions import catalogue
 
@@ -524,6 +710,10 @@ class Mix:
             (4, 2, self.dispense),
             (4, 4, self.conclusion),
         ]
+        if world.record_readers:
+            self.scenarios.append((12, 1, self.patient_records))
+        if world.package_slots:
+            self.scenarios.append((4, 1, self.encounter_package))
         if only:
             self.scenarios = [s for s in self.scenarios if s[2].__name__ in only]
         self.weights = [s[0] / s[1] for s in self.scenarios]  # scenario starts per request weight
@@ -587,6 +777,34 @@ class Mix:
             return
         doctor, person, body = self.w.presigned_referrals.pop()
         await call("referral_create", "POST", f"/api/patients/{person}/service_requests", doctor.auth, body, b"")
+
+    async def patient_records(self, call: Call) -> None:
+        """The declared family doctor opens the patient's record: one list with filters, or the summary."""
+        auth, person, episode = self.rng.choice(self.w.record_readers)
+        base = f"/api/patients/{person}"
+        year_ago = (self.today - timedelta(days=365)).isoformat()
+        name, path = self.rng.choices(
+            [
+                ("patient_records_encounters", f"{base}/encounters?episode_id={episode}&page_size=20"),
+                ("patient_records_encounters", f"{base}/encounters?date_from={year_ago}&page_size=20"),
+                ("patient_records_conditions", f"{base}/conditions?onset_date_from={year_ago}&page_size=20"),
+                ("patient_records_conditions", f"{base}/conditions?code=I10&page_size=20"),
+                ("patient_records_observations", f"{base}/observations?code=8480-6&page_size=20"),
+                ("patient_records_summary", f"{base}/summary/episodes?page_size=20"),
+                ("patient_records_summary", f"{base}/summary/diagnoses?page_size=20"),
+                ("patient_records_summary", f"{base}/summary/immunizations?page_size=20"),
+                ("patient_records_summary", f"{base}/summary/allergy_intolerances?page_size=20"),
+            ],
+            [3, 2, 2, 1, 1, 2, 2, 1, 1],
+        )[0]
+        await call(name, "GET", path, auth, None, b"")
+
+    async def encounter_package(self, call: Call) -> None:
+        doctor, person, episode = self.rng.choice(self.w.package_slots)
+        package = encounter_package(doctor, episode, self.rng)
+        body = orjson.dumps({"signed_data": doctor.signer.sign(canonical(package))})
+        await call("encounter_package_submit", "POST", f"/api/patients/{person}/encounter_package", doctor.auth,
+                   body, b"")  # fmt: skip
 
     async def prescribe(self, call: Call) -> None:
         doctor = self.rng.choice(self.w.doctors)
@@ -1211,6 +1429,10 @@ def main(argv: list[str] | None = None) -> int:
 
     log("setup: tokens and samples")
     world = asyncio.run(build_world(args.url, accounts, 24, rng))
+    asyncio.run(build_medical(args.url, world, accounts, rng))
+    if world.record_readers or world.package_slots:
+        log(f"medical events: {len(world.record_readers)} patients of {len({r[0] for r in world.record_readers})}"
+            f" declared doctors to read, {len(world.package_slots)} episodes to submit packages into")  # fmt: skip
     services = referral_services()
     persons_for_referrals = [str(p["id"]) for p in world.persons]
     offered = (
@@ -1239,6 +1461,8 @@ def main(argv: list[str] | None = None) -> int:
         "doctors": len(world.doctors),
         "pharmacists": len(world.pharmacists),
         "clinics": len(world.msp_auth),
+        "record_readers": len(world.record_readers),
+        "package_slots": len(world.package_slots),
     }
 
     log_path = results_dir / f"{name}-{stamp}-server.log"
