@@ -496,6 +496,8 @@ async def build_medical(url: str, world: World, accounts: dict[str, Any], rng: r
             " WHERE NOT (e.legal_entity_id = ANY($1::uuid[])) LIMIT 20000",
             demo_les,
         )
+        if not seen:  # the demo's few records only: the mix stays as it was without generated events
+            return
         by_doctor: dict[Any, list[Any]] = defaultdict(list)
         for r in seen:
             by_doctor[r["performer_id"]].append(r)
