@@ -39,6 +39,7 @@ from esoz.identity.api import router as identity_router
 from esoz.identity.pages import router as identity_pages_router
 from esoz.identity.tokens import verify_access_token
 from esoz.jobs import all_jobs
+from esoz.medical_events.api import jobs_router
 from esoz.medical_events.api import router as medical_events_router
 from esoz.medical_events.certificate_api import router as certificate_router
 from esoz.medical_events.read_api import router as medical_records_router
@@ -47,7 +48,6 @@ from esoz.notifications.admin import router as notifications_admin_router
 from esoz.notifications.api import router as notifications_router
 from esoz.prescriptions.admin import router as prescriptions_admin_router
 from esoz.prescriptions.api import router as prescriptions_router
-from esoz.referrals.api import jobs_router
 from esoz.referrals.api import router as referrals_router
 from esoz.registry.admin import router as registry_admin_router
 from esoz.registry.api import router as registry_router

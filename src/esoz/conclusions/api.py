@@ -22,8 +22,8 @@ from esoz.core.errors import ENTRY_QUERY, ValidationFailed, invalid_entry
 from esoz.core.pagination import Pagination, Paging
 from esoz.core.patient_data import patient_data
 from esoz.core.schemas import Envelope, ListEnvelope
-from esoz.referrals import async_jobs
-from esoz.referrals.schemas import JobOut, SignedData
+from esoz.medical_events import async_jobs
+from esoz.medical_events.schemas import JobOut, SignedData
 
 router = APIRouter(prefix="/api/patients/{patient_id}", tags=["compositions"])
 

@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from esoz.referrals.refs import CodeableConcept, Reference
-from esoz.referrals.schemas import CodeableConceptOut, ReferenceOut
+from esoz.medical_events.refs import CodeableConcept, Reference
+from esoz.medical_events.schemas import CodeableConceptOut, ReferenceOut
 
 TYPES_SYSTEM = "COMPOSITION_TYPES"
 CATEGORIES_SYSTEM = "COMPOSITION_CATEGORIES"

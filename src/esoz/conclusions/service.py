@@ -36,10 +36,10 @@ from esoz.core.errors import ENTRY_QUERY, Conflict, NotFound, ValidationFailed, 
 from esoz.core.fastsql import FastQuery
 from esoz.core.pagination import PageParams
 from esoz.core.rows import RowLike, first
+from esoz.medical_events import async_jobs
 from esoz.medical_events import service as medical_events
+from esoz.medical_events.refs import parse, reference
 from esoz.notifications import templates
-from esoz.referrals import async_jobs
-from esoz.referrals.refs import parse, reference
 from esoz.registry import repository
 from esoz.registry.repository import ClinicianRecord
 from esoz.settings import Settings

@@ -1,7 +1,8 @@
 """MIS-facing writes of medical records (contract: medical events): episodes of care and the encounter
 package. Each answers 202 with a job; esoz checks the request before answering, so bad input comes back
 directly (4xx, nothing written) and the job is already processed (its link names the episode or encounter).
-`GET /api/jobs/{id}` (referrals' jobs router) serves the job again.
+`jobs_router` serves `GET /api/jobs/{id}`: the job of any asynchronous medical-events write, these and the
+referrals' and conclusions' too.
 """
 
 import uuid
@@ -10,10 +11,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from esoz.core.db import WriteConn
+from esoz.core import envelope
+from esoz.core.db import ReadConn, WriteConn
 from esoz.core.schemas import Envelope
-from esoz.medical_events import episodes, packages
-from esoz.medical_events.auth import EncounterCancel, EncounterWrite, EpisodeWrite
+from esoz.medical_events import async_jobs, episodes, packages
+from esoz.medical_events.auth import EncounterCancel, EncounterWrite, EpisodeWrite, JobRead
 from esoz.medical_events.schemas import (
     EpisodeCancel,
     EpisodeClose,
@@ -23,9 +25,9 @@ from esoz.medical_events.schemas import (
     PackageSubmit,
     SignedData,
 )
-from esoz.referrals import async_jobs
 
 router = APIRouter(prefix="/api", tags=["medical records"])
+jobs_router = APIRouter(prefix="/api", tags=["jobs"])
 
 _INLINE = (
     "esoz deviation: the request is processed before the answer; errors come back directly (4xx) instead of "
@@ -157,3 +159,29 @@ async def correct_package(
     settings = request.app.state.settings
     job = await packages.correct(conn, settings=settings, auth=auth, person_id=patient_id, signed_data=body.signed_data)
     return async_jobs.accepted(request, job)
+
+
+@jobs_router.get(
+    "/jobs/{id}",
+    response_model=Envelope[JobOut],
+    summary="Get job details",
+    responses={
+        303: {
+            "model": Envelope[JobOut],
+            "description": "processed: the job (`meta.code` 303) with `Location` at the entity it wrote",
+        },
+        404: {"description": "not_found: no such job for the caller's legal entity"},
+    },
+)
+async def get_job(request: Request, conn: ReadConn, auth: JobRead, id: uuid.UUID) -> Response:
+    """`status`: pending | processed | failed | failed_with_error; `links` name the created entity.
+    A processed job answers 303 See Other, its body the job and `Location` the entity (the first link after the
+    job's own); a job still pending, or failed, answers 200."""
+    job = await async_jobs.get_job(conn, id, auth.legal_entity_filter)
+    if job["status"] != async_jobs.PROCESSED:
+        return envelope.ok(request, job)
+    answer = envelope.ok(request, job, status=303)
+    entity = next((link["href"] for link in job["links"] if link["entity"] != "job"), None)
+    if entity is not None:
+        answer.headers["location"] = entity
+    return answer

@@ -56,7 +56,7 @@ async def _issue(
     """The certificate carries the patient's immunization history, so it is read as the whole record is: by НСЗУ,
     the doctor of the patient's active declaration, or the holder of an approval of the whole record."""
     if not auth.sees_everything and not (await access.reader_of(conn, auth, person_id=patient_id)).whole_record:
-        raise access.refused()
+        raise access.refused(person_id=patient_id)
     return await certificate.issue(conn, settings=request.app.state.settings, person_id=patient_id)
 
 

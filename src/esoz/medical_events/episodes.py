@@ -19,11 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from esoz.core import audit, clock
 from esoz.core.auth import AuthContext
 from esoz.core.errors import Conflict, NotFound, ValidationFailed, invalid_entry
-from esoz.medical_events import codes
+from esoz.medical_events import async_jobs, codes
 from esoz.medical_events.models import encounters, episodes
 from esoz.medical_events.schemas import EpisodeCancel, EpisodeClose, EpisodeCreate, EpisodeUpdate
 from esoz.medical_events.service import ENTERED_IN_ERROR, EpisodeRecord, get_episode
-from esoz.referrals import async_jobs
 from esoz.registry import repository
 from esoz.signatures.flow import Effects, StatusChange, record_effects
 

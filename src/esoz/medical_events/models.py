@@ -14,10 +14,10 @@ encounter's id); every record a package produced carries that `encounter_id`.
 
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index, Table, Text
+from sqlalchemy import Column, DateTime, Index, Integer, Table, Text, text
 from sqlalchemy.dialects.postgresql import UUID
 
-from esoz.core.columns import jsonb, timestamps
+from esoz.core.columns import jsonb, timestamp, timestamps
 from esoz.core.db import metadata
 
 
@@ -35,6 +35,23 @@ def _keys() -> list[Column[Any]]:
         Column("person_id", UUID(as_uuid=True), primary_key=True),
     ]
 
+
+# The jobs every asynchronous medical-events write answers with (referrals and conclusions too): async_jobs.py.
+# DDL in 0007_referrals_conclusions.py; not in TABLES, which are the patient-keyed record tables.
+me_jobs = Table(
+    "me_jobs",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("status_code", Integer, nullable=False, server_default=text("202")),
+    Column("legal_entity_id", UUID(as_uuid=True)),
+    Column("request_hash", Text),
+    jsonb("links", "'[]'::jsonb", nullable=False),
+    jsonb("error", None, nullable=True),
+    timestamp("inserted_at"),
+    timestamp("updated_at"),
+)
 
 episodes = Table(
     "episodes",

@@ -32,8 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from esoz.core import audit, clock
 from esoz.core.auth import AuthContext
 from esoz.core.errors import Conflict, NotFound, ValidationFailed, invalid_entry
-from esoz.medical_events import codes
+from esoz.medical_events import async_jobs, codes
 from esoz.medical_events.models import RECORD_TABLES, encounters, episodes
+from esoz.medical_events.refs import CodeableConcept, Reference, parse
 from esoz.medical_events.schemas import (
     DiagnosticReportContent,
     EncounterPackage,
@@ -52,10 +53,8 @@ from esoz.medical_events.service import (
     get_episode,
     get_record,
     records_of_encounter,
+    referral_of_person,
 )
-from esoz.referrals import async_jobs
-from esoz.referrals import service as referrals
-from esoz.referrals.refs import CodeableConcept, Reference, parse
 from esoz.registry import repository
 from esoz.registry.repository import ClinicianRecord
 from esoz.settings import Settings
@@ -205,12 +204,10 @@ async def _check_referral(checks: _Checks, conn: AsyncConnection, ref: Reference
     if ref.resource != "service_request":
         checks.fail(f"{entry}.identifier.type", "Must be a service request")
         return
-    try:
-        referral = await referrals.get(conn, checks.auth, person_id, ref.id)
-    except NotFound:
+    referral = await referral_of_person(conn, auth=checks.auth, person_id=person_id, referral_id=ref.id)
+    if referral is None:
         checks.fail(f"{entry}.identifier.value", "Service request with such id is not found")
-        return
-    if referral["status"] in ("recalled", ENTERED_IN_ERROR):
+    elif not referral.active:
         checks.fail(f"{entry}.identifier.value", "Service request is not active")
 
 

@@ -31,6 +31,7 @@ from esoz.medical_events.models import (
     observations,
     procedures,
 )
+from esoz.medical_events.refs import concept, reference
 from esoz.medical_events.service import (
     encounter_record,
     episode_record,
@@ -39,7 +40,6 @@ from esoz.medical_events.service import (
     render_episode,
     render_record,
 )
-from esoz.referrals.refs import concept, reference
 from esoz.registry.repository import get_clinician, get_person, speciality_of
 
 # The real summary shows these codes only (its SUMMARY_CONDITIONS_ALLOWED and SUMMARY_OBSERVATIONS_ALLOWED): the

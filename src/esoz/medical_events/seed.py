@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from esoz.medical_events.models import conditions, encounters, episodes, immunizations, observations
-from esoz.referrals.refs import concept, reference
+from esoz.medical_events.refs import concept, reference
 
 PATIENTS = 24
 _NS = uuid.UUID("5b1f3a52-7d0e-4f43-9a39-0b8d1f6c2e11")

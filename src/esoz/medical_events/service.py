@@ -3,21 +3,26 @@
 Writes live in episodes.py (episodes of care) and packages.py (the encounter package and its correction);
 the reads and the access rule build on the functions here. Every look-up takes the patient: a record is
 found only under the patient it belongs to.
+
+Other domains ask here what they reference of a patient's medical events (a prescription's encounter). The
+referrals domain sits above this one (it uses this domain's jobs and shapes), so the referral a medical event is
+based on is looked up through the function referrals registers with `serve_referrals`.
 """
 
 import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Table, bindparam, select, union
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from esoz.core.auth import AuthContext
 from esoz.core.fastsql import FastQuery
 from esoz.core.rows import RowLike, first
 from esoz.medical_events.models import RECORD_TABLES, encounters, episodes
-from esoz.referrals.refs import reference
+from esoz.medical_events.refs import reference
 
 ENTERED_IN_ERROR = "entered_in_error"
 # The key of the status inside each record's content (conditions and allergies: the verification status).
@@ -248,3 +253,72 @@ async def authors_of_person(conn: AsyncConnection, *, person_id: uuid.UUID) -> s
 async def is_author(conn: AsyncConnection, *, person_id: uuid.UUID, employee_ids: set[uuid.UUID]) -> bool:
     """Whether any of `employee_ids` wrote one of the patient's medical records."""
     return bool(employee_ids & await authors_of_person(conn, person_id=person_id))
+
+
+# --- what other domains reference ---------------------------------------------------------------------------
+
+_ENCOUNTER_REF = FastQuery(
+    select(encounters.c.id, encounters.c.person_id, encounters.c.episode_id, encounters.c.status).where(
+        encounters.c.person_id == bindparam("person_id"), encounters.c.id == bindparam("id_")
+    )
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EncounterRef:
+    """What another domain asks of an encounter it references (a prescription's `context`)."""
+
+    id: uuid.UUID
+    person_id: uuid.UUID
+    episode_id: uuid.UUID
+    status: str
+
+    @property
+    def entered_in_error(self) -> bool:
+        return self.status == ENTERED_IN_ERROR
+
+
+async def encounter_of_person(
+    conn: AsyncConnection, *, person_id: uuid.UUID, encounter_id: uuid.UUID
+) -> EncounterRef | None:
+    """The patient's encounter; None when there is none (or it is another patient's)."""
+    row = await _ENCOUNTER_REF.first(conn, person_id=person_id, id_=encounter_id)
+    if row is None:
+        return None
+    return EncounterRef(id=row.id, person_id=row.person_id, episode_id=row.episode_id, status=row.status)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReferralRef:
+    """What a medical event asks of the referral (service request) it names: that the caller may see it as the
+    patient's, and its status."""
+
+    id: uuid.UUID
+    status: str
+
+    @property
+    def active(self) -> bool:
+        return self.status not in ("recalled", ENTERED_IN_ERROR)
+
+
+class ReferralLookup(Protocol):
+    async def __call__(
+        self, conn: AsyncConnection, *, auth: AuthContext, person_id: uuid.UUID, referral_id: uuid.UUID
+    ) -> ReferralRef | None: ...
+
+
+_referral_lookups: list[ReferralLookup] = []
+
+
+def serve_referrals(lookup: ReferralLookup) -> None:
+    """Called by the referrals domain when it is loaded; a later call replaces the earlier one."""
+    _referral_lookups[:] = [lookup]
+
+
+async def referral_of_person(
+    conn: AsyncConnection, *, auth: AuthContext, person_id: uuid.UUID, referral_id: uuid.UUID
+) -> ReferralRef | None:
+    """The patient's referral as the caller may see it; None when there is none (or it is another patient's)."""
+    if not _referral_lookups:
+        raise RuntimeError("esoz.referrals is not loaded: nothing answers referral look-ups")
+    return await _referral_lookups[0](conn, auth=auth, person_id=person_id, referral_id=referral_id)

@@ -22,7 +22,7 @@ from esoz.core.errors import ApiError, Conflict, Forbidden, NotFound, Validation
 from esoz.core.fastsql import FastQuery
 from esoz.core.ids import uuid7
 from esoz.core.rows import all_rows, get_row_by_id, get_scoped_row
-from esoz.medical_events.encounter_refs import encounter_of_person
+from esoz.medical_events.service import encounter_of_person
 from esoz.notifications import templates
 from esoz.prescriptions import people, prescriptions, printout, programs, render, schemas, stewardship
 from esoz.prescriptions.common import dispense_window, settings_of, today

@@ -1,8 +1,5 @@
-"""MIS-facing routes of e-referrals (`service_requests`, contract §4). Writes answer 202 with a job.
-
-`jobs_router` serves `GET /api/jobs/{id}`, the result of any async medical-events write (service requests,
-compositions): the job records live in this domain (async_jobs.py) and conclusions use them too.
-"""
+"""MIS-facing routes of e-referrals (`service_requests`, contract §4). Writes answer 202 with a job (the jobs
+are the medical-events domain's: esoz.medical_events.async_jobs)."""
 
 import uuid
 from typing import Annotated, Any, Literal
@@ -15,12 +12,13 @@ from esoz.core.db import ReadConn, WriteConn
 from esoz.core.pagination import Pagination, Paging
 from esoz.core.patient_data import patient_data
 from esoz.core.schemas import Envelope, ListEnvelope
-from esoz.referrals import async_jobs, service
-from esoz.referrals.auth import JobRead, SrCancel, SrComplete, SrProcess, SrRead, SrRecall, SrUse, SrWrite
-from esoz.referrals.schemas import CompleteBody, JobOut, ServiceRequestOut, SignedData, UseBody
+from esoz.medical_events import async_jobs
+from esoz.medical_events.schemas import JobOut, SignedData
+from esoz.referrals import service
+from esoz.referrals.auth import SrCancel, SrComplete, SrProcess, SrRead, SrRecall, SrUse, SrWrite
+from esoz.referrals.schemas import CompleteBody, ServiceRequestOut, UseBody
 
 router = APIRouter(prefix="/api", tags=["service requests"])
-jobs_router = APIRouter(prefix="/api", tags=["jobs"])
 
 Status = Literal["active", "in_progress", "completed", "recalled", "entered_in_error"]
 
@@ -231,29 +229,3 @@ async def complete(
 ) -> Response:
     """`program_service`, if given, is checked as on `use` and stored."""
     return async_jobs.accepted(request, await service.complete(conn, auth, service_request_id, body))
-
-
-@jobs_router.get(
-    "/jobs/{id}",
-    response_model=Envelope[JobOut],
-    summary="Get job details",
-    responses={
-        303: {
-            "model": Envelope[JobOut],
-            "description": "processed: the job (`meta.code` 303) with `Location` at the entity it wrote",
-        },
-        404: {"description": "not_found: no such job for the caller's legal entity"},
-    },
-)
-async def get_job(request: Request, conn: ReadConn, auth: JobRead, id: uuid.UUID) -> Response:
-    """`status`: pending | processed | failed | failed_with_error; `links` name the created entity.
-    A processed job answers 303 See Other, its body the job and `Location` the entity (the first link after the
-    job's own); a job still pending, or failed, answers 200."""
-    job = await async_jobs.get_job(conn, id, auth.legal_entity_filter)
-    if job["status"] != async_jobs.PROCESSED:
-        return envelope.ok(request, job)
-    answer = envelope.ok(request, job, status=303)
-    entity = next((link["href"] for link in job["links"] if link["entity"] != "job"), None)
-    if entity is not None:
-        answer.headers["location"] = entity
-    return answer

@@ -6,7 +6,6 @@ from fastapi import Depends
 
 from esoz.core.auth import AuthContext, require_scopes
 
-JobRead = Annotated[AuthContext, Depends(require_scopes("job:read"))]
 SrRead = Annotated[AuthContext, Depends(require_scopes("service_request:read"))]
 SrWrite = Annotated[AuthContext, Depends(require_scopes("service_request:write"))]
 SrUse = Annotated[AuthContext, Depends(require_scopes("service_request:use"))]

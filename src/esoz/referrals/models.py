@@ -3,7 +3,7 @@
 
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Integer, Table, Text, text
+from sqlalchemy import Column, DateTime, Table, Text
 from sqlalchemy.dialects.postgresql import UUID
 
 from esoz.core.columns import jsonb, timestamp
@@ -13,21 +13,6 @@ from esoz.core.db import metadata
 def _jsonb(name: str, default: str | None = None, nullable: bool = True) -> Column[Any]:
     return jsonb(name, default, nullable)  # referral sub-records are optional by default
 
-
-me_jobs = Table(
-    "me_jobs",
-    metadata,
-    Column("id", UUID(as_uuid=True), primary_key=True),
-    Column("kind", Text, nullable=False),
-    Column("status", Text, nullable=False),
-    Column("status_code", Integer, nullable=False, server_default=text("202")),
-    Column("legal_entity_id", UUID(as_uuid=True)),
-    Column("request_hash", Text),
-    _jsonb("links", "'[]'::jsonb", nullable=False),
-    _jsonb("error"),
-    timestamp("inserted_at"),
-    timestamp("updated_at"),
-)
 
 service_requests = Table(
     "service_requests",

@@ -6,20 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from esoz.referrals.refs import CodeableConcept, Reference
-
-
-class SignedData(BaseModel):
-    """`{"signed_data": "<base64 CMS>"}` of the medical-events API."""
-
-    model_config = ConfigDict(extra="forbid")
-    signed_data: str = Field(min_length=1, description="base64 CMS (CAdES, attached content) of the JSON")
-
-
-class Period(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    start: datetime
-    end: datetime | None = None
+from esoz.medical_events.refs import CodeableConcept, Reference
+from esoz.medical_events.schemas import CodeableConceptOut, Period, ReferenceOut
 
 
 class InformWith(BaseModel):
@@ -88,45 +76,6 @@ class CompleteBody(BaseModel):
 
 
 # --- answers ---------------------------------------------------------------------------------------
-
-
-class JobLinkOut(BaseModel):
-    entity: str
-    href: str
-
-
-class JobOut(BaseModel):
-    """The medical-events job an asynchronous write answers with (202), and `GET /api/jobs/{id}`."""
-
-    id: uuid.UUID
-    status: str
-    status_code: int
-    eta: datetime
-    links: list[JobLinkOut]
-    error: dict[str, Any] | None = None  # a failed job's error
-
-
-class CodingOut(BaseModel):
-    system: str
-    code: str
-    display: str | None = None
-
-
-class CodeableConceptOut(BaseModel):
-    coding: list[CodingOut]
-    text: str | None = None
-
-
-class IdentifierOut(BaseModel):
-    type: CodeableConceptOut
-    value: uuid.UUID
-
-
-class ReferenceOut(BaseModel):
-    """`{"identifier": {"type": {"coding": [{"system": "eHealth/resources", "code": ...}]}, "value": id}}`."""
-
-    identifier: IdentifierOut
-    display_value: str | None = None
 
 
 class ServiceRequestOut(BaseModel):

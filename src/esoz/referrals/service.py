@@ -27,11 +27,12 @@ from esoz.core.errors import Conflict, NotFound, ValidationFailed, invalid_entry
 from esoz.core.fastsql import FastQuery
 from esoz.core.pagination import PageParams, total_from_page
 from esoz.core.rows import RowLike, all_rows, first
+from esoz.medical_events import async_jobs
+from esoz.medical_events import service as medical_events
+from esoz.medical_events.refs import Reference, concept, parse, reference
 from esoz.notifications import templates
 from esoz.notifications.service import queue_sms
-from esoz.referrals import async_jobs
 from esoz.referrals.models import service_requests
-from esoz.referrals.refs import Reference, concept, parse, reference
 from esoz.referrals.schemas import CompleteBody, ServiceRequestContent, StatusChangeContent, UseBody
 from esoz.registry import repository
 from esoz.registry.repository import ClinicianRecord
@@ -387,6 +388,21 @@ async def get(
     if not _visible(row, auth) or (episode_id is not None and episode_id not in _episodes(row["content"])):
         raise NotFound("Service request not found")
     return render(row)
+
+
+async def referral_ref(
+    conn: AsyncConnection, *, auth: AuthContext, person_id: uuid.UUID, referral_id: uuid.UUID
+) -> medical_events.ReferralRef | None:
+    """The referral a medical event names, as the caller sees it (what `get` shows, or None)."""
+    try:
+        found = await get(conn, auth, person_id, referral_id)
+    except NotFound:
+        return None
+    return medical_events.ReferralRef(id=referral_id, status=found["status"])
+
+
+# The medical-events domain sits below this one and cannot import it: it asks for referrals through this.
+medical_events.serve_referrals(referral_ref)
 
 
 def _episodes(content: RowLike) -> set[uuid.UUID]:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from esoz.core import clock, envelope
 from esoz.core.errors import NotFound
 from esoz.core.ids import uuid7
-from esoz.referrals.models import me_jobs
+from esoz.medical_events.models import me_jobs
 
 PENDING, PROCESSED, FAILED, FAILED_WITH_ERROR = "pending", "processed", "failed", "failed_with_error"
 
