@@ -49,9 +49,9 @@ def _parts(by_ids: bool) -> tuple[str, str]:
     ]
     for table_name, table in RECORD_TABLES.items():
         # Joined on the patient's key (person_id, encounter_id): every record index starts with person_id.
-        join = f"FROM e JOIN {table.name} t ON t.person_id = e.person_id AND t.encounter_id = e.id" if by_ids else (
-            f"FROM {table.name} t"
-        )  # fmt: skip
+        join = f"FROM {table.name} t"
+        if by_ids:
+            join = f"FROM e JOIN {table.name} t ON t.person_id = e.person_id AND t.encounter_id = e.id"
         records.append(
             f"SELECT {_MONTH.format('t')} AS month, '{ENTITY[table_name]}' AS kind, t.legal_entity_id,"
             f" count(*) AS n {join} GROUP BY 1, 3"
