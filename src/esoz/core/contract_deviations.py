@@ -162,9 +162,9 @@ NS_DECLARATIONS = (
 )
 NS_DRUGS = "not served: the deprecated v1 list of drugs; `/api/v2/drugs` and `/api/v3/drugs` replace it"
 NS_MEDICAL_EVENTS = (
-    "not served yet: care plans, clinical impressions, devices, medication statements, risk assessments, the "
-    "diagnostic report package, procedures written on their own, the grouped lists and the approved diagnostic "
-    "reports; episodes, encounter packages, their records' reads and the summary are served"
+    "not served yet: care plans, clinical impressions, devices, medication statements, risk assessments, "
+    "procedures written on their own, the grouped lists and the approved diagnostic reports; episodes, encounter "
+    "packages, diagnostic report packages, their records' reads and the summary are served"
 )
 ME_EPISODE_SCOPE = (
     "the contract names `episode:write` for reading one episode; esoz asks `episode:read`, as for every other "
@@ -554,6 +554,12 @@ DEVIATIONS: tuple[Deviation, ...] = (
         "data_to_be_signed inserted_at legal_entity_id scope updated_at",
         REQUEST_EXTRA,
     ),
+    D(
+        "PATCH /api/patients/{patient_id}/diagnostic_report_package",
+        "answer.extra",
+        "error id status_code",
+        JOB_KEYS,
+    ),
     D("PATCH /api/patients/{patient_id}/encounter_package", "answer.extra", "error id status_code", JOB_KEYS),
     D("PATCH /api/patients/{patient_id}/episodes/{episode_id}", "answer.extra", "error id status_code", JOB_KEYS),
     D(
@@ -564,6 +570,12 @@ DEVIATIONS: tuple[Deviation, ...] = (
     ),
     D(
         "PATCH /api/patients/{patient_id}/episodes/{episode_id}/actions/close",
+        "answer.extra",
+        "error id status_code",
+        JOB_KEYS,
+    ),
+    D(
+        "POST /api/patients/{patient_id}/diagnostic_report_package",
         "answer.extra",
         "error id status_code",
         JOB_KEYS,
@@ -663,8 +675,6 @@ NOT_SERVED: tuple[NotServed, ...] = (
             "GET /api/patients/{patient_id}/devices/{device_id}",
             "GET /api/patients/{patient_id}/devices/{device_id}/context",
             "GET /api/patients/{patient_id}/diagnoses_groups/episodes",
-            "PATCH /api/patients/{patient_id}/diagnostic_report_package",
-            "POST /api/patients/{patient_id}/diagnostic_report_package",
             "GET /api/patients/{patient_id}/diagnostic_reports/approved",
             "GET /api/patients/{patient_id}/medication_statements",
             "GET /api/patients/{patient_id}/medication_statements/{medication_statement_id}",

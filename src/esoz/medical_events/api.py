@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from esoz.core import envelope
 from esoz.core.db import ReadConn, WriteConn
 from esoz.core.schemas import Envelope
-from esoz.medical_events import async_jobs, episodes, packages
+from esoz.medical_events import async_jobs, episodes, packages, report_packages
 from esoz.medical_events.auth import EncounterCancel, EncounterWrite, EpisodeWrite, JobRead
 from esoz.medical_events.schemas import (
     EpisodeCancel,
@@ -158,6 +158,61 @@ async def correct_package(
 ) -> Response:
     settings = request.app.state.settings
     job = await packages.correct(conn, settings=settings, auth=auth, person_id=patient_id, signed_data=body.signed_data)
+    return async_jobs.accepted(request, job)
+
+
+REPORT_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "request_malformed: the signature could not be verified"},
+    404: {"description": "not_found: patient or diagnostic report"},
+    409: {"description": "request_conflict: the patient is not active; the report is already cancelled"},
+    422: {"description": "validation_failed: signer, content, references (referral, encounter, episode) or codes"},
+}
+_REPORT_SCOPES = (
+    "esoz deviation: the contract names no scope; esoz asks the encounter package's (`encounter:write`, "
+    "`encounter:cancel`)."
+)
+
+
+@router.post(
+    "/patients/{patient_id}/diagnostic_report_package",
+    response_model=Envelope[JobOut],
+    status_code=202,
+    responses=REPORT_ERRORS,
+    description=(
+        "Submit a diagnostic report with its observations, signed by the report's performer "
+        "(`{diagnostic_report, observations}`); `based_on` names the patient's referral. esoz deviation: the "
+        "report must name an `encounter` of the patient (esoz keeps every record under an encounter and its "
+        f"episode). {_REPORT_SCOPES} {_INLINE}"
+    ),
+)
+async def submit_report_package(
+    request: Request, conn: WriteConn, auth: EncounterWrite, patient_id: uuid.UUID, body: SignedData
+) -> Response:
+    settings = request.app.state.settings
+    job = await report_packages.submit(
+        conn, settings=settings, auth=auth, person_id=patient_id, signed_data=body.signed_data
+    )
+    return async_jobs.accepted(request, job)
+
+
+@router.patch(
+    "/patients/{patient_id}/diagnostic_report_package",
+    response_model=Envelope[JobOut],
+    status_code=202,
+    responses=REPORT_ERRORS,
+    description=(
+        "Cancel a diagnostic report package (signed by the report's performer): the stored report with status "
+        "`entered_in_error` (and `explanatory_letter`, `cancellation_reason`) and, optionally, its observations as "
+        f"stored; the report and all its observations become `entered_in_error`. {_REPORT_SCOPES} {_INLINE}"
+    ),
+)
+async def cancel_report_package(
+    request: Request, conn: WriteConn, auth: EncounterCancel, patient_id: uuid.UUID, body: SignedData
+) -> Response:
+    settings = request.app.state.settings
+    job = await report_packages.cancel(
+        conn, settings=settings, auth=auth, person_id=patient_id, signed_data=body.signed_data
+    )
     return async_jobs.accepted(request, job)
 
 

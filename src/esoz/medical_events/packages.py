@@ -114,7 +114,7 @@ class _NewPackage:
     performer: ClinicianRecord
 
 
-class _Checks:
+class Checks:
     """Collects the package's 422 entries; the doctors it names are looked up once each."""
 
     def __init__(self, conn: AsyncConnection, auth: AuthContext) -> None:
@@ -152,7 +152,7 @@ class _Checks:
 
 
 async def _check_encounter(
-    checks: _Checks, conn: AsyncConnection, package: EncounterPackage, person_id: uuid.UUID
+    checks: Checks, conn: AsyncConnection, package: EncounterPackage, person_id: uuid.UUID
 ) -> EpisodeRecord | None:
     auth, enc, dic = checks.auth, package.encounter, codes.load()
     if enc.status != FINISHED:
@@ -197,7 +197,7 @@ async def _check_encounter(
     return episode
 
 
-async def _check_referral(checks: _Checks, conn: AsyncConnection, ref: Reference, person_id: uuid.UUID) -> None:
+async def _check_referral(checks: Checks, conn: AsyncConnection, ref: Reference, person_id: uuid.UUID) -> None:
     """The encounter's incoming referral: a service request of this patient the caller's clinic may see, neither
     recalled nor entered in error."""
     entry = "$.encounter.incoming_referral"
@@ -212,7 +212,7 @@ async def _check_referral(checks: _Checks, conn: AsyncConnection, ref: Reference
 
 
 async def _check_records(
-    checks: _Checks, conn: AsyncConnection, package: EncounterPackage, person_id: uuid.UUID
+    checks: Checks, conn: AsyncConnection, package: EncounterPackage, person_id: uuid.UUID
 ) -> None:
     dic, enc_id = codes.load(), package.encounter.id
     seen: set[uuid.UUID] = {enc_id}
@@ -292,7 +292,7 @@ async def _read_new(
     conn: AsyncConnection, doc: VerifiedDocument, *, person_id: uuid.UUID, auth: AuthContext, body: PackageSubmit
 ) -> _NewPackage:
     package, content = _content_of(doc)
-    checks = _Checks(conn, auth)
+    checks = Checks(conn, auth)
     visit = package.encounter.visit
     if body.visit is not None and (visit is None or visit.resource != "visit" or visit.id != body.visit.id):
         checks.fail("$.visit.id", "Does not match the visit of the signed encounter")

@@ -234,6 +234,32 @@ class EncounterPackage(_Strict):
     procedures: list[ProcedureContent] = Field(default_factory=list, max_length=50)
 
 
+class PerformerRef(_Strict):
+    """`{"reference": <employee>}`, the shape of a diagnostic report's performer."""
+
+    reference: Reference
+
+
+class StandaloneReport(DiagnosticReportContent):
+    """The diagnostic report of `POST /diagnostic_report_package`: made outside an encounter package, signed by
+    its performer. esoz deviation: `encounter` is required (every record esoz keeps sits under an encounter)."""
+
+    encounter: Reference
+    based_on: Reference | None = None
+    origin_episode: Reference | None = None
+    managing_organization: Reference
+    performer: PerformerRef  # type: ignore[assignment]
+    conclusion_code: CodeableConcept | None = None
+
+
+class DiagnosticReportPackage(_Strict):
+    """What the doctor signs for `POST /diagnostic_report_package`, and (the report entered in error, with its
+    `explanatory_letter` and `cancellation_reason`) for its cancel."""
+
+    diagnostic_report: StandaloneReport
+    observations: list[ObservationContent] = Field(default_factory=list, max_length=200)
+
+
 class VisitIn(_Strict):
     id: uuid.UUID
     period: Period
