@@ -263,16 +263,24 @@ class Settings(BaseSettings):
 
     # --- approvals ---
     # A patient's SMS-confirmed consent that opens their medical records to a doctor (contract: Approvals).
-    approval_expiration_hours: float = Field(24, gt=0, le=8760, description="a verified approval opens access this long")
+    approval_expiration_hours: float = Field(
+        24, gt=0, le=8760, description="a verified approval opens access this long"
+    )
     approval_code_lifetime_seconds: int = Field(900, ge=30, description="validity of an approval's SMS code")
-    approval_code_max_attempts: int = Field(3, ge=1, le=10, description="wrong codes before an approval's code is burnt")
-    approval_code_max_sends: int = Field(5, ge=1, le=50, description="SMS codes one approval may send (create + resends)")
+    approval_code_max_attempts: int = Field(
+        3, ge=1, le=10, description="wrong codes before an approval's code is burnt"
+    )
+    approval_code_max_sends: int = Field(
+        5, ge=1, le=50, description="SMS codes one approval may send (create + resends)"
+    )
     # The vaccination certificate (EU DCC format: CBOR, COSE_Sign1 ES256, zlib, base45, HC1:).
     certificate_signing_key: Path | None = Field(
         None, description="PEM EC P-256 key that signs vaccination certificates; unset = dev key in data_dir/pki"
     )
     certificate_issuer: str = Field("UA", min_length=2, max_length=2, description="issuer country of certificates")
-    certificate_validity_days: int = Field(365, ge=1, le=3650, description="a vaccination certificate is valid this long")
+    certificate_validity_days: int = Field(
+        365, ge=1, le=3650, description="a vaccination certificate is valid this long"
+    )
 
     # --- status ---
     status_public_url: str | None = Field(
