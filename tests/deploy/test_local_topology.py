@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -96,6 +97,25 @@ def test_the_topology_answers_through_haproxy_with_reads_on_the_replica(local: A
         assert listeners is not None and listeners[0] >= 2
     with psycopg.connect(local.replica_url, autocommit=True) as replica:
         assert replica.execute("SELECT pg_is_in_recovery()").fetchone() == (True,)
+    # a caller who has written nothing reads the dashboards from the replica
+    before = _lag_tolerant_reads(local)
+    reader = {"Authorization": f"Bearer reader-{uuid.uuid4()}"}
+    for _ in range(5):
+        assert httpx.get(local.url + "/api/dashboards/records", headers=reader).status_code == 200
+    after = _lag_tolerant_reads(local)
+    assert after.get("replica", 0) - before.get("replica", 0) >= 5, (before, after)
+
+
+def _lag_tolerant_reads(t: Any) -> dict[str, float]:
+    """Where the lag-tolerant reads of both API nodes went, from their /metrics."""
+    totals: dict[str, float] = {}
+    for n in (1, 2):
+        for family in text_string_to_metric_families(httpx.get(t.node_url(n) + "/metrics").text):
+            for sample in family.samples:
+                if sample.name == "esoz_lag_tolerant_reads_total":
+                    target = sample.labels["target"]
+                    totals[target] = totals.get(target, 0) + sample.value
+    return totals
 
 
 def test_a_node_killed_during_writes_loses_no_acknowledged_write(local: Any) -> None:

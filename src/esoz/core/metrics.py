@@ -56,6 +56,11 @@ REPLICA_LAG = Gauge(
     "how far the read replica is behind the primary (-1: unreachable)",
     multiprocess_mode="max",
 )
+REPLICA_READS = Counter(
+    "esoz_lag_tolerant_reads",
+    "connections of routes that tolerate replica lag, by where they went (replica, or primary and why)",
+    ["target"],
+)
 CERT_CACHE = Counter("esoz_certificate_cache_lookups", "signer certificate cache look-ups", ["result"])
 
 

@@ -164,8 +164,15 @@ def replica_of(request: Request) -> Replica | None:
 
 async def replica_read_conn(request: Request) -> AsyncIterator[AsyncConnection]:
     replica = replica_of(request)
-    use_replica = replica is not None and replica.usable and not replica.wrote_lately(caller_key(request))
-    engine: AsyncEngine = replica.engine if use_replica and replica is not None else request.app.state.engine
+    engine: AsyncEngine = request.app.state.engine
+    if replica is not None:
+        if not replica.usable:
+            target = "primary_replica_unusable"
+        elif replica.wrote_lately(caller_key(request)):
+            target = "primary_read_your_writes"
+        else:
+            target, engine = "replica", replica.engine
+        metrics.REPLICA_READS.labels(target).inc()
     async with engine.connect() as conn:
         yield await conn.execution_options(isolation_level="AUTOCOMMIT")
 

@@ -15,10 +15,10 @@ from sqlalchemy.engine import RowMapping
 
 from esoz.core import envelope
 from esoz.core.auth import AuthContext
-from esoz.core.db import ReadConn
 from esoz.core.openapi import errors
 from esoz.core.pagination import Cursor, PageParams, Pagination, Paging, keyset_of
 from esoz.core.patient_data import patient_data
+from esoz.core.replica import ReplicaConn
 from esoz.core.schemas import CursorListEnvelope, Envelope, ListEnvelope
 from esoz.registry import declarations, dictionaries, employees, persons, render, service
 from esoz.registry.auth import (
@@ -58,7 +58,7 @@ LE_STATUS = Literal["ACTIVE", "SUSPENDED", "CLOSED", "REORGANIZED"]
 )
 async def get_dictionaries(
     request: Request,
-    conn: ReadConn,
+    conn: ReplicaConn,
     name: Annotated[str | None, Query(max_length=100)] = None,
     is_active: bool | None = None,
 ) -> Response:
@@ -79,7 +79,7 @@ async def get_dictionaries(
 )
 async def get_dictionaries_v2(
     request: Request,
-    conn: ReadConn,
+    conn: ReplicaConn,
     name: Annotated[str | None, Query(max_length=100)] = None,
     is_active: bool | None = None,
     value_code: Annotated[str | None, Query(max_length=100)] = None,
@@ -101,7 +101,7 @@ async def get_dictionaries_v2(
 
 
 async def _legal_entities(
-    conn: ReadConn,
+    conn: ReplicaConn,
     auth: AuthContext,
     page: PageParams,
     edrpou: str | None,
@@ -135,7 +135,7 @@ async def _legal_entities(
 )
 async def list_legal_entities_v2(
     request: Request,
-    conn: ReadConn,
+    conn: ReplicaConn,
     auth: LegalEntityRead,
     page: Pagination,
     edrpou: Annotated[str | None, Query(max_length=10)] = None,
@@ -157,7 +157,7 @@ async def list_legal_entities_v2(
     summary="Legal entity details",
     responses=errors(401, 403, 404, 422),
 )
-async def get_legal_entity_v2(request: Request, conn: ReadConn, auth: LegalEntityRead, id: uuid.UUID) -> Response:
+async def get_legal_entity_v2(request: Request, conn: ReplicaConn, auth: LegalEntityRead, id: uuid.UUID) -> Response:
     row = await service.get_legal_entity(conn, id, auth.legal_entity_filter, auth.created_by_filter)
     return envelope.ok(request, render.legal_entity_v2(row))
 
@@ -171,7 +171,7 @@ async def get_legal_entity_v2(request: Request, conn: ReadConn, auth: LegalEntit
 )
 async def list_legal_entities(
     request: Request,
-    conn: ReadConn,
+    conn: ReplicaConn,
     auth: LegalEntityRead,
     page: Pagination,
     edrpou: Annotated[str | None, Query(max_length=10)] = None,
@@ -194,7 +194,7 @@ async def list_legal_entities(
     summary="Legal entity details (v1 shape)",
     responses=errors(401, 403, 404, 422),
 )
-async def get_legal_entity(request: Request, conn: ReadConn, auth: LegalEntityRead, id: uuid.UUID) -> Response:
+async def get_legal_entity(request: Request, conn: ReplicaConn, auth: LegalEntityRead, id: uuid.UUID) -> Response:
     row = await service.get_legal_entity(conn, id, auth.legal_entity_filter, auth.created_by_filter)
     return envelope.ok(request, render.legal_entity_v1(row))
 
@@ -210,7 +210,7 @@ async def get_legal_entity(request: Request, conn: ReadConn, auth: LegalEntityRe
     responses=errors(401, 403, 404, 422),
 )
 async def list_related_legal_entities(
-    request: Request, conn: ReadConn, auth: RelatedLegalEntitiesRead, page: Pagination, id: uuid.UUID
+    request: Request, conn: ReplicaConn, auth: RelatedLegalEntitiesRead, page: Pagination, id: uuid.UUID
 ) -> Response:
     await service.get_legal_entity(conn, id, auth.legal_entity_filter, auth.created_by_filter)
     return envelope.ok(request, [], paging=Paging.of(page, 0))
@@ -227,7 +227,7 @@ async def list_related_legal_entities(
 )
 async def list_divisions(
     request: Request,
-    conn: ReadConn,
+    conn: ReplicaConn,
     auth: DivisionRead,
     page: Pagination,
     ids: Annotated[str | None, Query(max_length=3700, description="comma-separated division ids")] = None,
@@ -255,7 +255,7 @@ async def list_divisions(
     summary="Division details",
     responses=errors(401, 403, 404, 422),
 )
-async def get_division(request: Request, conn: ReadConn, auth: DivisionDetails, id: uuid.UUID) -> Response:
+async def get_division(request: Request, conn: ReplicaConn, auth: DivisionDetails, id: uuid.UUID) -> Response:
     return envelope.ok(request, render.division(await service.get_division(conn, id, auth.legal_entity_filter)))
 
 
@@ -270,7 +270,7 @@ async def get_division(request: Request, conn: ReadConn, auth: DivisionDetails, 
 )
 async def list_employees(
     request: Request,
-    conn: ReadConn,
+    conn: ReplicaConn,
     auth: EmployeeRead,
     page: Pagination,
     legal_entity_id: uuid.UUID | None = None,
@@ -309,7 +309,7 @@ async def list_employees(
     summary="Employee details",
     responses=errors(401, 403, 404, 422),
 )
-async def get_employee(request: Request, conn: ReadConn, auth: EmployeeDetails, employee_id: uuid.UUID) -> Response:
+async def get_employee(request: Request, conn: ReplicaConn, auth: EmployeeDetails, employee_id: uuid.UUID) -> Response:
     row = await employees.get_employee(conn, employee_id, auth.legal_entity_filter)
     return envelope.ok(request, render.employee(row, full=True))
 
@@ -331,7 +331,7 @@ async def get_employee(request: Request, conn: ReadConn, auth: EmployeeDetails, 
 )
 async def search_persons(
     request: Request,
-    conn: ReadConn,
+    conn: ReplicaConn,
     auth: PersonRead,
     first_name: Annotated[str, Query(min_length=1, max_length=255)],
     last_name: Annotated[str, Query(min_length=1, max_length=255)],
@@ -364,7 +364,7 @@ async def search_persons(
     responses=errors(401, 404, 422, _403="forbidden: Active declaration belongs to another msp"),
     openapi_extra=patient_data("declaration", person="path:id", id="data:id", action="person.declaration.read"),
 )
-async def get_person_declaration(request: Request, conn: ReadConn, auth: DeclarationRead, id: uuid.UUID) -> Response:
+async def get_person_declaration(request: Request, conn: ReplicaConn, auth: DeclarationRead, id: uuid.UUID) -> Response:
     row = await declarations.get_person_declaration(conn, id, auth.legal_entity_filter, auth.actor)
     # The 2026 contract answers with a list (of the one active declaration).
     return envelope.ok(request, [render.declaration(row, full=True)])
@@ -382,7 +382,7 @@ async def get_person_declaration(request: Request, conn: ReadConn, auth: Declara
 )
 async def list_declarations(
     request: Request,
-    conn: ReadConn,
+    conn: ReplicaConn,
     auth: DeclarationRead,
     page: Pagination,
     cursor: Cursor = None,
@@ -416,6 +416,6 @@ async def list_declarations(
     responses=errors(401, 403, 404, 422),
     openapi_extra=patient_data("declaration", person="data:person.id", id="path:id"),
 )
-async def get_declaration(request: Request, conn: ReadConn, auth: DeclarationRead, id: uuid.UUID) -> Response:
+async def get_declaration(request: Request, conn: ReplicaConn, auth: DeclarationRead, id: uuid.UUID) -> Response:
     row = await declarations.get_declaration(conn, id, auth.legal_entity_filter, auth.actor)
     return envelope.ok(request, render.declaration(row, full=True))
