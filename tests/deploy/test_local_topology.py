@@ -1,7 +1,7 @@
 """The local multi-node topology (`deploy/local/up`) and its failure drills, with Debian's HAProxy, PgBouncer and
 PostgreSQL (a primary and a streaming replica made by pg_basebackup):
 
-- one API node killed with SIGKILL while an MIS writes through HAProxy: no acknowledged write is lost, and the
+- one API node killed with SIGKILL while eight MIS clients write through HAProxy: no acknowledged write is lost, and the
   MIS's retries of the rest succeed on the other node;
 - the worker killed: another worker delivers the outbox it left;
 - the replica stopped: `/ready` says so and reads fall back to the primary.
@@ -12,9 +12,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -119,30 +121,54 @@ def _lag_tolerant_reads(t: Any) -> dict[str, float]:
 
 
 def test_a_node_killed_during_writes_loses_no_acknowledged_write(local: Any) -> None:
-    emails = [f"drill.{i}.{uuid.uuid4().hex[:6]}@example.org" for i in range(60)]
+    """Eight MIS clients write at once through HAProxy; node 1 is killed with requests in flight."""
+    clients, per_client = 8, 25
+    emails = [[f"drill.{c}.{i}.{uuid.uuid4().hex[:6]}@example.org" for i in range(per_client)] for c in range(clients)]
     acknowledged: list[str] = []
     retried: list[str] = []
-    with httpx.Client(base_url=local.url, timeout=10) as client:
-        for i, email in enumerate(emails):
-            if i == 20:
-                pid = topology.read_pid(local.pidfile("node1"))
-                assert pid is not None
-                topology.os.killpg(pid, signal.SIGKILL)
-            status = _subscribe(client, email)
-            if status == 202:
-                acknowledged.append(email)
-                continue
-            # an MIS retries what was not acknowledged, after a pause
-            deadline = time.monotonic() + 30
-            while status != 202 and time.monotonic() < deadline:
-                time.sleep(0.5)
+    done = threading.Semaphore(0)
+    lock = threading.Lock()
+    recovered_at: list[float] = []
+
+    def mis(mine: list[str]) -> None:
+        with httpx.Client(base_url=local.url, timeout=10) as client:
+            for email in mine:
                 status = _subscribe(client, email)
-            assert status == 202, f"retry of {email} never succeeded"
-            retried.append(email)
+                if status != 202:  # an MIS retries what was not acknowledged, after a pause
+                    deadline = time.monotonic() + 30
+                    while status != 202 and time.monotonic() < deadline:
+                        time.sleep(0.5)
+                        status = _subscribe(client, email)
+                    assert status == 202, f"retry of {email} never succeeded"
+                    with lock:
+                        retried.append(email)
+                        recovered_at.append(time.monotonic())
+                else:
+                    with lock:
+                        acknowledged.append(email)
+                done.release()
+
+    with ThreadPoolExecutor(clients) as pool:
+        futures = [pool.submit(mis, mine) for mine in emails]
+        for _ in range(clients * per_client // 3):  # a third of the writes answered: kill node 1 mid-stream
+            done.acquire()
+        pid = topology.read_pid(local.pidfile("node1"))
+        assert pid is not None
+        topology.os.killpg(pid, signal.SIGKILL)
+        killed_at = time.monotonic()
+        for future in futures:
+            future.result()
+    every = [e for mine in emails for e in mine]
     with _primary(local) as pg:
-        stored = {r[0] for r in pg.execute("SELECT email FROM status_subscribers WHERE email = ANY(%s)", (emails,))}
+        stored = {r[0] for r in pg.execute("SELECT email FROM status_subscribers WHERE email = ANY(%s)", (every,))}
     assert set(acknowledged) <= stored, "an acknowledged write was lost"
-    assert stored == set(emails)
+    assert stored == set(every)
+    # the drill's figures, for the operator's notes (pytest -s)
+    last_retry = f"{max(recovered_at) - killed_at:.1f} s after the kill" if recovered_at else "none needed"
+    print(
+        f"\nnode-kill drill: {len(every)} writes from {clients} clients, {len(acknowledged)} acknowledged at once, "
+        f"{len(retried)} retried by the client (last succeeded {last_retry}), {len(stored)} stored, 0 lost"
+    )
     # HAProxy took node 1 out: what follows is served by node 2 alone
     assert httpx.get(local.url + "/ready").status_code == 200
     topology.start_node(local, 1, ENV)
@@ -166,6 +192,8 @@ def test_a_killed_worker_leaves_its_outbox_to_another(local: Any) -> None:
                 break
             time.sleep(0.5)
         assert row == ("delivered",)
+        took = time.monotonic() - deadline + 60
+        print(f"\nworker-kill drill: the second worker delivered the message {took:.1f} s after it started")
 
 
 def test_reads_fall_back_to_the_primary_when_the_replica_stops(local: Any) -> None:
@@ -176,7 +204,9 @@ def test_reads_fall_back_to_the_primary_when_the_replica_stops(local: Any) -> No
     ).stdout.strip().splitlines()[-1]  # fmt: skip
     headers = {"Authorization": f"Bearer {token}"}
     assert httpx.get(local.url + "/api/events", headers=headers).status_code == 200
+    before = _lag_tolerant_reads(local)
     topology.stop_postgres(local, "replica")
+    stopped_at = time.monotonic()
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -185,8 +215,13 @@ def test_reads_fall_back_to_the_primary_when_the_replica_stops(local: Any) -> No
                 break
             time.sleep(0.3)
         assert checks["replica"] == "unreachable (reads on the primary)"
+        noticed_after = time.monotonic() - stopped_at
         for _ in range(10):
             assert httpx.get(local.url + "/api/events", headers=headers).status_code == 200
+        after = _lag_tolerant_reads(local)
+        fell_back = after.get("primary_replica_unusable", 0) - before.get("primary_replica_unusable", 0)
+        assert fell_back >= 10, (before, after)
+        print(f"\nreplica-stop drill: /ready said so {noticed_after:.1f} s after; {fell_back:.0f} reads on the primary")
         assert "Репліка бази даних недоступна" in httpx.get(local.url + "/status").text
     finally:
         topology.start_replica(local)
