@@ -90,6 +90,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         pgbouncer = settings.database_pgbouncer
         app.state.engine = make_engine(database_url, settings.db_pool_size, max_overflow=0, pgbouncer=pgbouncer)
         app.state.auth_engine = make_engine(database_url, 6, max_overflow=0, pgbouncer=pgbouncer)
+        # /ready has a connection of its own: at the peak every API connection may be busy, and a probe that waits
+        # for one would make the load balancer take a busy but healthy node out, and then the next.
+        app.state.probe_engine = make_engine(database_url, 1, max_overflow=0, pgbouncer=pgbouncer)
         app.state.rate_limiter = RateLimiter(app.state.auth_engine, settings.redis_url)
         app.state.token_cache = await token_cache.start(settings)  # verified tokens, evicted by NOTIFY
         # Reads' audit rows in batches (core/audit.py: ReadAuditBuffer says what that guarantees).
@@ -140,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.rate_limiter.close()
             await app.state.engine.dispose()
             await app.state.auth_engine.dispose()
+            await app.state.probe_engine.dispose()
             tracing.flush()
 
     app = FastAPI(title="esoz", version=__version__, description=DESCRIPTION, lifespan=lifespan)

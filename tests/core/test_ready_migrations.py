@@ -1,5 +1,8 @@
 """`/ready` knows whether the schema is current by ancestry, not by comparing the version table with the heads."""
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import httpx
 import psycopg
 
@@ -25,3 +28,27 @@ def test_ready_names_the_heads_not_applied(live_server, settings: Settings, fres
     assert answer.status_code == 503
     assert answer.json()["data"]["checks"]["migrations"] == "behind: ['0005_status'] not applied"
     assert missing_heads({"no_such_revision"}) == head_revisions()
+
+
+def test_ready_answers_while_every_api_connection_is_busy(live_server, settings: Settings, db_url: str) -> None:
+    """A busy node is not an unhealthy one: the probe has a connection of its own."""
+    own = settings.model_copy(update={"db_pool_size": 2, "inprocess_worker": False})
+    with live_server(own) as live, psycopg.connect(libpq_url(db_url)) as locker:
+        # the dictionaries' table locked: reads of it hold the API pool's two connections until the lock goes
+        locker.execute("LOCK TABLE dictionaries IN ACCESS EXCLUSIVE MODE")
+        with ThreadPoolExecutor(2) as pool:
+            stuck = [pool.submit(httpx.get, live.url + "/api/dictionaries", timeout=60) for _ in range(2)]
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                waiting = locker.execute(
+                    "SELECT count(*) FROM pg_locks WHERE relation = 'dictionaries'::regclass AND NOT granted"
+                ).fetchone()
+                if waiting == (2,):
+                    break
+                time.sleep(0.05)
+            assert waiting == (2,), "the reads never reached the lock"
+            answer = httpx.get(live.url + "/ready", timeout=5)
+            assert answer.status_code == 200
+            assert answer.json()["data"]["checks"]["database"] == "ok"
+            locker.rollback()
+            assert [f.result().status_code for f in stuck] == [200, 200]

@@ -1,11 +1,13 @@
 """Liveness and readiness probes for load balancers and orchestrators."""
 
+import asyncio
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from esoz.core import envelope
-from esoz.core.db import engine_of
 from esoz.core.logging import get_logger
 from esoz.core.migrations import current_revisions, missing_heads
 from esoz.core.replica import replica_of
@@ -13,6 +15,14 @@ from esoz.core.schemas import Envelope, HealthOut, ReadyOut
 
 router = APIRouter(tags=["health"])
 log = get_logger("esoz.health")
+# Shorter than a load balancer's check timeout: a database that does not answer in time is "not ready".
+PROBE_TIMEOUT_SECONDS = 3.0
+
+
+def probe_engine_of(request: Request) -> AsyncEngine:
+    """The one-connection pool of the probes, apart from the API's (set by create_app's lifespan)."""
+    engine: AsyncEngine = request.app.state.probe_engine
+    return engine
 
 
 @router.get("/health", response_model=Envelope[HealthOut], summary="The process is alive")
@@ -29,7 +39,7 @@ async def health(request: Request) -> Response:
 async def ready(request: Request) -> Response:
     checks: dict[str, str] = {}
     try:
-        async with engine_of(request).connect() as conn:
+        async with asyncio.timeout(PROBE_TIMEOUT_SECONDS), probe_engine_of(request).connect() as conn:
             await conn.execute(text("SELECT 1"))
             checks["database"] = "ok"
             current = await current_revisions(conn)
