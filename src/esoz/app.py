@@ -32,6 +32,7 @@ from esoz.core.ratelimit import RateLimiter
 from esoz.core.replica import Replica
 from esoz.core.worker import run_jobs
 from esoz.enrolment.api import router as enrolment_router
+from esoz.enrolment.confidants_api import router as enrolment_confidants_router
 from esoz.events.api import router as events_router
 from esoz.identity import token_cache
 from esoz.identity.admin import router as identity_admin_router
@@ -51,6 +52,7 @@ from esoz.prescriptions.api import router as prescriptions_router
 from esoz.referrals.api import router as referrals_router
 from esoz.registry.admin import router as registry_admin_router
 from esoz.registry.api import router as registry_router
+from esoz.registry.confidants_api import router as registry_confidants_router
 from esoz.registry.requests_api import admin_router as registry_requests_admin_router
 from esoz.registry.requests_api import router as registry_requests_router
 from esoz.services.api import router as services_router
@@ -175,6 +177,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(registry_router)
     app.include_router(registry_requests_router)
     app.include_router(enrolment_router)
+    app.include_router(registry_confidants_router)
+    app.include_router(enrolment_confidants_router)
     app.include_router(identity_router)
     app.include_router(events_router)
     app.include_router(prescriptions_router)

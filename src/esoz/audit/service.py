@@ -33,6 +33,8 @@ _RESOURCE_UK = {
     "service_request": "направлення",
     "composition": "медичний висновок",
     "person_request": "запит на реєстрацію пацієнта",
+    "confidant_relationship_request": "запит щодо законного представника",
+    "confidant_relationship": "законні представники",
     "declaration_request": "запит на декларацію",
     "approval": "дозвіл на доступ до медичних записів",
     "episode": "епізод медичної допомоги",

@@ -58,6 +58,8 @@ DOCTOR = (
         "declaration_request:read write approve sign reject",
         "declaration:terminate",
         "person_request:read write",
+        "confidant_person_relationship_request:read write",
+        "confidant_person_relationship:read",
         "medication_request_request:read write sign reject",
         "medication_request:reject resend block unblock",
         "episode:write",

@@ -20,3 +20,6 @@ EmployeeWrite = Annotated[AuthContext, Depends(require_scopes("employee:write"))
 EmployeeDeactivate = Annotated[AuthContext, Depends(require_scopes("employee:deactivate"))]
 PersonWrite = Annotated[AuthContext, Depends(require_scopes("person:write"))]
 DeclarationWrite = Annotated[AuthContext, Depends(require_scopes("declaration:write"))]
+ConfidantRequestRead = Annotated[AuthContext, Depends(require_scopes("confidant_person_relationship_request:read"))]
+ConfidantRequestWrite = Annotated[AuthContext, Depends(require_scopes("confidant_person_relationship_request:write"))]
+ConfidantRelationshipRead = Annotated[AuthContext, Depends(require_scopes("confidant_person_relationship:read"))]
