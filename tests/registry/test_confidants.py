@@ -323,3 +323,28 @@ def test_ending_a_relationship_keeps_a_child_represented(
     assert [r["id"] for r in ended] == [only["id"]]
     (father_link,) = relationships(client, clinic, child["id"])
     assert ask_end(client, clinic, child["id"], father_link["id"]).status_code == 422
+
+
+def test_without_a_phone_the_documents_path_and_an_expired_request(
+    world: World, client: httpx.Client, api: httpx.Client, pg: psycopg.Connection
+) -> None:
+    clinic, guardian = world.clinic(), person(api, 55)
+    adult = person(api, 30, authentication_methods=[{"type": "OFFLINE"}])
+    made = ask(client, clinic, adult["id"], guardian["id"], court_decision())
+    assert made.status_code == 201, made.text
+    assert made.json()["urgent"]["authentication_method_current"] is None
+    id_ = made.json()["data"]["id"]
+    resend = client.post(f"{BASE.format(adult['id'])}/{id_}/actions/resend_otp", headers=clinic.headers)
+    assert resend.status_code == 409, resend.text
+    approved = approve(client, clinic, adult["id"], id_, None)
+    assert approved.status_code == 200 and approved.json()["data"]["status"] == "APPROVED", approved.text
+    # the request of another person's path is not found
+    assert approve(client, clinic, guardian["id"], id_, None).status_code == 404
+
+    late = ask(client, clinic, adult["id"], person(api, 56)["id"], court_decision())
+    assert late.status_code == 201, late.text
+    late_id = late.json()["data"]["id"]
+    pg.execute("UPDATE confidant_relationship_requests SET expires_at = now() - interval '1 minute' WHERE id = %s",
+               [late_id])  # fmt: skip
+    assert approve(client, clinic, adult["id"], late_id, None).status_code == 409
+    assert client.get(BASE.format(uuid.uuid4()), headers=clinic.headers).status_code == 404
