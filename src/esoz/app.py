@@ -33,6 +33,7 @@ from esoz.core.replica import Replica
 from esoz.core.worker import run_jobs
 from esoz.enrolment.api import router as enrolment_router
 from esoz.enrolment.confidants_api import router as enrolment_confidants_router
+from esoz.enrolment.legacy_api import router as enrolment_legacy_router
 from esoz.events.api import router as events_router
 from esoz.identity import token_cache
 from esoz.identity.admin import router as identity_admin_router
@@ -55,6 +56,7 @@ from esoz.registry.api import router as registry_router
 from esoz.registry.confidants_api import router as registry_confidants_router
 from esoz.registry.requests_api import admin_router as registry_requests_admin_router
 from esoz.registry.requests_api import router as registry_requests_router
+from esoz.registry.requests_legacy_api import router as registry_requests_legacy_router
 from esoz.services.api import router as services_router
 from esoz.settings import Settings, get_settings
 from esoz.signatures.api import router as signatures_router
@@ -179,6 +181,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(enrolment_router)
     app.include_router(registry_confidants_router)
     app.include_router(enrolment_confidants_router)
+    app.include_router(registry_requests_legacy_router)
+    app.include_router(enrolment_legacy_router)
     app.include_router(identity_router)
     app.include_router(events_router)
     app.include_router(prescriptions_router)

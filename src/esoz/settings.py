@@ -134,6 +134,9 @@ class Settings(BaseSettings):
     otp_length: int = Field(6, ge=6, le=10, description="digits of an SMS code")
     otp_lifetime_seconds: int = Field(300, ge=30, description="validity of an SMS code")
     otp_max_attempts: int = Field(3, ge=1, description="tries per SMS code")
+    request_code_max_sends: int = Field(
+        5, ge=1, le=50, description="SMS codes one person or declaration request may send (create + resends)"
+    )
     otp_send_max: int = Field(3, ge=1, description="SMS codes sent per user within otp_send_window_seconds")
     otp_send_window_seconds: int = Field(60, ge=1, description="window of the SMS send limit (429 otp_timeout)")
     otp_user_error_max: int = Field(3, ge=1, description="wrong codes in a row that block the user")

@@ -156,9 +156,16 @@ TERMINATED_EXTRA = (
     "the terminated declaration is answered with why and when it ended (`reason`, `reason_description`, "
     "`signed_at`) and without the printout `content`"
 )
-NS_DECLARATIONS = (
-    "not served: the v1 and v2 declaration request calls (the v3 calls replace them) and termination through a "
-    "patient information system (PIS), which esoz does not connect yet"
+NS_PERSON_CREATE = (
+    "not served: the deprecated direct create of a person from an employee's signature alone; a person is created "
+    "only through a person request the patient confirms (SMS code or documents), which this call would bypass"
+)
+PR_V1_VERSION = (
+    "esoz keeps no version of a person request (a request is not edited once made), so the list has no `version`"
+)
+TERMINATED_NO_CONTENT = (
+    "the terminated declaration is answered as the other terminations answer it, without the printout `content` "
+    "(it is in the request's `data_to_be_signed`)"
 )
 NS_DRUGS = "not served: the deprecated v1 list of drugs; `/api/v2/drugs` and `/api/v3/drugs` replace it"
 NS_MEDICAL_EVENTS = (
@@ -171,17 +178,14 @@ ME_EPISODE_SCOPE = (
     "episode read"
 )
 ME_PAGED = "esoz pages every list: `page` and `page_size` as on the contract's other medical-records lists"
-ME_TIMES = (
-    "esoz gives `inserted_at` and `updated_at` on procedures as on the contract's other medical records"
-)
+ME_TIMES = "esoz gives `inserted_at` and `updated_at` on procedures as on the contract's other medical records"
 NS_MEDICATION_REQUESTS = "the deprecated list of all prescriptions is not served: a patient's list replaces it"
 NS_MEDICATION_REQUEST_REQUESTS = (
     "the deprecated list of all drafts is not served: a patient's list (`/api/persons/{person_id}/"
     "medication_request_requests`) replaces it"
 )
 NS_PERSONS = (
-    "not served yet: the v1 person requests (v2 replaces them), the patient's authentication methods, "
-    "verifications, merged persons and emergency contacts"
+    "not served yet: the patient's authentication methods, verifications, merged persons and emergency contacts"
 )
 
 CONFIDANT_SIGNED_DATA = (
@@ -640,23 +644,17 @@ DEVIATIONS: tuple[Deviation, ...] = (
     ),
     D("PATCH /api/cabinet/declarations/{id}/actions/terminate", "answer.missing", "content", TERMINATED_EXTRA),
     D("GET /api/persons/{id}/merged_persons", "query.missing", "status", NOT_YET_FILTER),
+    D("GET /api/person_requests", "answer.missing", "version", PR_V1_VERSION),
+    D(
+        "PATCH /api/declaration_requests/{id}/actions/sign",
+        "request.optional",
+        "signed_content_encoding",
+        ENCODING_DEFAULT,
+    ),
+    D("PATCH /api/pis/declarations/{id}/actions/terminate", "answer.missing", "content", TERMINATED_NO_CONTENT),
 )
 
 NOT_SERVED: tuple[NotServed, ...] = (
-    NotServed(
-        "declarations",
-        NS_DECLARATIONS,
-        (
-            "GET /api/declaration_requests",
-            "GET /api/declaration_requests/{id}",
-            "PATCH /api/declaration_requests/{id}/actions/approve",
-            "PATCH /api/declaration_requests/{id}/actions/reject",
-            "POST /api/declaration_requests/{id}/actions/resend_otp",
-            "PATCH /api/declaration_requests/{id}/actions/sign",
-            "PATCH /api/pis/declarations/{id}/actions/terminate",
-            "POST /api/v2/declaration_requests",
-        ),
-    ),
     NotServed(
         "drugs",
         NS_DRUGS,
@@ -723,14 +721,6 @@ NOT_SERVED: tuple[NotServed, ...] = (
         NS_PERSONS,
         (
             "GET /api/patients/{patient_id}/{medical_event_type}/{medical_event_id}/emergency_contact",
-            "GET /api/person_requests",
-            "POST /api/person_requests",
-            "GET /api/person_requests/{id}",
-            "PATCH /api/person_requests/{id}/actions/approve",
-            "PATCH /api/person_requests/{id}/actions/reject",
-            "POST /api/person_requests/{id}/actions/resend_otp",
-            "PATCH /api/person_requests/{id}/actions/sign",
-            "POST /api/persons/create",
             "GET /api/persons/verifications",
             "PATCH /api/persons/{id}/actions/reset_authentication_method",
             "POST /api/persons/{id}/authentication_method_requests",
@@ -741,9 +731,26 @@ NOT_SERVED: tuple[NotServed, ...] = (
             "GET /api/persons/{id}/verification",
         ),
     ),
+    NotServed("persons", NS_PERSON_CREATE, ("POST /api/persons/create",)),
 )
 
 BEHAVIOURS: tuple[Behaviour, ...] = (
+    Behaviour(
+        "POST /api/v2/declaration_requests",
+        "the person must be registered (`person.id`, or `person_id` of the older body) and the object's names, birth "
+        "date and РНОКПП must be the record's (a person is created or changed through a person request, not here); "
+        "`overlimit` true is refused",
+    ),
+    Behaviour(
+        "GET /api/declaration_requests/{id}",
+        "`seed` is the SHA-256 of the document the doctor signs (esoz keeps no chain of seeds); the v1 sign compares "
+        "the signed approve answer without it (also in the v1 create, approve and reject answers)",
+    ),
+    Behaviour(
+        "PATCH /api/pis/declarations/{id}/actions/terminate",
+        "esoz has no patient sign-in yet: the system's client (type CABINET) names the patient in `person_id` of the "
+        "body; the reason recorded is `manual_person`",
+    ),
     Behaviour(
         "GET /api/patients/{patient_id}/immunizations",
         "`code`, which the contract lists without a type or meaning, matches the vaccine code as `vaccine_code` does "

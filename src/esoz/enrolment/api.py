@@ -7,6 +7,7 @@ CMS kept, then the events, audit rows and the patient's SMS.
 """
 
 import uuid
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -93,19 +94,34 @@ async def sign_declaration_request(
     """The doctor signs the approved request's `data_to_be_signed` with КЕП: the declaration becomes active with
     the request's number (pending_verification on the documents path), the patient's previous declaration is
     terminated (reason `manual_person`), and the patient gets an SMS."""
-    target = await dr.for_sign(conn, id_=id, auth=auth)
+    declaration = await sign_declaration(
+        conn, id_=id, signed=body.signed_declaration_request, auth=auth, settings=_settings(request)
+    )
+    return envelope.ok(request, declaration)
+
+
+async def sign_declaration(
+    conn: AsyncConnection,
+    *,
+    id_: uuid.UUID,
+    signed: str,
+    auth: AuthContext,
+    settings: Settings,
+    unsigned_fields: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """The approved request signed by its doctor becomes the declaration. `unsigned_fields` are what an older
+    version's answer adds to `data_to_be_signed` and its MIS may sign along (left out of the comparison)."""
+    target = await dr.for_sign(conn, id_=id_, auth=auth)
     plan: SignedWrite[None, dict[str, Any]] = SignedWrite(
         stored_as="declaration_request",
         signer=ExpectedSigner(tax_id=target.doctor_tax_id),
         read=read_nothing,
         expected=lambda _doc, _read: target.row["data_to_be_signed"],
-        write=lambda _doc, _read: _write_declaration(conn, target, auth, _settings(request)),
+        write=lambda _doc, _read: _write_declaration(conn, target, auth, settings),
+        unsigned_fields=unsigned_fields,
         entry="$.signed_declaration_request",
     )
-    declaration = await signed_write(
-        conn, signed_data=body.signed_declaration_request, plan=plan, auth=auth, settings=_settings(request)
-    )
-    return envelope.ok(request, declaration)
+    return await signed_write(conn, signed_data=signed, plan=plan, auth=auth, settings=settings)
 
 
 async def _person_signer(conn: AsyncConnection, doc: VerifiedDocument, auth: AuthContext) -> ExpectedSigner:
@@ -136,18 +152,38 @@ async def sign_person_request(
 ) -> Response:
     """An employee of the caller's legal entity signs the approved request's `data_to_be_signed` with КЕП; the
     person is then created (or updated). A human the index already holds is refused with the match (409)."""
-    target = await person_requests.for_sign(conn, id_=id, auth=auth)
-    expected = person_requests.data_to_be_signed(target.row)
+    row = await sign_person(
+        conn, id_=id, signed=body.signed_content, auth=auth, settings=_settings(request), expected=None
+    )
+    return envelope.ok(request, {k: row[k] for k in ("id", "status", "person_id", "inserted_at", "updated_at")})
+
+
+async def sign_person(
+    conn: AsyncConnection,
+    *,
+    id_: uuid.UUID,
+    signed: str,
+    auth: AuthContext,
+    settings: Settings,
+    expected: Callable[[RowMapping], dict[str, Any]] | None,
+    unsigned_fields: tuple[str, ...] = (),
+) -> RowMapping:
+    """The approved request signed by an employee of the caller's legal entity creates (or updates) the person.
+    `expected` renders what the signed content must equal (v2: `data_to_be_signed`); `unsigned_fields` are left
+    out of the comparison."""
+    target = await person_requests.for_sign(conn, id_=id_, auth=auth)
+    render = expected or person_requests.data_to_be_signed
+    content = render(target.row)
     plan: SignedWrite[VerifiedDocument, RowMapping] = SignedWrite(
         stored_as="person_request",
         read=_identity,
         find_signer=lambda doc: _person_signer(conn, doc, auth),
-        expected=lambda _doc, _read: expected,
+        expected=lambda _doc, _read: content,
         write=lambda _doc, _read: _write_person(conn, target, auth),
+        unsigned_fields=unsigned_fields,
         entry="$.signed_content",
     )
-    row = await signed_write(conn, signed_data=body.signed_content, plan=plan, auth=auth, settings=_settings(request))
-    return envelope.ok(request, {k: row[k] for k in ("id", "status", "person_id", "inserted_at", "updated_at")})
+    return await signed_write(conn, signed_data=signed, plan=plan, auth=auth, settings=settings)
 
 
 async def _identity(doc: VerifiedDocument) -> VerifiedDocument:

@@ -127,7 +127,7 @@ CLIENT_TYPE_SCOPES: dict[str, frozenset[str]] = {
     "CABINET": SESSION_SCOPES
     | _expand(
         "person:read",
-        "declaration:read terminate",
+        "declaration:read terminate terminate_pis",
         "declaration_request:read write",
         "person_access_history:read",
     ),

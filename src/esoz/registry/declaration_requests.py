@@ -13,6 +13,8 @@ The signature check itself belongs to the signatures domain, which sits above th
 runs the signed-write flow with `for_sign` (the locked request and its expected signer) and `complete_sign`.
 """
 
+import hashlib
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -91,6 +93,25 @@ def render(row: RowMapping, *, with_signed_data: bool = False) -> dict[str, Any]
     return out
 
 
+def seed(row: RowMapping) -> str:
+    """The v1 answers' `seed`: the SHA-256 of the document the doctor signs, so a v1 MIS can tell the request
+    it shows is the one it signs (v1 took it into the signed object; it is not compared)."""
+    canonical = json.dumps(row["data_to_be_signed"], ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def render_v1(row: RowMapping) -> dict[str, Any]:
+    """The v1 (deprecated) answer: the document to sign spread out (person, employee, division, legal entity,
+    printout), the request's own status, its `authorize_with` and the `seed`. Signing it as given passes the v1
+    sign's comparison (`seed` and `authorize_with` aside)."""
+    return {
+        **row["data_to_be_signed"],
+        "status": row["status"],
+        "authorize_with": str(row["authorize_with"]) if row["authorize_with"] is not None else None,
+        "seed": seed(row),
+    }
+
+
 def urgent(row: RowMapping) -> dict[str, Any]:
     """What the MIS tells the patient: how the request is confirmed (the phone masked)."""
     method = row["authentication_method_current"] or {"type": "NA"}
@@ -164,6 +185,44 @@ def printout(
         "Я обираю цього лікаря для отримання первинної медичної допомоги і даю згоду на обробку моїх "
         "персональних даних у системі охорони здоров'я. Мою попередню декларацію, якщо вона є, буде припинено."
     )
+
+
+# What a v2 (deprecated) request's person object must agree on with the registry's record.
+_IDENTITY = ("first_name", "last_name", "second_name", "birth_date", "tax_id")
+
+
+async def registered_person(conn: AsyncConnection, *, person: dict[str, Any], entry: str) -> uuid.UUID:
+    """The registered person a v2 (deprecated) request's person object names (`id`, or `person_id` of the older
+    body). The object's identity must be the record's: a declaration request does not change a person (a person
+    request does), so what differs is refused rather than dropped."""
+    raw = person.get("id") or person.get("person_id")
+    try:
+        person_id = uuid.UUID(str(raw))
+    except ValueError:
+        raise ValidationFailed(
+            [
+                invalid_entry(
+                    f"{entry}.id",
+                    "required",
+                    "A registered person's id is required (register through a person request)",
+                )
+            ]
+        ) from None
+    record = await _patient(conn, person_id)
+    for name in _IDENTITY:
+        if name in person and person[name] is not None:
+            stored = record[name].isoformat() if name == "birth_date" else record[name]
+            if str(person[name]) != (stored or ""):
+                raise _bad(
+                    f"{entry}.{name}", "Does not match the registered person (change it through a person request)"
+                )
+    return person_id
+
+
+async def preferred_way_communication(conn: AsyncConnection, *, person_id: uuid.UUID) -> str | None:
+    found = await conn.execute(select(persons.c.preferred_way_communication).where(persons.c.id == person_id))
+    value: str | None = found.scalar_one_or_none()
+    return value
 
 
 async def create(
@@ -256,6 +315,7 @@ async def create(
         "current_declaration_count": count,
         "otp_hash": code.hash if code else None,
         "otp_expires_at": code.expires_at if code else None,
+        "otp_sends": 1 if code else 0,
         "expires_at": now + EXPIRATION,
         "inserted_at": now,
         "updated_at": now,
@@ -304,11 +364,18 @@ async def list_(
     status: str | None = None,
     employee_id: uuid.UUID | None = None,
     person_id: uuid.UUID | None = None,
+    legal_entity_id: uuid.UUID | None = None,
 ) -> tuple[Sequence[RowMapping], Paging]:
     conditions: list[Any] = []
     if auth.legal_entity_filter is not None:
         conditions.append(T.c.legal_entity_id == auth.legal_entity_id)
-    for column, value in ((T.c.status, status), (T.c.employee_id, employee_id), (T.c.person_id, person_id)):
+    filters = (
+        (T.c.status, status),
+        (T.c.employee_id, employee_id),
+        (T.c.person_id, person_id),
+        (T.c.legal_entity_id, legal_entity_id),
+    )
+    for column, value in filters:
         if value is not None:
             conditions.append(column == value)
     query = select(T).where(*conditions).order_by(T.c.inserted_at.desc(), T.c.id.desc())
@@ -380,18 +447,12 @@ async def resend_otp(conn: AsyncConnection, *, id_: uuid.UUID, auth: AuthContext
     if row["status"] != NEW or method.get("type") != "OTP":
         raise Conflict("Declaration request has no code to resend")
     await _expire_if_due(conn, row)
-    code = request_codes.issue(row["id"], settings)
+    code, updated = await request_codes.reissue(conn, T, row, settings)
     await queue_sms(
         conn, phone=method["number"], text=f"Код підтвердження декларації: {code.code}",
         kind="declaration_request_otp", idempotency_key=f"declaration-request-otp:{row['id']}:{uuid.uuid4()}",
     )  # fmt: skip
-    stmt = (
-        T.update()
-        .where(T.c.id == row["id"])
-        .values(otp_hash=code.hash, otp_expires_at=code.expires_at, otp_attempts=0, updated_at=clock.now())
-        .returning(*T.c)
-    )
-    return (await conn.execute(stmt)).mappings().one()
+    return updated
 
 
 async def for_sign(conn: AsyncConnection, *, id_: uuid.UUID, auth: AuthContext) -> SignTarget:

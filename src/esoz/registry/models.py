@@ -253,6 +253,7 @@ declaration_requests = Table(
     Column("otp_hash", Text),
     Column("otp_expires_at", DateTime(timezone=True)),
     Column("otp_attempts", Integer, nullable=False, server_default=text("0")),
+    Column("otp_sends", Integer, nullable=False, server_default=text("0")),  # codes sent: the first and resends
     Column("expires_at", DateTime(timezone=True), nullable=False),
     *timestamps(),
     Column("inserted_by", UUID(as_uuid=True)),
@@ -282,6 +283,7 @@ person_requests = Table(
     Column("otp_hash", Text),
     Column("otp_expires_at", DateTime(timezone=True)),
     Column("otp_attempts", Integer, nullable=False, server_default=text("0")),
+    Column("otp_sends", Integer, nullable=False, server_default=text("0")),  # codes sent: the first and resends
     Column("expires_at", DateTime(timezone=True), nullable=False),
     *timestamps(),
     Column("inserted_by", UUID(as_uuid=True)),

@@ -11,11 +11,12 @@ concurrent requests for the same new human make one person. The signing itself r
 """
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -23,10 +24,12 @@ from esoz.core import audit, clock
 from esoz.core.auth import AuthContext
 from esoz.core.errors import ApiError, Conflict, NotFound, ValidationFailed, invalid_entry
 from esoz.core.ids import uuid7
+from esoz.core.pagination import PageParams, Paging
 from esoz.notifications.service import queue_sms
 from esoz.registry import mpi, persons, repository, request_codes, schemas
 from esoz.registry.models import employees, parties, person_requests
 from esoz.registry.render import mask_phone
+from esoz.registry.service import fetch_page
 from esoz.settings import Settings
 
 NEW, APPROVED, SIGNED, REJECTED = "NEW", "APPROVED", "SIGNED", "REJECTED"
@@ -48,6 +51,26 @@ def render(row: RowMapping, *, with_signed_data: bool = False) -> dict[str, Any]
         out["data_to_be_signed"] = data_to_be_signed(row)
         out["content"] = out["data_to_be_signed"]["content"]
     return out
+
+
+def render_v1(row: RowMapping) -> dict[str, Any]:
+    """The v1 answer: the person to update named inside `person` (its `id`), the printout once the patient
+    confirmed. It is also what the v1 sign compares the signed content with (`status`, `channel` and
+    `authorize_with` aside)."""
+    person = dict(row["person"])
+    if row["person_id"] is not None:
+        person = {"id": str(row["person_id"]), **person}
+    method = row["authentication_method_current"] or {}
+    return {
+        "id": str(row["id"]),
+        "status": row["status"],
+        "person": person,
+        "patient_signed": row["patient_signed"],
+        "process_disclosure_data_consent": row["process_disclosure_data_consent"],
+        "content": data_to_be_signed(row)["content"] if row["status"] in (APPROVED, SIGNED) else None,
+        "channel": "MIS",
+        "authorize_with": method.get("id"),
+    }
 
 
 def data_to_be_signed(row: RowMapping) -> dict[str, Any]:
@@ -83,8 +106,15 @@ def _method(person: dict[str, Any]) -> dict[str, Any]:
 
 
 async def create(
-    conn: AsyncConnection, *, body: Any, auth: AuthContext, settings: Settings
+    conn: AsyncConnection,
+    *,
+    body: Any,
+    auth: AuthContext,
+    settings: Settings,
+    authorize_with: uuid.UUID | None = None,
 ) -> tuple[RowMapping, dict[str, Any]]:
+    """A new request (NEW) and the patient's SMS code. `authorize_with` names the known person's method that
+    confirms (a new person has none on record yet, so it is refused for one)."""
     persons._validate(body.person)  # the registry's own person rules (РНОКПП, documents, УНЗР)
     person = body.person.model_dump(mode="json")
     # A new person confirms with the phone they give; a known person with the one already on record, so a
@@ -97,7 +127,18 @@ async def create(
         target = await repository.get_person(conn, person_id=body.person_id)
         if target is None or target.status != "active":
             raise ValidationFailed([invalid_entry("$.person_id", "invalid", "Person not found")])
-        method = _method({"authentication_methods": target.authentication_methods})
+        methods = list(target.authentication_methods or [])
+        if authorize_with is not None:
+            methods = [m for m in methods if str(m.get("id")) == str(authorize_with)]
+            if not methods:
+                raise ValidationFailed(
+                    [invalid_entry("$.authorize_with", "invalid", "Authentication method not found")]
+                )
+        method = _method({"authentication_methods": methods})
+        if authorize_with is not None:
+            method["id"] = str(authorize_with)
+    elif authorize_with is not None:
+        raise ValidationFailed([invalid_entry("$.authorize_with", "invalid", "Authentication method not found")])
     match = await mpi.find_match(conn, person, exclude=body.person_id)
     if match is not None:
         raise _duplicate(match)
@@ -117,6 +158,7 @@ async def create(
         "authentication_method_current": method,
         "otp_hash": code.hash if code else None,
         "otp_expires_at": code.expires_at if code else None,
+        "otp_sends": 1 if code else 0,
         "expires_at": now + EXPIRATION,
         "inserted_at": now,
         "updated_at": now,
@@ -151,6 +193,41 @@ async def _row(conn: AsyncConnection, id_: uuid.UUID, auth: AuthContext, *, lock
 
 async def get(conn: AsyncConnection, *, id_: uuid.UUID, auth: AuthContext) -> RowMapping:
     return await _row(conn, id_, auth)
+
+
+async def list_(
+    conn: AsyncConnection,
+    *,
+    auth: AuthContext,
+    page: PageParams,
+    status: str | None = None,
+    legal_entity_id: uuid.UUID | None = None,
+) -> tuple[Sequence[RowMapping], Paging]:
+    """The requests of the caller's legal entity (an NHS caller: of any, or of `legal_entity_id`), newest first."""
+    conditions: list[Any] = []
+    if auth.legal_entity_filter is not None:
+        conditions.append(T.c.legal_entity_id == auth.legal_entity_id)
+    for column, value in ((T.c.status, status), (T.c.legal_entity_id, legal_entity_id)):
+        if value is not None:
+            conditions.append(column == value)
+    query = select(T).where(*conditions).order_by(T.c.inserted_at.desc(), T.c.id.desc())
+    return await fetch_page(conn, query, page, select(func.count()).select_from(T).where(*conditions))
+
+
+async def resend_otp(conn: AsyncConnection, *, id_: uuid.UUID, auth: AuthContext, settings: Settings) -> RowMapping:
+    """A new SMS code to the phone the request confirms with; the earlier one stops working."""
+    row = await _row(conn, id_, auth, lock=True)
+    method = row["authentication_method_current"] or {}
+    if row["status"] != NEW or method.get("type") != "OTP":
+        raise Conflict("Person request has no code to resend")
+    if row["expires_at"] <= clock.now():
+        raise Conflict("Person request has expired")
+    code, updated = await request_codes.reissue(conn, T, row, settings)
+    await queue_sms(
+        conn, phone=method["number"], text=f"Код підтвердження запиту на реєстрацію пацієнта в ЕСОЗ: {code.code}",
+        kind="person_request_otp", idempotency_key=f"person-request-otp:{row['id']}:{uuid.uuid4()}",
+    )  # fmt: skip
+    return updated
 
 
 async def _set_status(

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from esoz.core import clock
@@ -24,6 +25,7 @@ ENTRY = "$.verification_code"
 INCORRECT = "Invalid verification code"
 EXPIRED = "Verification code expired"
 EXHAUSTED = "Maximum attempts exceed"
+SENDS_EXHAUSTED = "Sending OTP timeout. Try later."
 
 
 class CodeRefused(ApiError):
@@ -72,3 +74,25 @@ async def check(conn: AsyncConnection, table: Table, row: Any, code: str | None,
     if not hmac.compare_digest(_digest(row["id"], str(code)), row["otp_hash"]):
         await conn.execute(table.update().where(table.c.id == row["id"]).values(otp_attempts=table.c.otp_attempts + 1))
         raise CodeRefused(INCORRECT)
+
+
+async def reissue(conn: AsyncConnection, table: Table, row: Any, settings: Settings) -> tuple[IssuedCode, RowMapping]:
+    """A new code for the row (locked by the caller): the earlier one stops working and the tries start again.
+    A request sends at most `request_code_max_sends` codes (the first one counts), so resends cannot flood the
+    patient's phone."""
+    if row["otp_sends"] >= settings.request_code_max_sends:
+        raise ApiError(429, "otp_timeout", SENDS_EXHAUSTED)
+    code = issue(row["id"], settings)
+    stmt = (
+        table.update()
+        .where(table.c.id == row["id"])
+        .values(
+            otp_hash=code.hash,
+            otp_expires_at=code.expires_at,
+            otp_attempts=0,
+            otp_sends=table.c.otp_sends + 1,
+            updated_at=clock.now(),
+        )
+        .returning(*table.c)
+    )
+    return code, (await conn.execute(stmt)).mappings().one()
