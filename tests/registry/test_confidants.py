@@ -180,6 +180,11 @@ def test_a_parent_becomes_the_confidant_of_a_child(
     )
     assert shown["documents_relationship"] == [{"type": "BIRTH_CERTIFICATE", "number": "*******56"}]
     assert relationships(client, clinic, child["id"], is_expired="true") == []
+    (embedded,) = pg.execute("SELECT confidant_person FROM persons WHERE id = %s", [child["id"]]).fetchone()
+    assert embedded == [
+        {"relation_type": "PRIMARY", "person_id": mother["id"], "documents_relationship": [
+            {"type": "BIRTH_CERTIFICATE", "number": "ІБК123456"}]}
+    ]  # fmt: skip
 
     listed = client.get(BASE.format(child["id"]), params={"status": "COMPLETED"}, headers=clinic.headers)
     assert listed.status_code == 200 and [r["id"] for r in listed.json()["data"]] == [data["id"]]
@@ -319,6 +324,8 @@ def test_ending_a_relationship_keeps_a_child_represented(
     done = confirm(world, client, pg, clinic, mother["phone"], end)
     assert done["status"] == "COMPLETED"
     assert [r["confidant_person"]["person_id"] for r in relationships(client, clinic, child["id"])] == [father["id"]]
+    (embedded,) = pg.execute("SELECT confidant_person FROM persons WHERE id = %s", [child["id"]]).fetchone()
+    assert [(e["relation_type"], e["person_id"]) for e in embedded] == [("PRIMARY", father["id"])]
     ended = relationships(client, clinic, child["id"], is_expired="true")
     assert [r["id"] for r in ended] == [only["id"]]
     (father_link,) = relationships(client, clinic, child["id"])

@@ -553,7 +553,28 @@ async def complete_sign(conn: AsyncConnection, *, target: SignTarget, auth: Auth
             .values(is_active=False, ended_at=now, ended_by_request_id=row["id"], updated_at=now,
                     updated_by=auth.user_id)
         )  # fmt: skip
+    await _sync_person_record(conn, person)
     return await _set_status(conn, row, COMPLETED, auth)
+
+
+async def _sync_person_record(conn: AsyncConnection, person: RowMapping) -> None:
+    """The person record's `confidant_person` (what a read of the person shows) follows the relationships; an
+    entry of someone no relationship row names (written with the record itself) is kept as it was."""
+    named = set(
+        (await conn.execute(select(R.c.confidant_person_id).where(R.c.person_id == person["id"]))).scalars().all()
+    )
+    kept = [e for e in person["confidant_person"] or [] if str(e.get("person_id")) not in {str(n) for n in named}]
+    active = [
+        {
+            "person_id": str(r["confidant_person_id"]),
+            "documents_relationship": [{"type": d["type"], "number": d["number"]} for d in r["documents_relationship"]],
+        }
+        for r in await _active_relationships(conn, person["id"])
+    ]
+    embedded = [e | {"relation_type": "PRIMARY" if i == 0 else "SECONDARY"} for i, e in enumerate(kept + active)]
+    await conn.execute(
+        persons.update().where(persons.c.id == person["id"]).values(confidant_person=embedded, updated_at=clock.now())
+    )
 
 
 # --- the person's relationships -------------------------------------------------------------------------
