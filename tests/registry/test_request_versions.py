@@ -167,6 +167,31 @@ def test_person_request_v1_resends_are_limited(world: World, client: httpx.Clien
     assert approve_person(client, clinic, request_id, latest).status_code == 201  # the last code still works
 
 
+def test_person_request_v1_update_confirms_with_the_named_method(
+    world: World, client: httpx.Client, pg: psycopg.Connection, headers_for: Callable[..., dict[str, str]]
+) -> None:
+    clinic, person = world.clinic(), person_body()
+    person_id = created(world.api.post("/admin/persons", json={"person": person}))["id"]
+    methods = pg.execute("SELECT authentication_methods FROM persons WHERE id = %s", [person_id]).fetchone()[0]
+    method_id = methods[0]["id"]
+    update = person | {"id": person_id, "birth_settlement": "Одеса"}
+    unknown = create_person_request(client, clinic, update, authorize_with=str(uuid.uuid4()))
+    assert unknown.status_code == 422 and "authorize_with" in unknown.text, unknown.text
+    made = create_person_request(client, clinic, update, authorize_with=method_id)
+    assert made.status_code == 201, made.text
+    assert made.json()["data"]["authorize_with"] == method_id
+    request_id = made.json()["data"]["id"]
+    code = code_from(world, person["phones"][0]["number"], PERSON_SMS)
+    to_sign = approve_person(client, clinic, request_id, code).json()["data"]
+    reader = headers_for(uuid.UUID(clinic.legal_entity_id), scopes=["person_request:read"])
+    path = f"/api/person_requests/{request_id}/actions/sign"
+    signed_content = sign(to_sign, clinic.doctor.cert)
+    assert client.patch(path, json={"signed_content": signed_content}, headers=reader).status_code == 403
+    signed = client.patch(path, json={"signed_content": signed_content}, headers=clinic.headers)
+    assert signed.status_code == 200 and signed.json()["data"]["person_id"] == person_id, signed.text
+    assert pg.execute("SELECT birth_settlement FROM persons WHERE id = %s", [person_id]).fetchone() == ("Одеса",)
+
+
 # --- declaration requests v1/v2 (deprecated) ---------------------------------------------------------
 
 
