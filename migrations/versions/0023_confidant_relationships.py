@@ -1,7 +1,7 @@
 """Confidant persons: the requests that make or end a relationship, and the relationships.
 
 Revision ID: 0023_confidant_relationships
-Revises: 0019_registry_requests
+Revises: 0022_request_code_sends
 """
 
 from collections.abc import Sequence
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0023_confidant_relationships"
-down_revision: str | Sequence[str] | None = "0019_registry_requests"
+down_revision: str | Sequence[str] | None = "0022_request_code_sends"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

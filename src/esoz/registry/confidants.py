@@ -46,7 +46,6 @@ INSERT, DEACTIVATE = "INSERT", "DEACTIVATE"
 EXPIRATION = timedelta(days=1)
 MAX_CONFIDANTS = 2  # the person record's confidant_person list holds two
 NO_SELF_AUTH_AGE = 14  # below it a child confirms nothing themselves: a confidant does
-MAX_CODE_SENDS = 5  # the first code and the resends one request may send
 # Dictionary DOCUMENT_RELATIONSHIP_TYPE of the real system, with the 2026 deprivation of parental rights.
 DOCUMENT_TYPES = (
     "BIRTH_CERTIFICATE",
@@ -490,29 +489,16 @@ async def approve(
 async def resend_otp(
     conn: AsyncConnection, *, person_id: uuid.UUID, id_: uuid.UUID, auth: AuthContext, settings: Settings
 ) -> RowMapping:
-    """A new code; the earlier one stops working and the tries start again. At most MAX_CODE_SENDS per request."""
+    """A new code; the earlier one stops working and the tries start again. A request sends at most
+    `request_code_max_sends` codes, as the other requests do."""
     row = await _row(conn, person_id, id_, auth, lock=True)
     method = row["authentication_method_current"] or {}
     _open(row, NEW)
     if method.get("type") != "OTP":
         raise Conflict("Confidant request has no code to resend")
-    if row["otp_sends"] >= MAX_CODE_SENDS:
-        raise ApiError(429, "otp_timeout", "Sending limit exceeded: no more codes for this request")
-    code = request_codes.issue(row["id"], settings)
-    await _send(conn, row, method, code.code, key=f"confidant-request-otp:{row['id']}:{row['otp_sends'] + 1}")
-    stmt = (
-        T.update()
-        .where(T.c.id == row["id"])
-        .values(
-            otp_hash=code.hash,
-            otp_expires_at=code.expires_at,
-            otp_attempts=0,
-            otp_sends=T.c.otp_sends + 1,
-            updated_at=clock.now(),
-        )
-        .returning(*T.c)
-    )
-    return (await conn.execute(stmt)).mappings().one()
+    code, updated = await request_codes.reissue(conn, T, row, settings)
+    await _send(conn, updated, method, code.code, key=f"confidant-request-otp:{row['id']}:{updated['otp_sends']}")
+    return updated
 
 
 async def for_sign(conn: AsyncConnection, *, person_id: uuid.UUID, id_: uuid.UUID, auth: AuthContext) -> SignTarget:

@@ -149,7 +149,7 @@ async def resend_confidant_request_otp(
     confidant_person_relationship_request_id: uuid.UUID,
 ) -> Response:
     """A new SMS code; the earlier one stops working and the tries start again. A request sends at most
-    `MAX_CODE_SENDS` codes in all."""
+    `ESOZ_REQUEST_CODE_MAX_SENDS` codes in all (then 429 otp_timeout)."""
     row = await confidants.resend_otp(
         conn, person_id=id, id_=confidant_person_relationship_request_id, auth=auth, settings=_settings(request)
     )
