@@ -742,6 +742,12 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
         "`overlimit` true is refused",
     ),
     Behaviour(
+        "PATCH /api/person_requests/{id}/actions/approve",
+        "a wrong SMS code is answered 422 `Invalid verification code` as in the contract, but with the type "
+        "`validation_failed` (the contract's example says `forbidden`), as every esoz request's code check answers; "
+        "an expired code says `Verification code expired`, tries used up `Maximum attempts exceed`",
+    ),
+    Behaviour(
         "GET /api/declaration_requests/{id}",
         "`seed` is the SHA-256 of the document the doctor signs (esoz keeps no chain of seeds); the v1 sign compares "
         "the signed approve answer without it (also in the v1 create, approve and reject answers)",
