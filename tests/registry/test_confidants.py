@@ -112,7 +112,7 @@ def confirm(
     approved = approve(client, clinic, str(subject), id_, code)
     assert approved.status_code == 200, approved.text
     make_author(pg, clinic, id_)
-    to_sign = approved.json()["data"]["data_to_be_signed"]
+    to_sign = approved.json()["data"]  # the approve answer's data is what its author signs
     signed = sign_request(client, clinic, str(subject), id_, to_sign, clinic.doctor.cert)
     assert signed.status_code == 200, signed.text
     data: dict[str, Any] = signed.json()["data"]
@@ -150,13 +150,14 @@ def test_a_parent_becomes_the_confidant_of_a_child(
     assert approved.json()["data"]["status"] == "APPROVED"
     reused = approve(client, clinic, child["id"], data["id"], code)
     assert reused.status_code == 409, reused.text
-    to_sign = approved.json()["data"]["data_to_be_signed"]
+    to_sign = approved.json()["data"]  # the approve answer's data is what its author signs
     assert to_sign == {
         "id": data["id"], "status": "APPROVED", "action": "INSERT", "channel": "MIS",
         "confidant_person_id": mother["id"], "documents_relationship": birth_certificate(),
+        "confidant_person_relationship": None, "authorize_with": None,
     }  # fmt: skip
     fetched = client.get(f"{BASE.format(child['id'])}/{data['id']}", headers=clinic.headers)
-    assert fetched.status_code == 200 and fetched.json()["data"]["data_to_be_signed"] == to_sign
+    assert fetched.status_code == 200 and fetched.json()["data"] == to_sign
 
     make_author(pg, clinic, data["id"])
     changed = to_sign | {"confidant_person_id": child["id"]}

@@ -188,17 +188,7 @@ NS_PERSONS = (
     "not served yet: the patient's authentication methods, verifications, merged persons and emergency contacts"
 )
 
-CONFIDANT_SIGNED_DATA = (
-    "esoz gives the approved request's `data_to_be_signed` (the contract's signed payload of the sign action), "
-    "as on its person requests, so an MIS signs exactly what is compared"
-)
-CONFIDANT_REQUEST = (
-    "/api/persons/{id}/confidant_person_relationship_requests/{confidant_person_relationship_request_id}"
-)
-
 DEVIATIONS: tuple[Deviation, ...] = (
-    D(f"GET {CONFIDANT_REQUEST}", "answer.extra", "data_to_be_signed", CONFIDANT_SIGNED_DATA),
-    D(f"PATCH {CONFIDANT_REQUEST}/actions/approve", "answer.extra", "data_to_be_signed", CONFIDANT_SIGNED_DATA),
     D("PUT /auth/login", "method", "POST", LOGIN_POST),
     D("POST /api/patients/{patient_id}/composition_title", "query.missing", "composition_title", TITLE_QUERY),
     D("POST /api/patients/{patient_id}/compositions", "answer.extra", "error id status_code", JOB_KEYS),

@@ -3,7 +3,8 @@
 The registry prepares and completes the request (esoz.registry.confidants); this package, above the registry,
 identity and signatures, runs the one signed-write flow between: the signer must be the request's author (the
 certificate's DRFO equals the tax id of the party behind the user who made the request), the signed content
-must equal the request's `data_to_be_signed`, then the relationship is made or ended and the CMS kept.
+must equal the approved request as its approve answered it (`$.data`), then the relationship is made or ended
+and the CMS kept.
 """
 
 import uuid
@@ -78,8 +79,9 @@ async def sign_confidant_request(
     confidant_person_relationship_request_id: uuid.UUID,
     body: SignedConfidantRequest,
 ) -> Response:
-    """The request's author signs the approved request's `data_to_be_signed` with КЕП; the relationship then
-    becomes active (INSERT) or ends (DEACTIVATE), the rules checked again under the person's lock."""
+    """The request's author signs the approved request (the `data` of its approve answer) with КЕП; the
+    relationship then becomes active (INSERT) or ends (DEACTIVATE), the rules checked again under the person's
+    lock."""
     target = await confidants.for_sign(conn, person_id=id, id_=confidant_person_relationship_request_id, auth=auth)
     expected = confidants.data_to_be_signed(target.row)
     plan: SignedWrite[None, RowMapping] = SignedWrite(

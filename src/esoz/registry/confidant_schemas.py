@@ -41,7 +41,9 @@ class ConfidantRequestDeactivate(Strict):
 
 
 class SignedConfidantRequest(Strict):
-    signed_content: str = Field(min_length=1, description="base64 CMS of the request's data_to_be_signed")
+    signed_content: str = Field(
+        min_length=1, description="base64 CMS of the approved request (the `data` of its approve answer)"
+    )
 
 
 class ConfidantRequestOut(BaseModel):
@@ -53,12 +55,6 @@ class ConfidantRequestOut(BaseModel):
     documents_relationship: list[dict[str, Any]] | None
     confidant_person_relationship: dict[str, Any] | None
     authorize_with: uuid.UUID | None
-
-
-class ConfidantRequestWithSignedDataOut(ConfidantRequestOut):
-    data_to_be_signed: dict[str, Any] | None = Field(
-        None, description="what the author signs (the approved request), given once approved"
-    )
 
 
 class ConfidantRequestShortOut(BaseModel):

@@ -77,11 +77,11 @@ def _documents(values: Any) -> list[dict[str, Any]] | None:
     return None if values is None else list(values)
 
 
-def render(row: RowMapping, *, with_signed_data: bool = False) -> dict[str, Any]:
+def render(row: RowMapping) -> dict[str, Any]:
     ending = None
     if row["relationship_id"] is not None:
         ending = {"id": row["relationship_id"], "documents_relationship": _documents(row["relationship_documents"])}
-    out: dict[str, Any] = {
+    return {
         "id": row["id"],
         "status": row["status"],
         "action": row["action"],
@@ -91,9 +91,6 @@ def render(row: RowMapping, *, with_signed_data: bool = False) -> dict[str, Any]
         "confidant_person_relationship": ending,
         "authorize_with": row["authorize_with"],
     }
-    if with_signed_data:
-        out["data_to_be_signed"] = data_to_be_signed(row)
-    return out
 
 
 def render_short(row: RowMapping) -> dict[str, Any]:
@@ -101,21 +98,15 @@ def render_short(row: RowMapping) -> dict[str, Any]:
 
 
 def data_to_be_signed(row: RowMapping) -> dict[str, Any]:
-    """What the author signs: the approved request (the contract's signed payload of this action)."""
-    out: dict[str, Any] = {
-        "id": str(row["id"]),
-        "status": APPROVED,
-        "action": row["action"],
-        "channel": row["channel"],
-        "confidant_person_id": str(row["confidant_person_id"]),
-        "documents_relationship": list(row["documents_relationship"]),
+    """What the author signs: the approved request as its approve (or read) answered it, `$.data` as JSON."""
+    data = render(row) | {"status": APPROVED}
+    ending = data["confidant_person_relationship"]
+    return data | {
+        "id": str(data["id"]),
+        "confidant_person_id": str(data["confidant_person_id"]),
+        "confidant_person_relationship": None if ending is None else ending | {"id": str(ending["id"])},
+        "authorize_with": None if data["authorize_with"] is None else str(data["authorize_with"]),
     }
-    if row["relationship_id"] is not None:
-        out["confidant_person_relationship"] = {
-            "id": str(row["relationship_id"]),
-            "documents_relationship": list(row["relationship_documents"] or []),
-        }
-    return out
 
 
 def urgent(method: dict[str, Any] | None) -> dict[str, Any]:

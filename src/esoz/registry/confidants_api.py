@@ -24,7 +24,6 @@ from esoz.registry.confidant_schemas import (
     ConfidantRequestDeactivate,
     ConfidantRequestOut,
     ConfidantRequestShortOut,
-    ConfidantRequestWithSignedDataOut,
 )
 from esoz.registry.request_schemas import VerificationCode
 from esoz.settings import Settings
@@ -90,7 +89,7 @@ async def list_confidant_requests(
 
 @router.get(
     BASE + "/{confidant_person_relationship_request_id}",
-    response_model=Envelope[ConfidantRequestWithSignedDataOut],
+    response_model=Envelope[ConfidantRequestOut],
     responses={404: ERRORS[404]},
     openapi_extra=patient_data(
         "confidant_relationship_request", person="path:id", id="path:confidant_person_relationship_request_id"
@@ -104,12 +103,12 @@ async def get_confidant_request(
     confidant_person_relationship_request_id: uuid.UUID,
 ) -> Response:
     row = await confidants.get(conn, person_id=id, id_=confidant_person_relationship_request_id, auth=auth)
-    return envelope.ok(request, confidants.render(row, with_signed_data=row["status"] == confidants.APPROVED))
+    return envelope.ok(request, confidants.render(row))
 
 
 @router.patch(
     BASE + "/{confidant_person_relationship_request_id}/actions/approve",
-    response_model=Envelope[ConfidantRequestWithSignedDataOut],
+    response_model=Envelope[ConfidantRequestOut],
     responses=ERRORS,
 )
 async def approve_confidant_request(
@@ -120,8 +119,9 @@ async def approve_confidant_request(
     confidant_person_relationship_request_id: uuid.UUID,
     body: VerificationCode,
 ) -> Response:
-    """The SMS code confirms the request; the answer carries `data_to_be_signed` for the author to sign. A wrong
-    code is counted: after `otp_max_attempts` the code is refused even when right (ask for a new one)."""
+    """The SMS code confirms the request (no code on the documents path); the answer's `data` is what the
+    request's author signs. A wrong code is counted: after `otp_max_attempts` the code is refused even when
+    right (ask for a new one)."""
     try:
         row = await confidants.approve(
             conn,
@@ -133,7 +133,7 @@ async def approve_confidant_request(
         )
     except request_codes.CodeRefused as refused:  # answered, not raised: the wrong try's count is committed
         return envelope.error(request, refused.status, refused.body())
-    return envelope.ok(request, confidants.render(row, with_signed_data=True))
+    return envelope.ok(request, confidants.render(row))
 
 
 @router.post(
