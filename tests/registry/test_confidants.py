@@ -356,3 +356,20 @@ def test_without_a_phone_the_documents_path_and_an_expired_request(
                [late_id])  # fmt: skip
     assert approve(client, clinic, adult["id"], late_id, None).status_code == 409
     assert client.get(BASE.format(uuid.uuid4()), headers=clinic.headers).status_code == 404
+
+
+def test_a_relationship_whose_documents_ran_out_is_asked_for_again(
+    world: World, client: httpx.Client, api: httpx.Client, pg: psycopg.Connection
+) -> None:
+    clinic, child, aunt = world.clinic(), person(api, 9), person(api, 41)
+    until = [birth_certificate()[0] | {"active_to": "2999-12-31"}]
+    confirm(world, client, pg, clinic, aunt["phone"], lambda: ask(client, clinic, child["id"], aunt["id"], until))
+    (first,) = relationships(client, clinic, child["id"])
+    assert first["active_to"] == "2999-12-31"
+    pg.execute("UPDATE confidant_relationships SET active_to = current_date - 1 WHERE id = %s", [first["id"]])
+    assert relationships(client, clinic, child["id"]) == []
+    # the child has no live confidant: the code goes to the aunt, who is asked for again
+    confirm(world, client, pg, clinic, aunt["phone"], lambda: ask(client, clinic, child["id"], aunt["id"]))
+    (second,) = relationships(client, clinic, child["id"])
+    assert second["id"] != first["id"] and second["active_to"] is None
+    assert [r["id"] for r in relationships(client, clinic, child["id"], is_expired="true")] == [first["id"]]

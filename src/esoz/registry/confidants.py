@@ -513,6 +513,17 @@ async def complete_sign(conn: AsyncConnection, *, target: SignTarget, auth: Auth
         if reason is not None:
             raise ValidationFailed([invalid_entry("$.confidant_person_id", "invalid", reason)], reason)
         await _check_insert(conn, person_id=person["id"], confidant_id=row["confidant_person_id"])
+        # A relationship of the pair whose documents ran out ends now: the new one takes its place.
+        await conn.execute(
+            R.update()
+            .where(
+                R.c.person_id == person["id"],
+                R.c.confidant_person_id == row["confidant_person_id"],
+                R.c.is_active,
+                R.c.active_to < validators.today(),
+            )
+            .values(is_active=False, ended_at=now, ended_by_request_id=row["id"], updated_at=now)
+        )
         documents = list(row["documents_relationship"])
         await conn.execute(
             R.insert().values(
