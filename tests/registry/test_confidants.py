@@ -162,6 +162,8 @@ def test_a_parent_becomes_the_confidant_of_a_child(
     make_author(pg, clinic, data["id"])
     changed = to_sign | {"confidant_person_id": child["id"]}
     assert sign_request(client, clinic, child["id"], data["id"], changed, clinic.doctor.cert).status_code == 422
+    short = {k: v for k, v in to_sign.items() if v is not None}  # the "Dummy" payload is not what was approved
+    assert sign_request(client, clinic, child["id"], data["id"], short, clinic.doctor.cert).status_code == 422
     colleague = world.doctor(clinic.legal_entity_id, clinic.division_id)
     by_colleague = sign_request(client, clinic, child["id"], data["id"], to_sign, colleague.cert)
     assert by_colleague.status_code == 422, by_colleague.text

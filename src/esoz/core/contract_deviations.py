@@ -726,6 +726,29 @@ NOT_SERVED: tuple[NotServed, ...] = (
 
 BEHAVIOURS: tuple[Behaviour, ...] = (
     Behaviour(
+        "POST /api/persons/{id}/confidant_person_relationship_requests",
+        "the SMS code goes to the person's own OTP phone from the age of 14 (the real system's `no_self_auth_age`); "
+        "for a younger child to a confidant on record, or, for a child who has none yet, to the person who is to "
+        "become one; without any phone the request takes the documents path (approve without a code). An adult's "
+        "(18+) relationship needs a `COURT_DECISION` among its documents; two confidants at most",
+    ),
+    Behaviour(
+        "POST /api/persons/{id}/confidant_person_relationship_requests/deactivate",
+        "a child under 14 keeps at least one confidant: ending the last one is refused (422 `request_malformed`)",
+    ),
+    Behaviour(
+        "PATCH /api/persons/{id}/confidant_person_relationship_requests/{confidant_person_relationship_request_id}"
+        "/actions/sign",
+        "the signer must be the request's author (the certificate's DRFO is the tax id of the party behind the user "
+        "who made the request); the signed content is the approve answer's `data`, as the call's description says "
+        "(the shorter 'Dummy' payload, without the empty keys, is refused)",
+    ),
+    Behaviour(
+        "GET /api/persons/{id}/confidant_person_relationships",
+        "`relationship_verification_details` is `VERIFICATION_NEEDED` (`MANUAL_CREATED_BY_DOCTOR`): esoz checks no "
+        "relationship against the civil registry yet; `is_expired=true` lists the ended and expired relationships",
+    ),
+    Behaviour(
         "POST /api/v2/declaration_requests",
         "the person must be registered (`person.id`, or `person_id` of the older body) and the object's names, birth "
         "date and РНОКПП must be the record's (a person is created or changed through a person request, not here); "
