@@ -375,3 +375,29 @@ def test_a_relationship_whose_documents_ran_out_is_asked_for_again(
     (second,) = relationships(client, clinic, child["id"])
     assert second["id"] != first["id"] and second["active_to"] is None
     assert [r["id"] for r in relationships(client, clinic, child["id"], is_expired="true")] == [first["id"]]
+
+
+def test_two_requests_for_the_same_pair_make_one_relationship(
+    world: World, client: httpx.Client, api: httpx.Client, pg: psycopg.Connection
+) -> None:
+    clinic, child, mother = world.clinic(), person(api, 5), person(api, 30)
+    first, second = ask(client, clinic, child["id"], mother["id"]), ask(client, clinic, child["id"], mother["id"])
+    assert first.status_code == second.status_code == 201, second.text
+    ids = [first.json()["data"]["id"], second.json()["data"]["id"]]
+    code_from(world, mother["phone"], MARKER, seen=1)  # both codes have arrived
+    codes = [m["text"].rsplit(" ", 1)[-1] for m in world.sms_to(mother["phone"]) if MARKER in (m.get("text") or "")]
+    approved = []
+    for id_ in ids:
+        # which code is whose is not asserted here: a wrong one is a counted try, then the other one confirms
+        answers = (approve(client, clinic, child["id"], id_, code) for code in codes)
+        answer = next(a for a in answers if a.status_code != 422)
+        assert answer.status_code == 200, answer.text
+        approved.append(answer.json()["data"])
+        make_author(pg, clinic, id_)
+    one = sign_request(client, clinic, child["id"], ids[0], approved[0], clinic.doctor.cert)
+    assert one.status_code == 200, one.text
+    other = sign_request(client, clinic, child["id"], ids[1], approved[1], clinic.doctor.cert)
+    assert other.status_code == 409, other.text
+    assert len(relationships(client, clinic, child["id"])) == 1
+    status = "SELECT status FROM confidant_relationship_requests WHERE id = %s"
+    assert pg.execute(status, [ids[1]]).fetchone() == ("APPROVED",)
