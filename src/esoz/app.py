@@ -109,7 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.replica = None
         if settings.database_read_url:
             app.state.replica = Replica(
-                engine=make_engine(settings.database_read_url, settings.db_pool_size, max_overflow=0),
+                engine=make_engine(settings.database_read_url, settings.db_pool_size, max_overflow=0, pre_ping=True),
                 primary=app.state.auth_engine,
                 max_lag_seconds=settings.replica_max_lag_seconds,
                 read_your_writes_seconds=settings.read_your_writes_seconds,

@@ -4,9 +4,13 @@ the monitor must refuse it; the rules about lag and writers are checked on the m
 
 import asyncio
 import time
+from types import SimpleNamespace
+
+from sqlalchemy import text
+from starlette.requests import Request
 
 from esoz.core.db import make_engine
-from esoz.core.replica import Replica, ReplicaState
+from esoz.core.replica import Replica, ReplicaState, replica_read_conn
 
 
 def _replica(db_url: str, **kwargs: float) -> Replica:
@@ -45,3 +49,29 @@ def test_lag_freshness_and_read_your_writes(db_url: str) -> None:
     time.sleep(0.35)
     assert not replica.wrote_lately("caller-a")
     asyncio.run(replica.engine.dispose())
+
+
+def test_a_read_that_finds_the_replica_gone_goes_to_the_primary(db_url: str) -> None:
+    """Between two looks of the monitor the replica stops: the read is served by the primary, not failed."""
+
+    async def run() -> tuple[bool, bool]:
+        primary = make_engine(db_url, 1, max_overflow=0)
+        gone = make_engine("postgresql://postgres@127.0.0.1:9/esoz", 1, max_overflow=0, pre_ping=True)
+        replica = Replica(engine=gone, primary=primary, max_lag_seconds=5.0, read_your_writes_seconds=1.0)
+        replica.state = ReplicaState(reachable=True, lag_seconds=0.0, lag_bytes=0, checked_at=time.monotonic())
+        assert replica.usable
+        app = SimpleNamespace(state=SimpleNamespace(replica=replica, engine=primary))
+        request = Request({"type": "http", "app": app, "headers": [], "client": ("127.0.0.1", 1)})
+        reads = replica_read_conn(request)
+        try:
+            conn = await anext(reads)
+            in_recovery = (await conn.execute(text("SELECT pg_is_in_recovery()"))).scalar_one()
+        finally:
+            await reads.aclose()
+            await primary.dispose()
+            await gone.dispose()
+        return in_recovery, replica.state.reachable
+
+    in_recovery, still_reachable = asyncio.run(run())
+    assert in_recovery is False  # answered by the primary
+    assert not still_reachable  # and the next reads go there without trying the replica again

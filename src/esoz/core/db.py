@@ -44,20 +44,23 @@ def _json_dumps(value: object) -> str:
 
 
 def make_engine(
-    url: str, pool_size: int = 10, max_overflow: int | None = None, *, pgbouncer: bool = False
+    url: str, pool_size: int = 10, max_overflow: int | None = None, *, pgbouncer: bool = False, pre_ping: bool = False
 ) -> AsyncEngine:
     """max_overflow: extra connections opened when the pool is empty and closed again on return (default
     pool_size); 0 for a pool whose users never hold one connection while waiting for another (no churn).
 
     pgbouncer: the URL is a PgBouncer in transaction mode, where consecutive transactions of one client may run on
     different server connections, so no statement may stay prepared on the server between them: asyncpg's and
-    SQLAlchemy's statement caches are off (every statement is prepared unnamed, within its own exchange)."""
+    SQLAlchemy's statement caches are off (every statement is prepared unnamed, within its own exchange).
+
+    pre_ping: test a pooled connection before handing it out (one short round trip), for a server that may go away
+    while the service stays up (a read replica, whose readers fall back to the primary)."""
     statement_cache = 0 if pgbouncer else 500
     return create_async_engine(
         async_url(url) + ("?prepared_statement_cache_size=0" if pgbouncer else ""),
         pool_size=pool_size,
         max_overflow=pool_size if max_overflow is None else max_overflow,
-        pool_pre_ping=False,
+        pool_pre_ping=pre_ping,
         pool_reset_on_return=None,  # every unit of work ends with COMMIT/ROLLBACK itself
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,

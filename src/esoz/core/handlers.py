@@ -143,6 +143,19 @@ async def _out_of_range(request: Request, exc: Exception) -> Response:
     return envelope.error(request, 422, body)
 
 
+async def _database_error(request: Request, exc: Exception) -> Response:
+    """A lost database connection (a failover, a replica stopped mid-read) is the service's trouble, not a bug: 503
+    with Retry-After, so an MIS retries, by then on a new connection. Values out of range are a 422 as above."""
+    lost = isinstance(exc, DBAPIError) and exc.connection_invalidated
+    # the hot paths' raw asyncpg (core/fastsql.py): the server closed the connection, or is shutting down
+    lost = lost or isinstance(exc, asyncpg.PostgresConnectionError | asyncpg.OperatorInterventionError)
+    if lost:
+        log.warning("database connection lost", error=type(exc).__name__)
+        body = {"type": "service_unavailable", "message": "The database connection was lost. Retry later."}
+        return envelope.error(request, 503, body, {"Retry-After": "1"})
+    return await _out_of_range(request, exc)
+
+
 async def _unhandled(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", exc_info=exc)
     return envelope.error(request, 500, {"type": "internal_error", "message": "Internal server error"})
@@ -153,6 +166,8 @@ def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OverflowError, _out_of_range)
-    app.add_exception_handler(DBAPIError, _out_of_range)  # SQLAlchemy's wrapping of the driver's errors
+    app.add_exception_handler(DBAPIError, _database_error)  # SQLAlchemy's wrapping of the driver's errors
     app.add_exception_handler(asyncpg.DataError, _out_of_range)  # the hot paths' raw asyncpg (core/fastsql.py)
+    app.add_exception_handler(asyncpg.PostgresConnectionError, _database_error)
+    app.add_exception_handler(asyncpg.OperatorInterventionError, _database_error)
     app.add_exception_handler(Exception, _unhandled)

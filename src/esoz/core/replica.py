@@ -24,6 +24,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from esoz.core import metrics
@@ -103,6 +104,13 @@ class Replica:
         until = self._writers.get(caller)
         return until is not None and until > time.monotonic()
 
+    def lost(self, exc: BaseException) -> None:
+        """A read found the replica gone: the next reads go to the primary until the monitor sees it back."""
+        if self.state.reachable:
+            log.warning("replica lost", error=repr(exc))
+        self.state = ReplicaState(reachable=False, checked_at=time.monotonic())
+        metrics.REPLICA_LAG.set(-1)
+
     # --- the monitor ----------------------------------------------------------------------------------------------
 
     async def check(self) -> ReplicaState:
@@ -164,17 +172,29 @@ def replica_of(request: Request) -> Replica | None:
 
 async def replica_read_conn(request: Request) -> AsyncIterator[AsyncConnection]:
     replica = replica_of(request)
-    engine: AsyncEngine = request.app.state.engine
+    conn: AsyncConnection | None = None
     if replica is not None:
         if not replica.usable:
             target = "primary_replica_unusable"
         elif replica.wrote_lately(caller_key(request)):
             target = "primary_read_your_writes"
         else:
-            target, engine = "replica", replica.engine
+            # The replica may have gone since the monitor's last look: its pool pings each connection it hands out,
+            # and a replica that does not answer sends this read, and the next ones, to the primary.
+            try:
+                conn = await replica.engine.connect()
+                target = "replica"
+            except (DBAPIError, OSError) as exc:
+                replica.lost(exc)
+                target = "primary_replica_unusable"
         metrics.REPLICA_READS.labels(target).inc()
-    async with engine.connect() as conn:
+    if conn is None:
+        primary: AsyncEngine = request.app.state.engine
+        conn = await primary.connect()
+    try:
         yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+    finally:
+        await conn.close()
 
 
 ReplicaConn = Annotated[AsyncConnection, Depends(replica_read_conn, scope="function")]
