@@ -10,6 +10,8 @@ What `up` starts (ports from --base-port, default 55400):
           balance on the                               │   └──> replica :N+2 (reads that tolerate lag) <──┘
           Authorization header)     esoz worker ───────┘        (LISTEN and DDL go straight to the primary)
 
+The worker serves its own /metrics (job runs) on :N+20; the nodes answer /metrics themselves.
+
 PostgreSQL (the machine's Debian packages: initdb, pg_basebackup -R), PgBouncer and HAProxy are Debian's; every
 process runs detached with its pid and log in DIR, and every wait is bounded. PostgreSQL and PgBouncer refuse to
 run as root: as root, they run as the `postgres` user. The same functions serve the failure drills in the tests.
@@ -56,6 +58,10 @@ class Ports:
 
     def node(self, n: int) -> int:
         return self.base + 10 + n
+
+    def worker_metrics(self, name: str) -> int:
+        """`esoz worker`'s own /metrics: base + 20 for the first worker, + 21 for "worker2", ..."""
+        return self.base + 20 + (int(name.removeprefix("worker") or 1) - 1)
 
 
 @dataclass(frozen=True)
@@ -296,7 +302,8 @@ def start_node(t: Topology, n: int, extra_env: dict[str, str] | None = None) -> 
 
 
 def start_worker(t: Topology, name: str = "worker", extra_env: dict[str, str] | None = None) -> None:
-    detached(t, name, [*esoz_exe(), "worker"], esoz_env(t, **(extra_env or {})))
+    env = esoz_env(t, ESOZ_WORKER_METRICS_PORT=str(t.ports.worker_metrics(name)), **(extra_env or {}))
+    detached(t, name, [*esoz_exe(), "worker"], env)
 
 
 def start_haproxy(t: Topology) -> None:
@@ -377,7 +384,8 @@ def picture(t: Topology) -> str:
         f"  MIS -> HAProxy        {t.url}  (health checks GET /ready; balance on the Authorization header)\n"
         f"         esoz node 1    {t.node_url(1)}\n"
         f"         esoz node 2    {t.node_url(2)}\n"
-        f"         esoz worker    (outbox, schedulers; leases shared with any other worker)\n"
+        f"         esoz worker    (outbox, schedulers; leases shared with any other worker;"
+        f" /metrics on {HOST}:{t.ports.worker_metrics('worker')})\n"
         f"  writes -> PgBouncer   {t.pgbouncer_url}  (transaction mode)\n"
         f"         -> primary     {t.primary_url}  (LISTEN, migrations)\n"
         f"  reads  -> replica     {t.replica_url}  (streaming, pg_basebackup -R)\n"

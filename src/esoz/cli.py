@@ -181,6 +181,10 @@ def worker() -> None:
     settings = _settings()
     configure_tracing(settings)
     _exit_cleanly_on_sigterm()
+    if settings.worker_metrics_port:
+        from esoz.core.metrics import serve_worker_metrics
+
+        serve_worker_metrics(host=settings.worker_metrics_host, port=settings.worker_metrics_port)
     with database_url(settings.database_url, settings.pg_data_dir) as url:
         _prepare(settings.database_direct_url or url)  # DDL straight to the primary, never via PgBouncer
         asyncio.run(run_worker(url, all_jobs(settings), pgbouncer=settings.database_pgbouncer))

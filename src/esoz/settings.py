@@ -69,6 +69,9 @@ class Settings(BaseSettings):
         description="addresses/CIDRs that may read /metrics (JSON list); others get 404",
     )
 
+    worker_metrics_port: int = Field(0, ge=0, le=65535, description="port of `esoz worker`'s /metrics; 0 = none")
+    worker_metrics_host: str = Field("127.0.0.1", description="address `esoz worker`'s /metrics listens on")
+
     tracing_otlp_endpoint: str | None = Field(
         None, description="OTLP/HTTP collector base URL (e.g. http://127.0.0.1:4318); unset = tracing off"
     )

@@ -135,6 +135,43 @@ def test_two_workers_report_one_sum(settings: Settings, db_url: str, tmp_path: P
             pytest.fail("esoz serve did not stop on SIGTERM")
 
 
+def test_the_worker_serves_its_own_job_runs(db_url: str, tmp_path: Path) -> None:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "ESOZ_DATABASE_URL": db_url,
+        "ESOZ_DATA_DIR": str(tmp_path / "var"),
+        "ESOZ_LOG_LEVEL": "WARNING",
+        "ESOZ_WORKER_METRICS_PORT": str(port),
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "esoz", "worker"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        sealed = 0.0
+        while sealed < 2:  # the audit sealing job runs every second
+            assert proc.poll() is None, "esoz worker exited"
+            assert time.monotonic() < deadline, "the worker's /metrics never counted a job run"
+            try:
+                text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+                sealed = _value(_samples(text), "esoz_job_runs_total", job="audit.seal", outcome="ok")
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 def test_the_shipped_alert_rules_name_only_metrics_that_exist(client: httpx.Client) -> None:
     import re
 

@@ -193,6 +193,15 @@ def test_a_killed_worker_leaves_its_outbox_to_another(local: Any) -> None:
             time.sleep(0.5)
         assert row == ("delivered",)
         took = time.monotonic() - deadline + 60
+        # the new worker's own /metrics counts its outbox runs
+        scraped = httpx.get(f"http://127.0.0.1:{local.ports.worker_metrics('worker2')}/metrics").text
+        runs = [
+            s.value
+            for f in text_string_to_metric_families(scraped)
+            for s in f.samples
+            if s.name == "esoz_job_runs_total" and s.labels.get("outcome") == "ok"
+        ]
+        assert sum(runs) > 0
         print(f"\nworker-kill drill: the second worker delivered the message {took:.1f} s after it started")
 
 

@@ -24,6 +24,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
     multiprocess,
+    start_http_server,
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -62,6 +63,15 @@ REPLICA_READS = Counter(
     ["target"],
 )
 CERT_CACHE = Counter("esoz_certificate_cache_lookups", "signer certificate cache look-ups", ["result"])
+
+
+def serve_worker_metrics(*, host: str, port: int) -> None:
+    """`esoz worker`'s own /metrics (job runs, its pool, the process): a thread of prometheus-client's server.
+
+    The worker has no HTTP app; its counters would otherwise never leave the process. Bound to one address
+    (loopback by default) instead of filtered like the API's /metrics.
+    """
+    start_http_server(port, addr=host)
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
