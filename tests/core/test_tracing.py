@@ -5,6 +5,7 @@ The server runs as `esoz serve` in its own process, as in production: tracing is
 test's process keeps none of it.
 """
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -123,7 +124,17 @@ def test_one_trace_from_the_request_through_sql_to_the_outbox_delivery(
         def delivered() -> list[Any]:
             return [s for name, s in receiver.snapshot() if s.name == "outbox deliver email"]
 
+        def request_span_in_the_delivery_trace() -> bool:
+            found = delivered()
+            return bool(found) and any(
+                s.trace_id == found[0].trace_id and _attr(s, "http.route") == "/api/status/subscriptions"
+                for _, s in receiver.snapshot()
+            )
+
         _until(lambda: delivered(), "the delivery span of the confirmation e-mail")
+        # the spans leave in batches: the request's may arrive after the delivery's
+        with contextlib.suppress(AssertionError):
+            _until(request_span_in_the_delivery_trace, "the request's span in the delivery's trace", 15)
         spans = [s for name, s in receiver.snapshot() if name == "esoz-under-test"]
         delivery = delivered()[0]
         trace_spans = [s for s in spans if s.trace_id == delivery.trace_id]
