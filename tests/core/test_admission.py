@@ -4,6 +4,7 @@ envelope), lets a bounded line wait and hands a freed slot to the oldest waiter;
 A request is held "in flight" the honest way: it reads a table that the test has locked in PostgreSQL.
 """
 
+import asyncio
 import threading
 import time
 import uuid
@@ -154,3 +155,31 @@ def test_admission_control_can_be_switched_off(live_server, settings: Settings) 
         assert httpx.get(live.url + URL).status_code == 200
         with pytest.raises(AssertionError):
             _gate(live)
+
+
+def test_a_place_in_line_longer_than_the_wait_allows_is_refused_at_once() -> None:
+    """The k-th in line expects k x mean hold / slots; past max_wait it is refused without waiting for nothing."""
+
+    async def run() -> tuple[list[bool | None], Gate]:
+        gate = Gate(max_in_flight=2, max_wait=60.0, max_queue=100)
+        assert await gate.acquire() and await gate.acquire()
+        for _ in range(3):  # two requests that held their slot 40 s each: a slot frees every 20 s
+            gate.release(40.0)
+            assert await gate.acquire()
+        line = [asyncio.ensure_future(gate.acquire()) for _ in range(4)]
+        for _ in range(3):
+            await asyncio.sleep(0)
+        # 1st and 2nd expect 20 s and 40 s: they wait; 3rd expects 60 s: still within; 4th (80 s) refused at once
+        settled = [f.result() if f.done() else None for f in line]
+        gate.release(40.0)  # the oldest waiter gets the slot
+        await asyncio.sleep(0)
+        first = line[0].result() if line[0].done() else None
+        for f in line:
+            f.cancel()
+        return [*settled, first], gate
+
+    (a, b, c, d, first), gate = asyncio.run(run())
+    assert (a, b, c, d) == (None, None, None, False)
+    assert first is True
+    assert gate.mean_hold == 40.0
+    assert gate.expected_wait(3) == 60.0

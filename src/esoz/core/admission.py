@@ -13,6 +13,7 @@ balancer and the public how it is. Periodic jobs do not pass through here (and h
 
 import asyncio
 import collections
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -49,7 +50,15 @@ class Gate:
 
     Slots pass directly from a finishing request to the oldest waiter (first come, first served), so a request
     that arrives later never overtakes one that waits.
+
+    A request whose place in the line means a wait longer than `max_wait` is refused at once rather than after
+    waiting for nothing: the expected wait of the k-th in line is k times the mean time a slot is held, divided by
+    the slots (at saturation a slot frees every held/max_in_flight seconds). The mean is a moving average of the
+    hold times, so under a heavier mix or a slower database the line shortens by itself.
     """
+
+    # weight of the newest hold time in the moving average: ~the last 50 requests
+    HOLD_WEIGHT = 0.02
 
     def __init__(self, *, max_in_flight: int, max_wait: float, max_queue: int) -> None:
         self.max_in_flight = max_in_flight
@@ -58,6 +67,11 @@ class Gate:
         self.in_flight = 0
         self._waiters: collections.deque[asyncio.Future[bool]] = collections.deque()
         self.stats = AdmissionStats()
+        self.mean_hold = 0.0  # seconds; 0 until the first request finishes
+
+    def expected_wait(self, place: int) -> float:
+        """Seconds the `place`-th in line is expected to wait for a slot."""
+        return place * self.mean_hold / max(self.max_in_flight, 1)
 
     @property
     def waiting(self) -> int:
@@ -69,7 +83,8 @@ class Gate:
             self.in_flight += 1
             self.stats.admitted += 1
             return True
-        if self.max_wait <= 0 or self.waiting >= self.max_queue:
+        place = self.waiting + 1
+        if self.max_wait <= 0 or place > self.max_queue or self.expected_wait(place) > self.max_wait:
             self.stats.shed += 1
             return False
         loop = asyncio.get_running_loop()
@@ -92,7 +107,10 @@ class Gate:
             self.stats.shed += 1
         return ok
 
-    def release(self) -> None:
+    def release(self, held: float | None = None) -> None:
+        """Frees the slot (to the oldest waiter); `held`: how long the finishing request had it, in seconds."""
+        if held is not None:
+            self.mean_hold += self.HOLD_WEIGHT * (held - self.mean_hold) if self.mean_hold else held
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
@@ -134,7 +152,8 @@ class AdmissionMiddleware:
             response = envelope.error(Request(scope), refusal.status, refusal.body(), headers=refusal.headers)
             await response(scope, receive, send)
             return
+        started = time.monotonic()
         try:
             await self.app(scope, receive, send)
         finally:
-            self.gate.release()
+            self.gate.release(time.monotonic() - started)
