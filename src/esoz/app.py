@@ -53,6 +53,7 @@ from esoz.prescriptions.api import router as prescriptions_router
 from esoz.referrals.api import router as referrals_router
 from esoz.registry.admin import router as registry_admin_router
 from esoz.registry.api import router as registry_router
+from esoz.registry.auth_methods_api import router as auth_methods_router
 from esoz.registry.confidants_api import router as registry_confidants_router
 from esoz.registry.requests_api import admin_router as registry_requests_admin_router
 from esoz.registry.requests_api import router as registry_requests_router
@@ -178,6 +179,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics_router)
     app.include_router(registry_router)
     app.include_router(registry_requests_router)
+    app.include_router(auth_methods_router)
     app.include_router(enrolment_router)
     app.include_router(registry_confidants_router)
     app.include_router(enrolment_confidants_router)

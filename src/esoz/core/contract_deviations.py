@@ -184,9 +184,7 @@ NS_MEDICATION_REQUEST_REQUESTS = (
     "the deprecated list of all drafts is not served: a patient's list (`/api/persons/{person_id}/"
     "medication_request_requests`) replaces it"
 )
-NS_PERSONS = (
-    "not served yet: the patient's authentication methods, verifications, merged persons and emergency contacts"
-)
+NS_PERSONS = "not served yet: verifications and emergency contacts"
 
 DEVIATIONS: tuple[Deviation, ...] = (
     D("PUT /auth/login", "method", "POST", LOGIN_POST),
@@ -642,6 +640,12 @@ DEVIATIONS: tuple[Deviation, ...] = (
         ENCODING_DEFAULT,
     ),
     D("PATCH /api/pis/declarations/{id}/actions/terminate", "answer.missing", "content", TERMINATED_NO_CONTENT),
+    D(
+        "GET /api/persons/{id}/personal_data",
+        "answer.missing",
+        "secret",
+        "the patient's secret word never leaves esoz, as in every other answer about a person",
+    ),
 )
 
 NOT_SERVED: tuple[NotServed, ...] = (
@@ -712,12 +716,6 @@ NOT_SERVED: tuple[NotServed, ...] = (
         (
             "GET /api/patients/{patient_id}/{medical_event_type}/{medical_event_id}/emergency_contact",
             "GET /api/persons/verifications",
-            "PATCH /api/persons/{id}/actions/reset_authentication_method",
-            "POST /api/persons/{id}/authentication_method_requests",
-            "PATCH /api/persons/{id}/authentication_method_requests/{request_id}/actions/approve",
-            "POST /api/persons/{id}/authentication_method_requests/{request_id}/actions/resend_otp",
-            "GET /api/persons/{id}/authentication_methods",
-            "GET /api/persons/{id}/personal_data",
             "GET /api/persons/{id}/verification",
         ),
     ),
@@ -769,6 +767,32 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
         "PATCH /api/pis/declarations/{id}/actions/terminate",
         "esoz has no patient sign-in yet: the system's client (type CABINET) names the patient in `person_id` of the "
         "body; the reason recorded is `manual_person`",
+    ),
+    Behaviour(
+        "POST /api/persons/{id}/authentication_method_requests",
+        "a new phone is confirmed by an SMS code of its own: the real system takes only a phone verified beforehand "
+        "with its OTP verification calls (outside the MIS contract esoz serves) and refuses another as `Unverified "
+        "phone number`. The documents path gives no upload links (`urgent.documents`): esoz stores no scans, the "
+        "employee's approval stands for the documents seen",
+    ),
+    Behaviour(
+        "PATCH /api/persons/{id}/authentication_method_requests/{request_id}/actions/approve",
+        "when a new phone still has to confirm (the patient's current phone confirmed first), the approval sends it "
+        "its code and answers `NEW` with the masked new phone in `urgent.authentication_method_current`; the next "
+        "approval, with that code, answers `COMPLETED`",
+    ),
+    Behaviour(
+        "GET /api/persons/{id}/authentication_methods",
+        "the contract names no scope; esoz asks for `person:read`, as the person search",
+    ),
+    Behaviour(
+        "PATCH /api/persons/{id}/actions/reset_authentication_method",
+        "the contract names no scope; esoz asks for `authentication_method_request:write`",
+    ),
+    Behaviour(
+        "GET /api/persons/{id}/personal_data",
+        "`verification_status` and `minfin_validation_status` are `VERIFICATION_NEEDED`: esoz does not check persons "
+        "against the state registers",
     ),
     Behaviour(
         "GET /api/patients/{patient_id}/immunizations",

@@ -156,7 +156,8 @@ async def _patient(conn: AsyncConnection, person_id: uuid.UUID) -> RowMapping:
 
 
 def _auth_method(person: RowMapping, authorize_with: uuid.UUID | None) -> dict[str, Any]:
-    methods: list[dict[str, Any]] = list(person["authentication_methods"] or [])
+    # A confidant's method (THIRD_PERSON) does not confirm a declaration in esoz yet: the patient's own methods do.
+    methods = [m for m in person["authentication_methods"] or [] if m.get("type") != "THIRD_PERSON"]
     if authorize_with is not None:
         methods = [m for m in methods if str(m.get("id")) == str(authorize_with)]
         if not methods:

@@ -349,7 +349,7 @@ def _end_date(speciality: str, start: date, term_days: int, birth_date: date) ->
 
 def _initial_status(person: RowMapping) -> str:
     """A patient identified by documents (OFFLINE) waits for НСЗУ verification, as in the real system."""
-    methods = person["authentication_methods"] or []
+    methods = [m for m in person["authentication_methods"] or [] if m.get("type") != "THIRD_PERSON"]
     return "pending_verification" if methods and methods[0].get("type") == "OFFLINE" else "active"
 
 

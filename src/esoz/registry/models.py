@@ -185,6 +185,13 @@ persons = Table(
     # The exact-match search always has these three; the rest filters a handful of rows.
     Index("ix_persons_search", func.lower(text("last_name")), func.lower(text("first_name")), "birth_date"),
     Index("ix_persons_tax_id", "tax_id"),
+    # Containment (@>) of a method: who else confirms with a phone, for whom a person is a confidant.
+    Index(
+        "ix_persons_authentication_methods",
+        "authentication_methods",
+        postgresql_using="gin",
+        postgresql_ops={"authentication_methods": "jsonb_path_ops"},
+    ),
 )
 
 declarations = Table(
@@ -290,6 +297,34 @@ person_requests = Table(
     Column("updated_by", UUID(as_uuid=True)),
     Index("ix_person_requests_person_id", "person_id"),
     Index("ix_person_requests_legal_entity_id", "legal_entity_id", "inserted_at"),
+)
+
+# A patient's request to add, change or end an authentication method (an SMS phone, the documents). The code of
+# the step under way is kept as a keyed hash (request_codes); `pending_phones` are the phones still to confirm
+# with a code, in order: the current phone (the patient's consent), then a new one (that the patient holds it).
+authentication_method_requests = Table(
+    "authentication_method_requests",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("person_id", UUID(as_uuid=True), ForeignKey("persons.id"), nullable=False),
+    Column("legal_entity_id", UUID(as_uuid=True), ForeignKey("legal_entities.id"), nullable=False),
+    Column("action", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("channel", Text, nullable=False, server_default=text("'MIS'")),
+    _jsonb("authentication_method", "'{}'::jsonb"),
+    _jsonb("authentication_method_current", "'null'::jsonb"),
+    _jsonb("pending_phones"),
+    Column("otp_phone", Text),
+    Column("otp_hash", Text),
+    Column("otp_expires_at", DateTime(timezone=True)),
+    Column("otp_attempts", Integer, nullable=False, server_default=text("0")),
+    Column("otp_sends", Integer, nullable=False, server_default=text("0")),  # codes sent: the first and resends
+    _jsonb("ended_method", "'null'::jsonb"),  # the method the completed request ended, if any
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    *timestamps(),
+    Column("inserted_by", UUID(as_uuid=True)),
+    Column("updated_by", UUID(as_uuid=True)),
+    Index("ix_authentication_method_requests_person_id", "person_id", "inserted_at"),
 )
 
 merge_candidates = Table(

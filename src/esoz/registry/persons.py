@@ -158,12 +158,14 @@ def _validate(person: schemas.Person) -> None:
 
 
 def _auth_methods(person: schemas.Person, existing: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each method gets an id (MIS pass it as `authorize_with`); an unchanged method keeps its id."""
-    known = {(m.get("type"), m.get("phone_number")): m.get("id") for m in existing}
-    return [
-        {"id": known.get((m.type, m.phone_number)) or str(uuid7()), "type": m.type, "phone_number": m.phone_number}
-        for m in person.authentication_methods
-    ]
+    """Each method gets an id (MIS pass it as `authorize_with`); an unchanged method keeps its id and what an
+    authentication method request recorded of it (alias, when and by whom it was added)."""
+    known = {(m.get("type"), m.get("phone_number")): m for m in existing}
+    out = []
+    for m in person.authentication_methods:
+        kept = known.get((m.type, m.phone_number)) or {}
+        out.append({**kept, "id": kept.get("id") or str(uuid7()), "type": m.type, "phone_number": m.phone_number})
+    return out
 
 
 def _values(person: schemas.Person, existing_methods: list[dict[str, Any]], actor: Actor) -> dict[str, Any]:
@@ -190,12 +192,15 @@ async def get_person(conn: AsyncConnection, id_: uuid.UUID, actor: Actor) -> Row
 async def update_person(conn: AsyncConnection, id_: uuid.UUID, patch: dict[str, Any], actor: Actor) -> RowMapping:
     current = await get_row(conn, persons, id_, "Person not found", lock=True)
     shape = {name: current[name] for name in schemas.Person.model_fields}
-    shape["authentication_methods"] = [
-        {"type": m["type"], "phone_number": m.get("phone_number")} for m in current["authentication_methods"]
-    ]
+    # A confidant's methods (THIRD_PERSON) change only through authentication method requests: an update of the
+    # person keeps them as they are.
+    own = [m for m in current["authentication_methods"] if m.get("type") != "THIRD_PERSON"]
+    confidants = [m for m in current["authentication_methods"] if m.get("type") == "THIRD_PERSON"]
+    shape["authentication_methods"] = [{"type": m["type"], "phone_number": m.get("phone_number")} for m in own]
     body = schemas.parse(schemas.PersonCreate, schemas.deep_merge({"person": shape}, patch))
     _validate(body.person)
-    values = _values(body.person, current["authentication_methods"], actor)
+    values = _values(body.person, own, actor)
+    values["authentication_methods"] += confidants
     stmt = (
         persons.update().where(persons.c.id == id_).values({**values, "updated_at": func.now()}).returning(*persons.c)
     )
