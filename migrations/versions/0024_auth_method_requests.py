@@ -47,16 +47,21 @@ STATEMENTS = (
     """
     CREATE INDEX ix_authentication_method_requests_person_id ON authentication_method_requests (person_id, inserted_at)
     """,
-    # Who else confirms with a phone, for whom a person is a confidant: containment (@>) of a method.
-    """
-    CREATE INDEX ix_persons_authentication_methods ON persons USING gin (authentication_methods jsonb_path_ops)
-    """,
 )
+# Who else confirms with a phone, for whom a person is a confidant: containment (@>) of a method. Built
+# CONCURRENTLY, outside the migration's transaction: on a country's persons table a plain CREATE INDEX would block
+# every write to it for the whole build.
+PERSONS_INDEX = """
+    CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_persons_authentication_methods
+    ON persons USING gin (authentication_methods jsonb_path_ops)
+"""
 
 
 def upgrade() -> None:
     for statement in STATEMENTS:
         op.execute(statement)
+    with op.get_context().autocommit_block():
+        op.execute(PERSONS_INDEX)
 
 
 def downgrade() -> None:
