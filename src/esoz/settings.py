@@ -54,11 +54,12 @@ class Settings(BaseSettings):
     )
 
     # --- admission control (per API worker process; core/admission.py) ---
+    # Defaults from bench/README.md's overload runs (1,600 req/s offered to two workers on two cores).
     admission_max_in_flight: int = Field(
-        32, ge=0, description="requests one worker runs at a time; 0 = no admission control"
+        24, ge=0, description="requests one worker runs at a time; 0 = no admission control"
     )
     admission_max_wait_ms: int = Field(
-        250, ge=0, le=30_000, description="longest wait for a free slot before the request is refused with 503"
+        150, ge=0, le=30_000, description="longest wait for a free slot before the request is refused with 503"
     )
     admission_max_queue: int = Field(256, ge=0, description="requests one worker lets wait for a slot at most")
     admission_retry_after_seconds: int = Field(1, ge=1, le=3600, description="Retry-After of a refused request")
