@@ -1390,7 +1390,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--duration", type=float, default=60, help="seconds of the mix (at most 600)")
     ap.add_argument("--workers", type=int, default=2, help="esoz serve worker processes")
     ap.add_argument("--pool", type=int, default=16, help="database connections per worker")
-    ap.add_argument("--connections", type=int, default=128, help="HTTP connections of the generator")
+    ap.add_argument(
+        "--connections",
+        type=int,
+        default=None,
+        help="HTTP connections of the generator (default: 128, or 0.64 per offered request/s above 200/s, so that "
+        "an overload reaches the server's admission control instead of queueing in the generator)",
+    )
     ap.add_argument("--port", type=int, default=8311)
     ap.add_argument("--redis", default=None, help="rate-limit counters in this Redis (else rate limits off)")
     ap.add_argument("--baseline-seconds", type=int, default=8)
@@ -1406,6 +1412,8 @@ def main(argv: list[str] | None = None) -> int:
         help="keep sending after a 503 (default: wait Retry-After with jitter, as an MIS should)",
     )
     args = ap.parse_args(argv)
+    if args.connections is None:
+        args.connections = max(128, int(args.rate * 0.64))
     if not 1 <= args.duration <= 600 or not 1 <= args.extra_seconds <= 120:
         ap.error("--duration must be 1..600 s and --extra-seconds 1..120 s")
     name = args.url.rsplit("/", 1)[1].split("?", 1)[0]
