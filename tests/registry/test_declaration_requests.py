@@ -298,6 +298,22 @@ def test_list_and_get_of_the_legal_entity(world: World, client: httpx.Client) ->
     elsewhere = client.get("/api/v3/declaration_requests", params={"person_id": patient.id}, headers=other.headers)
     assert elsewhere.json()["data"] == []
 
+    def ids(headers: dict[str, str], **params: str) -> list[str]:
+        answer = client.get("/api/v3/declaration_requests", params={"person_id": patient.id, **params}, headers=headers)
+        assert answer.status_code == 200, answer.text
+        return [r["id"] for r in answer.json()["data"]]
+
+    # the contract's legal_entity_id and channel filters, for a clinic's token and for НСЗУ's
+    nhs = dict(world.api.headers)
+    assert ids(clinic.headers, legal_entity_id=clinic.legal_entity_id) == [req["id"]]
+    assert ids(clinic.headers, legal_entity_id=other.legal_entity_id) == []
+    assert ids(nhs, legal_entity_id=clinic.legal_entity_id) == [req["id"]]
+    assert ids(nhs, legal_entity_id=other.legal_entity_id) == []
+    assert ids(clinic.headers, channel="MIS") == [req["id"]]
+    assert ids(clinic.headers, channel="CABINET") == []
+    bad = client.get("/api/v3/declaration_requests", params={"channel": "FAX"}, headers=clinic.headers)
+    assert bad.status_code == 422
+
 
 def test_a_doctor_full_by_approval_time_keeps_the_code(
     world: World, client: httpx.Client, pg: psycopg.Connection

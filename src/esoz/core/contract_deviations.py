@@ -535,7 +535,6 @@ DEVIATIONS: tuple[Deviation, ...] = (
         REQUEST_EXTRA,
     ),
     D("GET /api/v3/declaration_requests", "query.extra", "person_id", PERSON_ID_FILTER),
-    D("GET /api/v3/declaration_requests", "query.missing", "channel legal_entity_id", NOT_YET_FILTER),
     D("GET /api/v3/declaration_requests/{id}", "answer.extra", "inserted_at scope updated_at", REQUEST_EXTRA),
     D(
         "PATCH /api/v3/declaration_requests/{id}/actions/approve",

@@ -366,6 +366,7 @@ async def list_(
     employee_id: uuid.UUID | None = None,
     person_id: uuid.UUID | None = None,
     legal_entity_id: uuid.UUID | None = None,
+    channel: str | None = None,
 ) -> tuple[Sequence[RowMapping], Paging]:
     conditions: list[Any] = []
     if auth.legal_entity_filter is not None:
@@ -375,6 +376,7 @@ async def list_(
         (T.c.employee_id, employee_id),
         (T.c.person_id, person_id),
         (T.c.legal_entity_id, legal_entity_id),
+        (T.c.channel, channel),
     )
     for column, value in filters:
         if value is not None:

@@ -90,9 +90,19 @@ async def list_declaration_requests(
     status: Literal["NEW", "APPROVED", "SIGNED", "REJECTED", "EXPIRED", "CANCELLED"] | None = None,
     employee_id: uuid.UUID | None = None,
     person_id: uuid.UUID | None = None,
+    legal_entity_id: uuid.UUID | None = None,
+    channel: Literal["MIS", "PIS", "CABINET"] | None = None,
 ) -> Response:
+    """A clinic's token sees its own legal entity's requests whatever `legal_entity_id` says (another's: none)."""
     rows, paging = await dr.list_(
-        conn, auth=auth, page=page, status=status, employee_id=employee_id, person_id=person_id
+        conn,
+        auth=auth,
+        page=page,
+        status=status,
+        employee_id=employee_id,
+        person_id=person_id,
+        legal_entity_id=legal_entity_id,
+        channel=channel,
     )
     return envelope.ok(request, [dr.render(r) for r in rows], paging=paging)
 
