@@ -113,6 +113,15 @@ def test_near_match_merge_and_undo(
     assert api.patch(f"/admin/person_merges/{merge['id']}/actions/undo").status_code == 409
     assert api.get(f"/admin/persons/{twin_id}").json()["data"]["id"] == twin_id
     assert pg.execute("SELECT status FROM persons WHERE id = %s", [twin_id]).fetchone() == ("active",)
+    # the contract's status filter of the merged records
+    by_status = {
+        status: [m["merge_person_id"] for m in api.get(
+            f"/api/persons/{master_id}/merged_persons", params={"status": status}
+        ).json()["data"]]
+        for status in ("MERGED", "UNDONE")
+    }  # fmt: skip
+    assert by_status == {"MERGED": [], "UNDONE": [twin_id]}
+    assert api.get(f"/api/persons/{master_id}/merged_persons", params={"status": "LOST"}).status_code == 422
     audited = wait_for_audit(
         pg,
         "SELECT action FROM audit_log WHERE resource_id = %s AND action LIKE 'person.merge%%' ORDER BY id",

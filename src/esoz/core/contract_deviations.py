@@ -128,10 +128,6 @@ LE_SECURITY = (
     "a legal entity; esoz registers legal entities through /admin and keeps MIS clients in identity, and a read "
     "never returns client secrets"
 )
-NOT_YET_FILTER = (
-    "not taken yet: the filter is being implemented; until then the parameter is not read (the list is not "
-    "narrowed by it)"
-)
 PREQUALIFY = (
     "esoz adds to each programme's answer its `participants`: the programme's brands of the prescribed INN dosage, "
     "as qualify gives them"
@@ -630,7 +626,6 @@ DEVIATIONS: tuple[Deviation, ...] = (
         TERMINATED_EXTRA,
     ),
     D("PATCH /api/cabinet/declarations/{id}/actions/terminate", "answer.missing", "content", TERMINATED_EXTRA),
-    D("GET /api/persons/{id}/merged_persons", "query.missing", "status", NOT_YET_FILTER),
     D("GET /api/person_requests", "answer.missing", "version", PR_V1_VERSION),
     D(
         "PATCH /api/declaration_requests/{id}/actions/sign",

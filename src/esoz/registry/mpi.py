@@ -256,13 +256,21 @@ async def undo_merge(conn: AsyncConnection, *, merge_id: uuid.UUID, auth: AuthCo
 
 
 async def list_merges(
-    conn: AsyncConnection, *, page: PageParams, person_id: uuid.UUID | None, as_master: bool = False
+    conn: AsyncConnection,
+    *,
+    page: PageParams,
+    person_id: uuid.UUID | None,
+    as_master: bool = False,
+    undone: bool | None = None,
 ) -> tuple[Sequence[RowMapping], Paging]:
-    """Merges that involve the person (or, `as_master`, that merged another record into it)."""
+    """Merges that involve the person (or, `as_master`, that merged another record into it); `undone`: only the
+    merges undone (True) or standing (False)."""
     m = person_merges
     conditions: list[Any] = []
     if person_id is not None:
         mine = m.c.master_person_id == person_id
         conditions.append(mine if as_master else or_(m.c.person_id == person_id, mine))
+    if undone is not None:
+        conditions.append(m.c.undone_at.is_not(None) if undone else m.c.undone_at.is_(None))
     query = select(m).where(*conditions).order_by(m.c.inserted_at.desc(), m.c.id.desc())
     return await fetch_page(conn, query, page, select(func.count()).select_from(m).where(*conditions))

@@ -321,10 +321,17 @@ async def terminate_by_patient(
     openapi_extra=patient_data("person", person="path:id", id="data:id", action="person.merged_persons.read"),
 )
 async def merged_persons(
-    request: Request, conn: ReadConn, auth: PersonRead, id: uuid.UUID, page: Pagination
+    request: Request,
+    conn: ReadConn,
+    auth: PersonRead,
+    id: uuid.UUID,
+    page: Pagination,
+    status: Literal["MERGED", "UNDONE"] | None = None,
 ) -> Response:
-    """The records merged into this person (the master), newest first."""
-    rows, paging = await mpi.list_merges(conn, page=page, person_id=id, as_master=True)
+    """The records merged into this person (the master), newest first; `status` MERGED keeps the merges that
+    stand, UNDONE those an operator undid."""
+    undone = None if status is None else status == "UNDONE"
+    rows, paging = await mpi.list_merges(conn, page=page, person_id=id, as_master=True, undone=undone)
     data = [
         {
             "id": r["id"],
