@@ -86,12 +86,14 @@ def _attr(span: Any, key: str) -> str | None:
 
 
 def test_one_trace_from_the_request_through_sql_to_the_outbox_delivery(
-    receiver: Receiver, db_url: str, tmp_path: Path
+    receiver: Receiver, fresh_db_url: str, tmp_path: Path
 ) -> None:
+    # A database of its own: in a full run the shared one holds other tests' undelivered messages, and the
+    # dispatcher works through them (oldest first) before this one.
     port = _free_port()
     env = {
         **os.environ,
-        "ESOZ_DATABASE_URL": db_url,
+        "ESOZ_DATABASE_URL": fresh_db_url,
         "ESOZ_DATA_DIR": str(tmp_path / "var"),
         "ESOZ_PORT": str(port),
         "ESOZ_LOG_LEVEL": "WARNING",
