@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from starlette.requests import Request
 
 
 class Settings(BaseSettings):
@@ -319,6 +320,12 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def settings_of(request: Request) -> Settings:
+    """The settings the app serving this request was made with (create_app keeps them in app.state)."""
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def settings_table() -> str:

@@ -8,27 +8,28 @@ CMS kept, then the events, audit rows and the patient's SMS.
 
 import uuid
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from esoz.core import envelope
-from esoz.core.auth import AuthContext, require_scopes
+from esoz.core.auth import AuthContext
 from esoz.core.db import WriteConn
 from esoz.core.errors import ValidationFailed, invalid_entry
 from esoz.core.schemas import Envelope
 from esoz.registry import declaration_requests as dr
 from esoz.registry import person_requests
+from esoz.registry.auth import DeclarationRequestSign, PersonRequestWrite
 from esoz.registry.request_schemas import (
     DeclarationShortOut,
     PersonRequestSignedOut,
     SignedDeclarationRequest,
     SignedPersonRequest,
 )
-from esoz.settings import Settings
+from esoz.settings import Settings, settings_of
 from esoz.signatures.flow import (
     AuditEntry,
     Effects,
@@ -41,9 +42,6 @@ from esoz.signatures.flow import (
 )
 from esoz.signatures.service import VerifiedDocument
 
-DrSign = Annotated[AuthContext, Depends(require_scopes("declaration_request:sign"))]
-PrWrite = Annotated[AuthContext, Depends(require_scopes("person_request:write"))]
-
 router = APIRouter(prefix="/api", tags=["declaration requests", "person requests"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -52,11 +50,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"description": "request_conflict: the doctor's limit, the person's status, a duplicate person"},
     422: {"description": "validation_failed: status, signer (DRFO) or signed content"},
 }
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 async def _write_declaration(
@@ -89,13 +82,13 @@ async def _write_declaration(
     "/v3/declaration_requests/{id}/actions/sign", response_model=Envelope[DeclarationShortOut], responses=ERRORS
 )
 async def sign_declaration_request(
-    request: Request, conn: WriteConn, auth: DrSign, id: uuid.UUID, body: SignedDeclarationRequest
+    request: Request, conn: WriteConn, auth: DeclarationRequestSign, id: uuid.UUID, body: SignedDeclarationRequest
 ) -> Response:
     """The doctor signs the approved request's `data_to_be_signed` with КЕП: the declaration becomes active with
     the request's number (pending_verification on the documents path), the patient's previous declaration is
     terminated (reason `manual_person`), and the patient gets an SMS."""
     declaration = await sign_declaration(
-        conn, id_=id, signed=body.signed_declaration_request, auth=auth, settings=_settings(request)
+        conn, id_=id, signed=body.signed_declaration_request, auth=auth, settings=settings_of(request)
     )
     return envelope.ok(request, declaration)
 
@@ -148,12 +141,12 @@ async def _write_person(
     "/v2/person_requests/{id}/actions/sign", response_model=Envelope[PersonRequestSignedOut], responses=ERRORS
 )
 async def sign_person_request(
-    request: Request, conn: WriteConn, auth: PrWrite, id: uuid.UUID, body: SignedPersonRequest
+    request: Request, conn: WriteConn, auth: PersonRequestWrite, id: uuid.UUID, body: SignedPersonRequest
 ) -> Response:
     """An employee of the caller's legal entity signs the approved request's `data_to_be_signed` with КЕП; the
     person is then created (or updated). A human the index already holds is refused with the match (409)."""
     row = await sign_person(
-        conn, id_=id, signed=body.signed_content, auth=auth, settings=_settings(request), expected=None
+        conn, id_=id, signed=body.signed_content, auth=auth, settings=settings_of(request), expected=None
     )
     return envelope.ok(request, {k: row[k] for k in ("id", "status", "person_id", "inserted_at", "updated_at")})
 

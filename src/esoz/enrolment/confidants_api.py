@@ -24,7 +24,7 @@ from esoz.registry import confidants
 from esoz.registry.auth import ConfidantRequestWrite
 from esoz.registry.confidant_schemas import ConfidantRequestOut, SignedConfidantRequest
 from esoz.registry.repository import CallerLookups
-from esoz.settings import Settings
+from esoz.settings import settings_of
 from esoz.signatures.flow import AuditEntry, Effects, ExpectedSigner, SignedWrite, Written, read_nothing, signed_write
 
 router = APIRouter(prefix="/api/persons/{id}", tags=["confidant persons"])
@@ -39,11 +39,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         "request_malformed: the number of confidants, a child's last confidant"
     },
 }
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 async def _author(conn: AsyncConnection, target: confidants.SignTarget) -> ExpectedSigner:
@@ -92,5 +87,5 @@ async def sign_confidant_request(
         write=lambda _doc, _read: _write(conn, target, auth),
         entry="$.signed_content",
     )
-    row = await signed_write(conn, signed_data=body.signed_content, plan=plan, auth=auth, settings=_settings(request))
+    row = await signed_write(conn, signed_data=body.signed_content, plan=plan, auth=auth, settings=settings_of(request))
     return envelope.ok(request, confidants.render(row))

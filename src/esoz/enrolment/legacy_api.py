@@ -3,24 +3,21 @@ signed-write steps as v2/v3 (`esoz.enrolment.api`): only what the signed content
 version's own, the document each version's approve answer shows."""
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from esoz.core import envelope
-from esoz.core.auth import AuthContext, require_scopes
 from esoz.core.db import WriteConn
 from esoz.core.schemas import Envelope
 from esoz.enrolment.api import ERRORS, sign_declaration, sign_person
 from esoz.registry import declaration_requests as dr
 from esoz.registry import person_requests
+from esoz.registry.auth import DeclarationRequestSign, PersonRequestWrite
 from esoz.registry.legacy_request_schemas import DeclarationSignedV1Out, SignedDeclarationRequestV1
 from esoz.registry.request_schemas import PersonRequestSignedOut, SignedPersonRequest
-from esoz.settings import Settings
-
-DrSign = Annotated[AuthContext, Depends(require_scopes("declaration_request:sign"))]
-PrWrite = Annotated[AuthContext, Depends(require_scopes("person_request:write"))]
+from esoz.settings import settings_of
 
 router = APIRouter(prefix="/api", tags=["person requests", "declaration requests"])
 
@@ -33,14 +30,9 @@ SIGNED_V1_KEYS = (
 ).split()
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 @router.patch("/person_requests/{id}/actions/sign", response_model=Envelope[PersonRequestSignedOut], responses=ERRORS)
 async def sign_person_request_v1(
-    request: Request, conn: WriteConn, auth: PrWrite, id: uuid.UUID, body: SignedPersonRequest
+    request: Request, conn: WriteConn, auth: PersonRequestWrite, id: uuid.UUID, body: SignedPersonRequest
 ) -> Response:
     """An employee of the caller's legal entity signs the approved request as the v1 approve answered it (its
     `status`, `channel` and `authorize_with` may be signed along or left out); the person is then created (or
@@ -50,7 +42,7 @@ async def sign_person_request_v1(
         id_=id,
         signed=body.signed_content,
         auth=auth,
-        settings=_settings(request),
+        settings=settings_of(request),
         expected=person_requests.render_v1,
         unsigned_fields=PERSON_V1_UNSIGNED,
     )
@@ -64,7 +56,7 @@ async def sign_person_request_v1(
     deprecated=True,
 )
 async def sign_declaration_request_v1(
-    request: Request, conn: WriteConn, auth: DrSign, id: uuid.UUID, body: SignedDeclarationRequestV1
+    request: Request, conn: WriteConn, auth: DeclarationRequestSign, id: uuid.UUID, body: SignedDeclarationRequestV1
 ) -> Response:
     """Deprecated: use the v3 sign. The doctor signs the approved request as the v1 approve answered it (its
     `seed` and `authorize_with` may be signed along or left out); the declaration becomes active as in v3."""
@@ -73,7 +65,7 @@ async def sign_declaration_request_v1(
         id_=id,
         signed=body.signed_declaration_request,
         auth=auth,
-        settings=_settings(request),
+        settings=settings_of(request),
         unsigned_fields=DECLARATION_V1_UNSIGNED,
     )
     signed = await dr.get(conn, id_=id, auth=auth)

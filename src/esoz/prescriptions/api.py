@@ -55,7 +55,7 @@ from esoz.prescriptions.auth import (
     ReportRead,
 )
 from esoz.prescriptions.common import BlankType
-from esoz.settings import Settings
+from esoz.settings import settings_of
 
 router = APIRouter(prefix="/api", tags=["prescriptions"])
 
@@ -63,11 +63,6 @@ router = APIRouter(prefix="/api", tags=["prescriptions"])
 READ = errors(401, 403, 404, 422)
 WRITE = errors(401, 403, 404, 422, _409="request_conflict: status or business rule")
 SIGNED = WRITE | errors(_400="request_malformed: the signature did not verify")
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings  # set by create_app
-    return settings
 
 
 # --- programmes and drugs -------------------------------------------------------------------------------
@@ -196,7 +191,7 @@ async def list_drugs_v3(
     responses=WRITE,
 )
 async def prequalify(request: Request, conn: WriteConn, auth: MrrWrite, body: schemas.Prequalify) -> Response:
-    return envelope.ok(request, await requests.prequalify(conn, body, auth, _settings(request)))
+    return envelope.ok(request, await requests.prequalify(conn, body, auth, settings_of(request)))
 
 
 @router.post(
@@ -217,7 +212,7 @@ async def prequalify(request: Request, conn: WriteConn, auth: MrrWrite, body: sc
 async def create_request(
     request: Request, conn: WriteConn, auth: MrrWrite, body: schemas.MedicationRequestRequestCreate
 ) -> Response:
-    data, urgent = await requests.create(conn, body, auth, _settings(request))
+    data, urgent = await requests.create(conn, body, auth, settings_of(request))
     return envelope.ok(request, data, status=201, urgent=urgent)
 
 
@@ -294,7 +289,7 @@ async def get_request_v1(request: Request, conn: ReadConn, auth: MrrRead, id: uu
 async def sign_request(
     request: Request, conn: WriteConn, auth: MrrSign, id: uuid.UUID, body: schemas.SignMedicationRequestRequest
 ) -> Response:
-    return envelope.ok(request, await requests.sign(conn, id, body, auth, _settings(request)))
+    return envelope.ok(request, await requests.sign(conn, id, body, auth, settings_of(request)))
 
 
 @router.patch(
@@ -415,7 +410,7 @@ async def qualify_prescription(
 async def reject_prescription(
     request: Request, conn: WriteConn, auth: MrReject, id: uuid.UUID, body: schemas.SignedReject
 ) -> Response:
-    return envelope.ok(request, await prescriptions.reject(conn, id, body, auth, _settings(request)))
+    return envelope.ok(request, await prescriptions.reject(conn, id, body, auth, settings_of(request)))
 
 
 @router.patch(
@@ -487,7 +482,7 @@ async def pharmacy_get_prescription(
     id: Annotated[str, Path(max_length=64)],
     code: Annotated[str | None, Query(max_length=8)] = None,
 ) -> Response:
-    found = await prescriptions.pharmacy_get(conn, id, code=code, auth=auth, settings=_settings(request))
+    found = await prescriptions.pharmacy_get(conn, id, code=code, auth=auth, settings=settings_of(request))
     note_patient_read(request, person_id=found.person_id, record_id=found.id)
     return envelope.ok(request, found.data)
 
@@ -544,7 +539,7 @@ async def pharmacy_unblock(
 async def pharmacy_reject_prescription(
     request: Request, conn: WriteConn, auth: MrRejectPharm, id: uuid.UUID, body: schemas.SignedReject
 ) -> Response:
-    data = await pharmacy_reject.reject(conn, id_=id, body=body, auth=auth, settings=_settings(request))
+    data = await pharmacy_reject.reject(conn, id_=id, body=body, auth=auth, settings=settings_of(request))
     return envelope.ok(request, data)
 
 
@@ -563,7 +558,7 @@ async def create_dispense(
     code: Annotated[str | None, Query(max_length=8, description="the patient's code from the SMS")] = None,
 ) -> Response:
     try:
-        created = await dispenses.create(conn, body, code, auth, _settings(request))
+        created = await dispenses.create(conn, body, code, auth, settings_of(request))
     except codes.CodeRefused as refused:  # answered, not raised: the transaction commits the wrong code's count
         return envelope.error(request, refused.status, refused.body())
     return envelope.ok(request, created, status=201)
@@ -578,7 +573,7 @@ async def create_dispense(
 async def process_dispense(
     request: Request, conn: WriteConn, auth: MdProcess, id: uuid.UUID, body: schemas.ProcessDispense
 ) -> Response:
-    return envelope.ok(request, await dispenses.process(conn, id, body, auth, _settings(request)))
+    return envelope.ok(request, await dispenses.process(conn, id, body, auth, settings_of(request)))
 
 
 @router.patch(
@@ -588,7 +583,7 @@ async def process_dispense(
     responses=WRITE,
 )
 async def reject_dispense(request: Request, conn: WriteConn, auth: MdReject, id: uuid.UUID) -> Response:
-    return envelope.ok(request, await dispenses.reject(conn, id, auth, _settings(request)))
+    return envelope.ok(request, await dispenses.reject(conn, id, auth, settings_of(request)))
 
 
 DispenseStatus = Literal["NEW", "PROCESSED", "REJECTED", "EXPIRED"]

@@ -41,7 +41,7 @@ from esoz.core.auth import AuthContext
 from esoz.core.errors import ApiError, Conflict, Forbidden, NotFound, ValidationFailed, invalid_entry
 from esoz.core.ids import uuid7
 from esoz.notifications.service import queue_sms
-from esoz.registry import person_links, request_codes, validators
+from esoz.registry import person_links, request_codes, request_rows, validators
 from esoz.registry.confidants import NO_SELF_AUTH_AGE
 from esoz.registry.models import authentication_method_requests, declarations, persons
 from esoz.registry.reference import rules
@@ -428,13 +428,7 @@ async def _row(
     conn: AsyncConnection, person_id: uuid.UUID, id_: uuid.UUID, auth: AuthContext, *, lock: bool = False
 ) -> RowMapping:
     """The request of this person made by the caller's legal entity (НСЗУ sees every one); 404 otherwise."""
-    query = select(T).where(T.c.id == id_, T.c.person_id == person_id)
-    if lock:
-        query = query.with_for_update()
-    row = (await conn.execute(query)).mappings().first()
-    if row is None or (auth.legal_entity_filter is not None and row["legal_entity_id"] != auth.legal_entity_id):
-        raise NotFound(NOT_FOUND)
-    return row
+    return await request_rows.visible(conn, T, id_=id_, auth=auth, person_id=person_id, lock=lock, not_found=NOT_FOUND)
 
 
 async def _open(conn: AsyncConnection, row: RowMapping) -> None:
@@ -544,22 +538,10 @@ async def approve(
         return updated
     methods, ended = _apply(active_methods(person), row, auth, now)
     await _write_methods(conn, person, methods, auth, f"authentication_method_request.{row['action'].lower()}")
-    stmt = (
-        T.update()
-        .where(T.c.id == row["id"])
-        .values(
-            status=COMPLETED,
-            pending_phones=[],
-            otp_phone=None,
-            otp_hash=None,
-            otp_expires_at=None,
-            ended_method=ended,
-            updated_at=now,
-            updated_by=auth.user_id,
-        )
-        .returning(*T.c)
-    )
-    updated = (await conn.execute(stmt)).mappings().one()
+    updated = await request_rows.set_status(
+        conn, T, row, COMPLETED, user=auth.user_id,
+        pending_phones=[], otp_phone=None, otp_hash=None, otp_expires_at=None, ended_method=ended,
+    )  # fmt: skip
     await audit.record(
         conn, action="authentication_method_request.completed", resource_type="authentication_method_request",
         resource_id=row["id"], actor=auth.actor, person_id=person_id,

@@ -2,29 +2,25 @@
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.engine import RowMapping
 
 from esoz.core import envelope
-from esoz.core.auth import AuthContext, require_scopes
 from esoz.core.db import ReadConn, WriteConn
 from esoz.core.errors import ApiError
 from esoz.core.openapi import errors
 from esoz.core.patient_data import patient_data
 from esoz.core.schemas import Envelope
 from esoz.registry import auth_methods, request_codes
-from esoz.registry.auth import PersonRead
+from esoz.registry.auth import AuthMethodRequestWrite, PersonalDataRead, PersonRead
 from esoz.registry.auth_methods import AuthenticationMethodRequestCreate
 from esoz.registry.request_schemas import OtpOut, VerificationCode
 from esoz.registry.schemas import JsonObject
-from esoz.settings import Settings
-
-AmrWrite = Annotated[AuthContext, Depends(require_scopes("authentication_method_request:write"))]
-PersonalDataRead = Annotated[AuthContext, Depends(require_scopes("personal_data:read"))]
+from esoz.settings import settings_of
 
 router = APIRouter(prefix="/api", tags=["authentication methods"])
 
@@ -103,11 +99,6 @@ class PersonalDataOut(BaseModel):
     preferred_way_communication: str | None
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 def _answered(request: Request, refused: ApiError) -> Response:
     """A refusal whose writes must stay (a wrong code's count, an expired status): answered, not raised."""
     return envelope.error(request, refused.status, refused.body())
@@ -154,9 +145,13 @@ async def get_authentication_methods(request: Request, conn: ReadConn, auth: Per
     responses=WRITE_ERRORS,
 )
 async def create_authentication_method_request(
-    request: Request, conn: WriteConn, auth: AmrWrite, id: uuid.UUID, body: AuthenticationMethodRequestCreate
+    request: Request,
+    conn: WriteConn,
+    auth: AuthMethodRequestWrite,
+    id: uuid.UUID,
+    body: AuthenticationMethodRequestCreate,
 ) -> Response:
-    row = await auth_methods.create(conn, person_id=id, body=body, auth=auth, settings=_settings(request))
+    row = await auth_methods.create(conn, person_id=id, body=body, auth=auth, settings=settings_of(request))
     return envelope.ok(request, auth_methods.render(row), status=201, urgent=auth_methods.urgent(row))
 
 
@@ -177,7 +172,7 @@ async def create_authentication_method_request(
 async def approve_authentication_method_request(
     request: Request,
     conn: WriteConn,
-    auth: AmrWrite,
+    auth: AuthMethodRequestWrite,
     id: uuid.UUID,
     request_id: uuid.UUID,
     body: VerificationCode | None = None,
@@ -185,7 +180,7 @@ async def approve_authentication_method_request(
     code = body.verification_code if body is not None else None
     try:
         row = await auth_methods.approve(
-            conn, person_id=id, id_=request_id, code=code, auth=auth, settings=_settings(request)
+            conn, person_id=id, id_=request_id, code=code, auth=auth, settings=settings_of(request)
         )
     except (request_codes.CodeRefused, auth_methods.ExpiredRequest) as refused:
         return _answered(request, refused)
@@ -211,10 +206,12 @@ async def approve_authentication_method_request(
     ),
 )
 async def resend_authentication_method_request_otp(
-    request: Request, conn: WriteConn, auth: AmrWrite, id: uuid.UUID, request_id: uuid.UUID
+    request: Request, conn: WriteConn, auth: AuthMethodRequestWrite, id: uuid.UUID, request_id: uuid.UUID
 ) -> Response:
     try:
-        row = await auth_methods.resend_otp(conn, person_id=id, id_=request_id, auth=auth, settings=_settings(request))
+        row = await auth_methods.resend_otp(
+            conn, person_id=id, id_=request_id, auth=auth, settings=settings_of(request)
+        )
     except auth_methods.ExpiredRequest as refused:
         return _answered(request, refused)
     answer = {"id": row["id"], "status": "NEW", "code_expired_at": row["otp_expires_at"], "active": True}
@@ -247,7 +244,9 @@ def _person_short(row: RowMapping) -> dict[str, Any]:
     ),
     deprecated=True,
 )
-async def reset_authentication_method(request: Request, conn: WriteConn, auth: AmrWrite, id: uuid.UUID) -> Response:
+async def reset_authentication_method(
+    request: Request, conn: WriteConn, auth: AuthMethodRequestWrite, id: uuid.UUID
+) -> Response:
     row = await auth_methods.reset(conn, person_id=id, auth=auth)
     return envelope.ok(request, _person_short(row))
 

@@ -32,7 +32,7 @@ from esoz.core.errors import ApiError, Conflict, Forbidden, NotFound, Validation
 from esoz.core.ids import uuid7
 from esoz.core.pagination import PageParams, Paging
 from esoz.notifications.service import queue_sms
-from esoz.registry import person_links, request_codes, validators
+from esoz.registry import person_links, request_codes, request_rows, validators
 from esoz.registry.confidant_models import confidant_relationship_requests, confidant_relationships
 from esoz.registry.confidant_schemas import ConfidantRequestCreate, ConfidantRequestDeactivate
 from esoz.registry.models import persons
@@ -410,13 +410,10 @@ def _check_ending_documents(documents: Sequence[Any]) -> None:
 async def _row(
     conn: AsyncConnection, person_id: uuid.UUID, id_: uuid.UUID, auth: AuthContext, *, lock: bool = False
 ) -> RowMapping:
-    query = select(T).where(T.c.id == id_, T.c.person_id == person_id)
-    if lock:
-        query = query.with_for_update()
-    row = (await conn.execute(query)).mappings().first()
-    if row is None or (auth.legal_entity_filter is not None and row["legal_entity_id"] != auth.legal_entity_id):
-        raise NotFound("Confidant person relationship request not found")
-    return row
+    return await request_rows.visible(
+        conn, T, id_=id_, auth=auth, person_id=person_id, lock=lock,
+        not_found="Confidant person relationship request not found",
+    )  # fmt: skip
 
 
 async def get(conn: AsyncConnection, *, person_id: uuid.UUID, id_: uuid.UUID, auth: AuthContext) -> RowMapping:
@@ -440,13 +437,7 @@ async def list_requests(
 async def _set_status(
     conn: AsyncConnection, row: RowMapping, status: str, auth: AuthContext, **values: Any
 ) -> RowMapping:
-    stmt = (
-        T.update()
-        .where(T.c.id == row["id"])
-        .values(status=status, updated_at=clock.now(), updated_by=auth.user_id, **values)
-        .returning(*T.c)
-    )
-    updated = (await conn.execute(stmt)).mappings().one()
+    updated = await request_rows.set_status(conn, T, row, status, user=auth.user_id, **values)
     await audit.record(
         conn, action=f"confidant_request.{status.lower()}", resource_type="confidant_relationship_request",
         resource_id=row["id"], actor=auth.actor, person_id=row["person_id"],

@@ -26,7 +26,7 @@ from esoz.registry.confidant_schemas import (
     ConfidantRequestShortOut,
 )
 from esoz.registry.request_schemas import VerificationCode
-from esoz.settings import Settings
+from esoz.settings import settings_of
 
 router = APIRouter(prefix="/api/persons/{id}", tags=["confidant persons"])
 BASE = "/confidant_person_relationship_requests"
@@ -42,11 +42,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 @router.post(BASE, response_model=Envelope[ConfidantRequestOut], status_code=201, responses=ERRORS)
 async def create_confidant_request(
     request: Request, conn: WriteConn, auth: ConfidantRequestWrite, id: uuid.UUID, body: ConfidantRequestCreate
@@ -55,7 +50,7 @@ async def create_confidant_request(
     the relationship. An adult's (18+) confidant needs a COURT_DECISION. The SMS code goes to the person's own
     phone from the age of 14; for a younger child to a confidant on record, or to the new confidant when the
     child has none. Without any phone the request goes the documents path (approve without a code)."""
-    row, urgent = await confidants.create(conn, person_id=id, body=body, auth=auth, settings=_settings(request))
+    row, urgent = await confidants.create(conn, person_id=id, body=body, auth=auth, settings=settings_of(request))
     return envelope.ok(request, confidants.render(row), status=201, urgent=urgent)
 
 
@@ -65,7 +60,7 @@ async def deactivate_confidant_request(
 ) -> Response:
     """Ask that an active relationship end, on the documents that end it; confirmed and signed like a new one.
     A child under 14 keeps at least one confidant."""
-    row, urgent = await confidants.deactivate(conn, person_id=id, body=body, auth=auth, settings=_settings(request))
+    row, urgent = await confidants.deactivate(conn, person_id=id, body=body, auth=auth, settings=settings_of(request))
     return envelope.ok(request, confidants.render(row), status=201, urgent=urgent)
 
 
@@ -129,7 +124,7 @@ async def approve_confidant_request(
             id_=confidant_person_relationship_request_id,
             code=body.verification_code,
             auth=auth,
-            settings=_settings(request),
+            settings=settings_of(request),
         )
     except request_codes.CodeRefused as refused:  # answered, not raised: the wrong try's count is committed
         return envelope.error(request, refused.status, refused.body())
@@ -151,7 +146,7 @@ async def resend_confidant_request_otp(
     """A new SMS code; the earlier one stops working and the tries start again. A request sends at most
     `ESOZ_REQUEST_CODE_MAX_SENDS` codes in all (then 429 otp_timeout)."""
     row = await confidants.resend_otp(
-        conn, person_id=id, id_=confidant_person_relationship_request_id, auth=auth, settings=_settings(request)
+        conn, person_id=id, id_=confidant_person_relationship_request_id, auth=auth, settings=settings_of(request)
     )
     answer = {"id": row["id"], "status": row["status"], "code_expired_at": row["otp_expires_at"], "active": True}
     return envelope.ok(request, answer)

@@ -32,7 +32,7 @@ from esoz.core.ids import uuid7
 from esoz.core.pagination import PageParams, Paging
 from esoz.events.service import record_status_change
 from esoz.notifications.service import queue_sms
-from esoz.registry import declarations, mpi, person_links, repository, request_codes, schemas, validators
+from esoz.registry import declarations, mpi, person_links, repository, request_codes, request_rows, schemas, validators
 from esoz.registry.models import declaration_requests, employees, persons
 from esoz.registry.models import declarations as declarations_table
 from esoz.registry.reference import dictionary_file
@@ -344,13 +344,7 @@ async def create(
 
 
 async def _row(conn: AsyncConnection, id_: uuid.UUID, auth: AuthContext, *, lock: bool = False) -> RowMapping:
-    query = select(T).where(T.c.id == id_)
-    if lock:
-        query = query.with_for_update()
-    row = (await conn.execute(query)).mappings().first()
-    if row is None or (auth.legal_entity_filter is not None and row["legal_entity_id"] != auth.legal_entity_id):
-        raise NotFound("Declaration request not found")
-    return row
+    return await request_rows.visible(conn, T, id_=id_, auth=auth, not_found="Declaration request not found", lock=lock)
 
 
 async def get(conn: AsyncConnection, *, id_: uuid.UUID, auth: AuthContext) -> RowMapping:
@@ -395,13 +389,7 @@ async def _set_status(
     conn: AsyncConnection, row: RowMapping, status: str, auth: AuthContext | None, **values: Any
 ) -> RowMapping:
     user = auth.user_id if auth is not None else None
-    stmt = (
-        T.update()
-        .where(T.c.id == row["id"])
-        .values(status=status, updated_at=clock.now(), updated_by=user, **values)
-        .returning(*T.c)
-    )
-    updated = (await conn.execute(stmt)).mappings().one()
+    updated = await request_rows.set_status(conn, T, row, status, user=user, **values)
     await record_status_change(
         conn, entity_type=ENTITY, entity_id=row["id"], new_status=status, changed_by=user,
         legal_entity_id=row["legal_entity_id"], old_status=row["status"],

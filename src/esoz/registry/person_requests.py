@@ -22,11 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from esoz.core import audit, clock
 from esoz.core.auth import AuthContext
-from esoz.core.errors import ApiError, Conflict, NotFound, ValidationFailed, invalid_entry
+from esoz.core.errors import ApiError, Conflict, ValidationFailed, invalid_entry
 from esoz.core.ids import uuid7
 from esoz.core.pagination import PageParams, Paging
 from esoz.notifications.service import queue_sms
-from esoz.registry import mpi, persons, repository, request_codes, schemas
+from esoz.registry import mpi, persons, repository, request_codes, request_rows, schemas
 from esoz.registry.models import employees, parties, person_requests
 from esoz.registry.render import mask_phone
 from esoz.registry.service import fetch_page
@@ -182,13 +182,7 @@ async def create(
 
 
 async def _row(conn: AsyncConnection, id_: uuid.UUID, auth: AuthContext, *, lock: bool = False) -> RowMapping:
-    query = select(T).where(T.c.id == id_)
-    if lock:
-        query = query.with_for_update()
-    row = (await conn.execute(query)).mappings().first()
-    if row is None or (auth.legal_entity_filter is not None and row["legal_entity_id"] != auth.legal_entity_id):
-        raise NotFound("Person request not found")
-    return row
+    return await request_rows.visible(conn, T, id_=id_, auth=auth, not_found="Person request not found", lock=lock)
 
 
 async def get(conn: AsyncConnection, *, id_: uuid.UUID, auth: AuthContext) -> RowMapping:
@@ -233,13 +227,7 @@ async def resend_otp(conn: AsyncConnection, *, id_: uuid.UUID, auth: AuthContext
 async def _set_status(
     conn: AsyncConnection, row: RowMapping, status: str, auth: AuthContext, **values: Any
 ) -> RowMapping:
-    stmt = (
-        T.update()
-        .where(T.c.id == row["id"])
-        .values(status=status, updated_at=clock.now(), updated_by=auth.user_id, **values)
-        .returning(*T.c)
-    )
-    updated = (await conn.execute(stmt)).mappings().one()
+    updated = await request_rows.set_status(conn, T, row, status, user=auth.user_id, **values)
     await audit.record(
         conn, action=f"person_request.{status.lower()}", resource_type="person_request", resource_id=row["id"],
         actor=auth.actor, person_id=updated["person_id"],

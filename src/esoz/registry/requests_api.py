@@ -5,13 +5,12 @@ order; they are served by `esoz.enrolment.api` over the service functions here.
 """
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from esoz.core import envelope
-from esoz.core.auth import AuthContext, require_scopes
 from esoz.core.db import ReadConn, WriteConn
 from esoz.core.errors import Forbidden
 from esoz.core.pagination import Pagination
@@ -19,7 +18,18 @@ from esoz.core.patient_data import patient_data
 from esoz.core.schemas import Envelope, ListEnvelope
 from esoz.registry import declaration_requests as dr
 from esoz.registry import mpi, person_requests, render, request_codes
-from esoz.registry.auth import PersonRead
+from esoz.registry.auth import (
+    DeclarationRequestApprove,
+    DeclarationRequestRead,
+    DeclarationRequestReject,
+    DeclarationRequestWrite,
+    DeclarationTerminate,
+    OtpWrite,
+    PersonMerge,
+    PersonRead,
+    PersonRequestRead,
+    PersonRequestWrite,
+)
 from esoz.registry.request_schemas import (
     CabinetTerminate,
     DeclarationRequestCreate,
@@ -36,16 +46,7 @@ from esoz.registry.request_schemas import (
     VerificationCode,
 )
 from esoz.registry.schemas import DeclarationOut
-from esoz.settings import Settings
-
-DrRead = Annotated[AuthContext, Depends(require_scopes("declaration_request:read"))]
-DrWrite = Annotated[AuthContext, Depends(require_scopes("declaration_request:write"))]
-DrApprove = Annotated[AuthContext, Depends(require_scopes("declaration_request:approve"))]
-DrReject = Annotated[AuthContext, Depends(require_scopes("declaration_request:reject"))]
-OtpWrite = Annotated[AuthContext, Depends(require_scopes("otp:write"))]
-PrWrite = Annotated[AuthContext, Depends(require_scopes("person_request:write"))]
-PrRead = Annotated[AuthContext, Depends(require_scopes("person_request:read"))]
-MpiMerge = Annotated[AuthContext, Depends(require_scopes("person:merge"))]
+from esoz.settings import settings_of
 
 router = APIRouter(prefix="/api", tags=["declaration requests", "person requests"])
 admin_router = APIRouter(prefix="/admin", tags=["master patient index"])
@@ -57,11 +58,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 # --- declaration requests ----------------------------------------------------------------------------
 
 
@@ -69,11 +65,11 @@ def _settings(request: Request) -> Settings:
     "/v3/declaration_requests", response_model=Envelope[DeclarationRequestOut], status_code=201, responses=ERRORS
 )
 async def create_declaration_request(
-    request: Request, conn: WriteConn, auth: DrWrite, body: DeclarationRequestCreate
+    request: Request, conn: WriteConn, auth: DeclarationRequestWrite, body: DeclarationRequestCreate
 ) -> Response:
     """Create a declaration request for an existing person; the patient gets an SMS code (OTP) unless the
     person has no phone (then the documents path: the employee confirms having seen the documents)."""
-    row, urgent = await dr.create(conn, body=body, auth=auth, settings=_settings(request))
+    row, urgent = await dr.create(conn, body=body, auth=auth, settings=settings_of(request))
     return envelope.ok(request, dr.render(row), status=201, urgent=urgent)
 
 
@@ -85,7 +81,7 @@ async def create_declaration_request(
 async def list_declaration_requests(
     request: Request,
     conn: ReadConn,
-    auth: DrRead,
+    auth: DeclarationRequestRead,
     page: Pagination,
     status: Literal["NEW", "APPROVED", "SIGNED", "REJECTED", "EXPIRED", "CANCELLED"] | None = None,
     employee_id: uuid.UUID | None = None,
@@ -113,7 +109,9 @@ async def list_declaration_requests(
     responses={404: ERRORS[404]},
     openapi_extra=patient_data("declaration_request", person="data:person_id", id="path:id"),
 )
-async def get_declaration_request(request: Request, conn: ReadConn, auth: DrRead, id: uuid.UUID) -> Response:
+async def get_declaration_request(
+    request: Request, conn: ReadConn, auth: DeclarationRequestRead, id: uuid.UUID
+) -> Response:
     row = await dr.get(conn, id_=id, auth=auth)
     return envelope.ok(request, dr.render(row, with_signed_data=row["status"] == dr.APPROVED), urgent=dr.urgent(row))
 
@@ -125,13 +123,13 @@ async def get_declaration_request(request: Request, conn: ReadConn, auth: DrRead
     responses=ERRORS,
 )
 async def approve_declaration_request(
-    request: Request, conn: WriteConn, auth: DrApprove, id: uuid.UUID, body: VerificationCode
+    request: Request, conn: WriteConn, auth: DeclarationRequestApprove, id: uuid.UUID, body: VerificationCode
 ) -> Response:
     """The patient's SMS code confirms the request; the answer carries `data_to_be_signed` (its `content` is
     the printout the patient reads) for the doctor to sign. A wrong code is counted: after `otp_max_attempts`
     the request's code is refused even when right (ask for a new one with resend_otp)."""
     try:
-        row = await dr.approve(conn, id_=id, code=body.verification_code, auth=auth, settings=_settings(request))
+        row = await dr.approve(conn, id_=id, code=body.verification_code, auth=auth, settings=settings_of(request))
     except request_codes.CodeRefused as refused:  # answered, not raised: the wrong try's count is committed
         return envelope.error(request, refused.status, refused.body())
     return envelope.ok(request, dr.render(row, with_signed_data=True), status=201)
@@ -144,7 +142,7 @@ async def approve_declaration_request(
     responses=ERRORS,
 )
 async def reject_declaration_request(
-    request: Request, conn: WriteConn, auth: DrReject, id: uuid.UUID, body: RequestReject | None = None
+    request: Request, conn: WriteConn, auth: DeclarationRequestReject, id: uuid.UUID, body: RequestReject | None = None
 ) -> Response:
     row = await dr.reject(conn, id_=id, reason=body.status_reason if body else None, auth=auth)
     return envelope.ok(request, dr.render(row), status=201)
@@ -157,7 +155,7 @@ async def reject_declaration_request(
 )
 async def resend_declaration_request_otp(request: Request, conn: WriteConn, auth: OtpWrite, id: uuid.UUID) -> Response:
     """A new SMS code for the patient; the earlier one stops working and the tries start again."""
-    row = await dr.resend_otp(conn, id_=id, auth=auth, settings=_settings(request))
+    row = await dr.resend_otp(conn, id_=id, auth=auth, settings=settings_of(request))
     answer = {"id": row["id"], "status": "NEW", "code_expired_at": row["otp_expires_at"], "active": True}
     return envelope.ok(request, answer, urgent=dr.urgent(row))
 
@@ -167,13 +165,13 @@ async def resend_declaration_request_otp(request: Request, conn: WriteConn, auth
 
 @router.post("/v2/person_requests", response_model=Envelope[PersonRequestOut], status_code=201, responses=ERRORS)
 async def create_person_request(
-    request: Request, conn: WriteConn, auth: PrWrite, body: PersonRequestCreate
+    request: Request, conn: WriteConn, auth: PersonRequestWrite, body: PersonRequestCreate
 ) -> Response:
     """Create or update a person through a request the patient confirms (SMS code to the authentication phone,
     or the documents path without one) and an employee signs. A request for a human the index already holds
     (same РНОКПП, same document, or the same names, birth date and phone) is refused with the match.
     **esoz deviation:** an update names the person in `person_id` of the body."""
-    row, urgent = await person_requests.create(conn, body=body, auth=auth, settings=_settings(request))
+    row, urgent = await person_requests.create(conn, body=body, auth=auth, settings=settings_of(request))
     return envelope.ok(request, person_requests.render(row), status=201, urgent=urgent)
 
 
@@ -183,7 +181,7 @@ async def create_person_request(
     responses={404: ERRORS[404]},
     openapi_extra=patient_data("person_request", person="data:person_id", id="path:id"),
 )
-async def get_person_request(request: Request, conn: ReadConn, auth: PrRead, id: uuid.UUID) -> Response:
+async def get_person_request(request: Request, conn: ReadConn, auth: PersonRequestRead, id: uuid.UUID) -> Response:
     row = await person_requests.get(conn, id_=id, auth=auth)
     return envelope.ok(request, person_requests.render(row, with_signed_data=row["status"] == "APPROVED"))
 
@@ -195,11 +193,11 @@ async def get_person_request(request: Request, conn: ReadConn, auth: PrRead, id:
     responses=ERRORS,
 )
 async def approve_person_request(
-    request: Request, conn: WriteConn, auth: PrWrite, id: uuid.UUID, body: VerificationCode
+    request: Request, conn: WriteConn, auth: PersonRequestWrite, id: uuid.UUID, body: VerificationCode
 ) -> Response:
     try:
         row = await person_requests.approve(
-            conn, id_=id, code=body.verification_code, auth=auth, settings=_settings(request)
+            conn, id_=id, code=body.verification_code, auth=auth, settings=settings_of(request)
         )
     except request_codes.CodeRefused as refused:  # answered, not raised: the wrong try's count is committed
         return envelope.error(request, refused.status, refused.body())
@@ -213,7 +211,7 @@ async def approve_person_request(
     responses=ERRORS,
 )
 async def reject_person_request(
-    request: Request, conn: WriteConn, auth: PrWrite, id: uuid.UUID, body: RequestReject | None = None
+    request: Request, conn: WriteConn, auth: PersonRequestWrite, id: uuid.UUID, body: RequestReject | None = None
 ) -> Response:
     row = await person_requests.reject(conn, id_=id, reason=body.status_reason if body else None, auth=auth)
     return envelope.ok(request, person_requests.render(row), status=201)
@@ -235,7 +233,7 @@ def _merge(row: Any) -> dict[str, Any]:
 async def list_merge_candidates(
     request: Request,
     conn: ReadConn,
-    auth: MpiMerge,
+    auth: PersonMerge,
     page: Pagination,
     status: Literal["NEW", "MERGED", "DECLINED"] | None = "NEW",
 ) -> Response:
@@ -248,7 +246,7 @@ async def list_merge_candidates(
     "/merge_candidates/{id}/actions/resolve", response_model=Envelope[MergeCandidateOut], responses=ERRORS
 )
 async def resolve_merge_candidate(
-    request: Request, conn: WriteConn, auth: MpiMerge, id: uuid.UUID, body: MergeDecision
+    request: Request, conn: WriteConn, auth: PersonMerge, id: uuid.UUID, body: MergeDecision
 ) -> Response:
     """MERGE: the candidate is merged into the master (deactivated, its declarations terminated, audited);
     DECLINED: they are different humans."""
@@ -258,22 +256,20 @@ async def resolve_merge_candidate(
 
 @admin_router.get("/person_merges", response_model=ListEnvelope[PersonMergeOut])
 async def list_person_merges(
-    request: Request, conn: ReadConn, auth: MpiMerge, page: Pagination, person_id: uuid.UUID | None = None
+    request: Request, conn: ReadConn, auth: PersonMerge, page: Pagination, person_id: uuid.UUID | None = None
 ) -> Response:
     rows, paging = await mpi.list_merges(conn, page=page, person_id=person_id)
     return envelope.ok(request, [_merge(r) for r in rows], paging=paging)
 
 
 @admin_router.patch("/person_merges/{id}/actions/undo", response_model=Envelope[PersonMergeOut], responses=ERRORS)
-async def undo_person_merge(request: Request, conn: WriteConn, auth: MpiMerge, id: uuid.UUID) -> Response:
+async def undo_person_merge(request: Request, conn: WriteConn, auth: PersonMerge, id: uuid.UUID) -> Response:
     """Undo a merge: the merged-away person is active again; audited."""
     row = await mpi.undo_merge(conn, merge_id=id, auth=auth)
     return envelope.ok(request, _merge(row))
 
 
 # --- termination -------------------------------------------------------------------------------------
-
-DeclarationTerminate = Annotated[AuthContext, Depends(require_scopes("declaration:terminate"))]
 
 
 @router.patch(

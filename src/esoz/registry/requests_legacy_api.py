@@ -8,13 +8,12 @@ declaration_requests. The sign actions are served by `esoz.enrolment.legacy_api`
 """
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from esoz.core import envelope
-from esoz.core.auth import AuthContext, require_scopes
 from esoz.core.db import ReadConn, WriteConn
 from esoz.core.errors import Forbidden, ValidationFailed, invalid_entry
 from esoz.core.pagination import Pagination
@@ -22,6 +21,15 @@ from esoz.core.patient_data import patient_data
 from esoz.core.schemas import Envelope, ListEnvelope
 from esoz.registry import declaration_requests as dr
 from esoz.registry import person_requests, render, request_codes
+from esoz.registry.auth import (
+    DeclarationRequestApprove,
+    DeclarationRequestRead,
+    DeclarationRequestWrite,
+    DeclarationTerminatePis,
+    OtpWrite,
+    PersonRequestRead,
+    PersonRequestWrite,
+)
 from esoz.registry.legacy_request_schemas import (
     DeclarationRequestCreateV2,
     DeclarationRequestV1ActionOut,
@@ -42,15 +50,7 @@ from esoz.registry.request_schemas import (
     VerificationCode,
 )
 from esoz.registry.schemas import DeclarationOut, Person
-from esoz.settings import Settings
-
-PrRead = Annotated[AuthContext, Depends(require_scopes("person_request:read"))]
-PrWrite = Annotated[AuthContext, Depends(require_scopes("person_request:write"))]
-DrRead = Annotated[AuthContext, Depends(require_scopes("declaration_request:read"))]
-DrWrite = Annotated[AuthContext, Depends(require_scopes("declaration_request:write"))]
-DrApprove = Annotated[AuthContext, Depends(require_scopes("declaration_request:approve"))]
-OtpWrite = Annotated[AuthContext, Depends(require_scopes("otp:write"))]
-PisTerminateScope = Annotated[AuthContext, Depends(require_scopes("declaration:terminate_pis"))]
+from esoz.settings import settings_of
 
 router = APIRouter(prefix="/api", tags=["person requests", "declaration requests"])
 
@@ -66,11 +66,6 @@ RESEND_ERRORS: dict[int | str, dict[str, Any]] = {
 RequestStatus = Literal["NEW", "APPROVED", "SIGNED", "REJECTED", "CANCELLED"]
 
 
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 def _otp(row: Any) -> dict[str, Any]:
     return {"id": row["id"], "status": "NEW", "code_expired_at": row["otp_expires_at"], "active": True}
 
@@ -80,7 +75,7 @@ def _otp(row: Any) -> dict[str, Any]:
 
 @router.post("/person_requests", response_model=Envelope[PersonRequestV1CreatedOut], status_code=201, responses=ERRORS)
 async def create_person_request_v1(
-    request: Request, conn: WriteConn, auth: PrWrite, body: PersonRequestCreateV1
+    request: Request, conn: WriteConn, auth: PersonRequestWrite, body: PersonRequestCreateV1
 ) -> Response:
     """Create or update (`person.id`) a person through a request the patient confirms (SMS code, or the documents
     path without a phone) and an employee signs; the rules of v2. `authorize_with` names the known person's
@@ -92,7 +87,7 @@ async def create_person_request_v1(
         person_id=body.person.id,
     )
     row, urgent = await person_requests.create(
-        conn, body=v2, auth=auth, settings=_settings(request), authorize_with=body.authorize_with
+        conn, body=v2, auth=auth, settings=settings_of(request), authorize_with=body.authorize_with
     )
     data = person_requests.render_v1(row)
     del data["content"]
@@ -107,7 +102,7 @@ async def create_person_request_v1(
 async def list_person_requests_v1(
     request: Request,
     conn: ReadConn,
-    auth: PrRead,
+    auth: PersonRequestRead,
     page: Pagination,
     status: RequestStatus | None = None,
     legal_entity_id: uuid.UUID | None = None,
@@ -126,7 +121,7 @@ async def list_person_requests_v1(
     responses={404: ERRORS[404]},
     openapi_extra=patient_data("person_request", person="data:person.id", id="path:id"),
 )
-async def get_person_request_v1(request: Request, conn: ReadConn, auth: PrRead, id: uuid.UUID) -> Response:
+async def get_person_request_v1(request: Request, conn: ReadConn, auth: PersonRequestRead, id: uuid.UUID) -> Response:
     row = await person_requests.get(conn, id_=id, auth=auth)
     return envelope.ok(request, person_requests.render_v1(row))
 
@@ -138,13 +133,13 @@ async def get_person_request_v1(request: Request, conn: ReadConn, auth: PrRead, 
     responses=ERRORS,
 )
 async def approve_person_request_v1(
-    request: Request, conn: WriteConn, auth: PrWrite, id: uuid.UUID, body: VerificationCode
+    request: Request, conn: WriteConn, auth: PersonRequestWrite, id: uuid.UUID, body: VerificationCode
 ) -> Response:
     """The patient's SMS code confirms the request; the answer (its `content` the printout) is what the employee
     signs with КЕП in the sign action."""
     try:
         row = await person_requests.approve(
-            conn, id_=id, code=body.verification_code, auth=auth, settings=_settings(request)
+            conn, id_=id, code=body.verification_code, auth=auth, settings=settings_of(request)
         )
     except request_codes.CodeRefused as refused:  # answered, not raised: the wrong try's count is committed
         return envelope.error(request, refused.status, refused.body())
@@ -158,17 +153,19 @@ async def approve_person_request_v1(
     responses=ERRORS,
 )
 async def reject_person_request_v1(
-    request: Request, conn: WriteConn, auth: PrWrite, id: uuid.UUID, body: RequestReject | None = None
+    request: Request, conn: WriteConn, auth: PersonRequestWrite, id: uuid.UUID, body: RequestReject | None = None
 ) -> Response:
     row = await person_requests.reject(conn, id_=id, reason=body.status_reason if body else None, auth=auth)
     return envelope.ok(request, person_requests.render_v1(row), status=201)
 
 
 @router.post("/person_requests/{id}/actions/resend_otp", response_model=Envelope[OtpOut], responses=RESEND_ERRORS)
-async def resend_person_request_otp(request: Request, conn: WriteConn, auth: PrWrite, id: uuid.UUID) -> Response:
+async def resend_person_request_otp(
+    request: Request, conn: WriteConn, auth: PersonRequestWrite, id: uuid.UUID
+) -> Response:
     """A new SMS code for the patient; the earlier one stops working and the tries start again. A request sends
     at most `ESOZ_REQUEST_CODE_MAX_SENDS` codes (429 `otp_timeout`)."""
-    row = await person_requests.resend_otp(conn, id_=id, auth=auth, settings=_settings(request))
+    row = await person_requests.resend_otp(conn, id_=id, auth=auth, settings=settings_of(request))
     return envelope.ok(request, _otp(row))
 
 
@@ -183,7 +180,7 @@ async def resend_person_request_otp(request: Request, conn: WriteConn, auth: PrW
     deprecated=True,
 )
 async def create_declaration_request_v2(
-    request: Request, conn: WriteConn, auth: DrWrite, body: DeclarationRequestCreateV2
+    request: Request, conn: WriteConn, auth: DeclarationRequestWrite, body: DeclarationRequestCreateV2
 ) -> Response:
     """Deprecated: use `POST /api/v3/declaration_requests`. The person must be registered (`person.id`; a new
     person is registered through a person request first) and the object's names, birth date and РНОКПП must be
@@ -203,7 +200,7 @@ async def create_declaration_request_v2(
             "scope": inner.scope,
         }
     )
-    row, urgent = await dr.create(conn, body=v3, auth=auth, settings=_settings(request))
+    row, urgent = await dr.create(conn, body=v3, auth=auth, settings=settings_of(request))
     data = dr.render_v1(row)
     del data["authorize_with"]
     data["preferred_way_communication"] = await dr.preferred_way_communication(conn, person_id=person_id)
@@ -219,7 +216,7 @@ async def create_declaration_request_v2(
 async def list_declaration_requests_v1(
     request: Request,
     conn: ReadConn,
-    auth: DrRead,
+    auth: DeclarationRequestRead,
     page: Pagination,
     employee_id: uuid.UUID | None = None,
     legal_entity_id: uuid.UUID | None = None,
@@ -240,7 +237,9 @@ async def list_declaration_requests_v1(
     openapi_extra=patient_data("declaration_request", person="data:person.id", id="path:id"),
     deprecated=True,
 )
-async def get_declaration_request_v1(request: Request, conn: ReadConn, auth: DrRead, id: uuid.UUID) -> Response:
+async def get_declaration_request_v1(
+    request: Request, conn: ReadConn, auth: DeclarationRequestRead, id: uuid.UUID
+) -> Response:
     """Deprecated: use `GET /api/v3/declaration_requests/{id}`."""
     row = await dr.get(conn, id_=id, auth=auth)
     return envelope.ok(request, dr.render_v1(row), urgent=dr.urgent(row))
@@ -260,12 +259,12 @@ def _action(row: Any) -> dict[str, Any]:
     deprecated=True,
 )
 async def approve_declaration_request_v1(
-    request: Request, conn: WriteConn, auth: DrApprove, id: uuid.UUID, body: VerificationCode
+    request: Request, conn: WriteConn, auth: DeclarationRequestApprove, id: uuid.UUID, body: VerificationCode
 ) -> Response:
     """Deprecated: use the v3 approve. The patient's SMS code confirms the request; the answer is the document
     the doctor signs in the v1 sign action."""
     try:
-        row = await dr.approve(conn, id_=id, code=body.verification_code, auth=auth, settings=_settings(request))
+        row = await dr.approve(conn, id_=id, code=body.verification_code, auth=auth, settings=settings_of(request))
     except request_codes.CodeRefused as refused:  # answered, not raised: the wrong try's count is committed
         return envelope.error(request, refused.status, refused.body())
     return envelope.ok(request, _action(row), status=201)
@@ -279,7 +278,7 @@ async def approve_declaration_request_v1(
     deprecated=True,
 )
 async def reject_declaration_request_v1(
-    request: Request, conn: WriteConn, auth: DrWrite, id: uuid.UUID, body: RequestReject | None = None
+    request: Request, conn: WriteConn, auth: DeclarationRequestWrite, id: uuid.UUID, body: RequestReject | None = None
 ) -> Response:
     """Deprecated: use the v3 reject."""
     row = await dr.reject(conn, id_=id, reason=body.status_reason if body else None, auth=auth)
@@ -296,7 +295,7 @@ async def resend_declaration_request_otp_v1(
     request: Request, conn: WriteConn, auth: OtpWrite, id: uuid.UUID
 ) -> Response:
     """Deprecated: use the v3 resend_otp. A request sends at most `ESOZ_REQUEST_CODE_MAX_SENDS` codes."""
-    row = await dr.resend_otp(conn, id_=id, auth=auth, settings=_settings(request))
+    row = await dr.resend_otp(conn, id_=id, auth=auth, settings=settings_of(request))
     return envelope.ok(request, _otp(row), urgent=dr.urgent(row))
 
 
@@ -305,7 +304,7 @@ async def resend_declaration_request_otp_v1(
 
 @router.patch("/pis/declarations/{id}/actions/terminate", response_model=Envelope[DeclarationOut], responses=ERRORS)
 async def terminate_by_pis(
-    request: Request, conn: WriteConn, auth: PisTerminateScope, id: uuid.UUID, body: PisTerminate
+    request: Request, conn: WriteConn, auth: DeclarationTerminatePis, id: uuid.UUID, body: PisTerminate
 ) -> Response:
     """The patient ends their declaration (reason `manual_person`) through a patient information system.
     **esoz deviation:** esoz has no patient sign-in yet, so the system (client type CABINET) names the patient in
