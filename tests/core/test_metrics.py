@@ -16,6 +16,7 @@ import psycopg
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
+from tests.processes import free_port, stop
 
 from esoz.settings import Settings
 
@@ -76,16 +77,8 @@ def test_metrics_are_not_served_beyond_the_allowed_networks(client: httpx.Client
     assert "esoz_http" not in response.text
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_two_workers_report_one_sum(settings: Settings, db_url: str, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "ESOZ_DATABASE_URL": db_url,
@@ -127,16 +120,12 @@ def test_two_workers_report_one_sum(settings: Settings, db_url: str, tmp_path: P
         counting = {f.name for f in (tmp_path / "var" / "metrics").glob("counter_*.db")}
         assert len(counting) == 2, counting  # both workers counted, into files of their own
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        if not stop(proc):
             pytest.fail("esoz serve did not stop on SIGTERM")
 
 
 def test_the_worker_serves_its_own_job_runs(db_url: str, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "ESOZ_DATABASE_URL": db_url,
@@ -165,11 +154,7 @@ def test_the_worker_serves_its_own_job_runs(db_url: str, tmp_path: Path) -> None
                 pass
             time.sleep(0.3)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 def test_the_shipped_alert_rules_name_only_metrics_that_exist(client: httpx.Client) -> None:

@@ -7,7 +7,6 @@ starting another, and nothing is left running after esoz exits.
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,12 +15,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.processes import free_port
 
 
 def _postmasters(data_dir: Path) -> list[psutil.Process]:
@@ -50,7 +44,7 @@ def _wait_ready(url: str, proc: subprocess.Popen, seconds: float = 180) -> None:
 @pytest.fixture
 def embedded_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "ESOZ_DATABASE_URL"}
-    env.update(ESOZ_DATA_DIR=str(tmp_path / "var"), ESOZ_PORT=str(_free_port()), ESOZ_LOG_LEVEL="WARNING")
+    env.update(ESOZ_DATA_DIR=str(tmp_path / "var"), ESOZ_PORT=str(free_port()), ESOZ_LOG_LEVEL="WARNING")
     return env
 
 

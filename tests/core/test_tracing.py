@@ -7,7 +7,6 @@ test's process keeps none of it.
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from tests.processes import free_port, stop
 
 
 class Receiver:
@@ -65,12 +65,6 @@ def receiver() -> Iterator[Receiver]:
     r.server.shutdown()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _until(condition: Any, what: str, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
@@ -90,7 +84,7 @@ def test_one_trace_from_the_request_through_sql_to_the_outbox_delivery(
 ) -> None:
     # A database of its own: in a full run the shared one holds other tests' undelivered messages, and the
     # dispatcher works through them (oldest first) before this one.
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "ESOZ_DATABASE_URL": fresh_db_url,
@@ -148,8 +142,4 @@ def test_one_trace_from_the_request_through_sql_to_the_outbox_delivery(
         # probes are not traced
         assert not [s for s in spans if _attr(s, "http.route") in ("/ready", "/health")]
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)

@@ -4,7 +4,6 @@
 
 import json
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from tests.processes import free_port, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "deploy" / "prometheus"
@@ -26,12 +26,6 @@ def _need(name: str) -> str:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_the_shipped_config_and_rules_pass_promtool() -> None:
     promtool = _need("promtool")
     checked = subprocess.run(
@@ -42,7 +36,7 @@ def test_the_shipped_config_and_rules_pass_promtool() -> None:
 
 @pytest.fixture
 def prometheus(server: str, tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     target = urlsplit(server).netloc
     # JSON is YAML: the shipped rules, and one job scraping the test server every second.
     config = {
@@ -65,11 +59,7 @@ def prometheus(server: str, tmp_path: Path) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 def _query(prom: str, expr: str) -> list[dict[str, Any]]:

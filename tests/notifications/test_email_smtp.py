@@ -8,9 +8,10 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from delivery_helpers import delivery_settings, free_port, until
+from delivery_helpers import delivery_settings, until
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from tests.processes import free_port
 
 from esoz.core import outbox as ob
 from esoz.notifications import jobs, service

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -22,6 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from fastapi import FastAPI
 from sigfixtures import CONTENT
+from tests.processes import free_port
 from typer.testing import CliRunner
 
 from esoz.settings import Settings
@@ -90,18 +90,12 @@ def test_openssl_cms_verify_accepts_esoz_sign_output(issued: SimpleNamespace, tm
     assert b"Verification successful" in out.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def ocsp_server(issued: SimpleNamespace) -> Iterator[str]:
     web = FastAPI()
     web.include_router(router)
     web.state.settings = Settings(env="dev", signatures_pki_dir=issued.root)
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(web, host="127.0.0.1", port=port, log_config=None, access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

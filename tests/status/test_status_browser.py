@@ -8,7 +8,6 @@ import asyncio
 import email
 import os
 import re
-import socket
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from status_support import count, unique_email
+from tests.processes import free_port
 
 from esoz.core.db import libpq_url, make_engine
 from esoz.core.migrations import upgrade
@@ -62,12 +62,6 @@ class Inbox:
         raise AssertionError(f"no e-mail to {to}")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def status_db(db_url: str) -> Iterator[str]:
     name = f"esoz_status_{uuid.uuid4().hex[:10]}"
@@ -86,7 +80,7 @@ def status_db(db_url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def inbox() -> Iterator[tuple[Inbox, int]]:
-    handler, port = Inbox(), _free_port()
+    handler, port = Inbox(), free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     try:
