@@ -88,14 +88,16 @@ class HttpError(Exception):
 
 
 class Conn:
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, source: str | None = None) -> None:
         self.port = port
+        self.source = source  # a loopback address of its own: the server sees a client of that IP
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
         self.retry_after: float | None = None  # of the last answer (503 / 429), in seconds
 
     async def open(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection(HOST, self.port)
+        local = (self.source, 0) if self.source else None
+        self.reader, self.writer = await asyncio.open_connection(HOST, self.port, local_addr=local)
 
     def close(self) -> None:
         if self.writer is not None:
@@ -691,6 +693,16 @@ def referral_services() -> list[tuple[str, str]]:
 Call = Callable[[str, str, str, bytes, bytes | None, bytes], Awaitable[tuple[int, Any]]]
 
 
+# Endpoint names in the report whose scenario method is named otherwise.
+REPORTED_AS = {
+    "declaration_get": "declaration",
+    "token_introspect": "token_check",
+    "events_poll": "events",
+    "rx_lookup_by_number": "rx_lookup",
+    "patient_prescriptions": "patient_rx",
+}
+
+
 class Mix:
     """Scenarios: (weight in requests per 100, number of requests, coroutine)."""
 
@@ -717,7 +729,12 @@ class Mix:
         if world.package_slots:
             self.scenarios.append((4, 1, self.encounter_package))
         if only:
-            self.scenarios = [s for s in self.scenarios if s[2].__name__ in only]
+            # --only takes the scenario's name or the endpoint name the report prints for it.
+            wanted = {REPORTED_AS.get(name, name) for name in only}
+            known = {s[2].__name__ for s in self.scenarios}
+            if unknown := wanted - known:
+                raise SystemExit(f"--only: no such scenario {sorted(unknown)}; known: {sorted(known)}")
+            self.scenarios = [s for s in self.scenarios if s[2].__name__ in wanted]
         self.weights = [s[0] / s[1] for s in self.scenarios]  # scenario starts per request weight
 
     def pick(self) -> tuple[int, Callable[[Call], Awaitable[None]]]:
@@ -1021,7 +1038,9 @@ async def run_open_loop(
 
     async def worker(k: int) -> None:
         rng = random.Random(k)
-        conn = Conn(port)
+        # Every connection comes from its own address in 127.0.0.0/8, as a country's traffic comes from many MIS
+        # servers: the per-IP rate limits then count what one MIS sends, not the whole load.
+        conn = Conn(port, source=f"127.{1 + k // 62500}.{k // 250 % 250}.{1 + k % 250}")
         await conn.open()
         scheduled = loop.time() + (rng.random() / per_conn if per_conn else 0)
         slot = 0.0
@@ -1098,7 +1117,17 @@ async def run_open_loop(
 
 
 @contextlib.contextmanager
-def server(url: str, data_dir: Path, port: int, workers: int, redis: str | None, pool: int, log_path: Path):
+def server(
+    url: str,
+    data_dir: Path,
+    port: int,
+    workers: int,
+    redis: str | None,
+    pool: int,
+    log_path: Path,
+    http: str,
+    behind_proxy: bool = False,
+):
     env = os.environ | {
         "ESOZ_DATABASE_URL": url,
         "ESOZ_DATA_DIR": str(data_dir),
@@ -1108,6 +1137,8 @@ def server(url: str, data_dir: Path, port: int, workers: int, redis: str | None,
         "ESOZ_TOKEN_IDLE_SECONDS": "0",
         "ESOZ_ENV": "dev",  # the mix signs with the demo's dev-PKI certificates, which only dev trusts
     }
+    if behind_proxy:
+        env["ESOZ_TRUSTED_PROXIES"] = '["127.0.0.1/32"]'  # the MIS address comes in X-Forwarded-For
     if redis:
         env["ESOZ_REDIS_URL"] = redis
     else:
@@ -1119,7 +1150,7 @@ def server(url: str, data_dir: Path, port: int, workers: int, redis: str | None,
     exe = Path(sys.executable).parent / "esoz"
     out = log_path.open("wb")
     proc = subprocess.Popen(
-        [str(exe), "serve", "--workers", str(workers), "--port", str(port), "--host", HOST],
+        [str(exe), "serve", "--workers", str(workers), "--port", str(port), "--host", HOST, "--http", http],
         env=env,
         stdout=out,
         stderr=subprocess.STDOUT,
@@ -1150,6 +1181,47 @@ def server(url: str, data_dir: Path, port: int, workers: int, redis: str | None,
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
         out.close()
+
+
+# What HAProxy answers when a request waited its whole `timeout queue` for a place at the server: the admission
+# control's answer (core/admission.py), in the contract's envelope.
+HAPROXY_503 = (
+    "http-error status 503 content-type application/json hdr Retry-After 1 lf-string "
+    '\'{"meta":{"url":"http://%[req.hdr(host)]%[pathq]","type":"object","code":503,'
+    '"request_id":"%[uuid]"},"error":{"type":"service_unavailable",'
+    '"message":"The server is at capacity. Retry later."}}\''
+)
+
+
+@contextlib.contextmanager
+def haproxy(port: int, server_port: int, maxconn: int, queue_ms: int, workdir: Path):
+    """Debian's HAProxy in front of the server: it holds what the server has no place for, outside the server's
+    event loop, and answers 503 once a request has waited `queue_ms`."""
+    exe = shutil.which("haproxy") or "/usr/sbin/haproxy"
+    cfg = workdir / "haproxy.cfg"
+    cfg.write_text(
+        "global\n  maxconn 8000\n"
+        "defaults\n  mode http\n  option forwardfor\n"
+        f"  timeout connect 2s\n  timeout client 60s\n  timeout server 60s\n  timeout queue {queue_ms}ms\n"
+        f"frontend mis\n  bind {HOST}:{port}\n  default_backend api\n"
+        f"backend api\n  {HAPROXY_503}\n  server api {HOST}:{server_port} maxconn {maxconn}\n"
+    )
+    subprocess.run([exe, "-c", "-q", "-f", str(cfg)], check=True, timeout=30)
+    proc = subprocess.Popen([exe, "-db", "-f", str(cfg)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if asyncio.run(_get_once(port, "/health"))[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("HAProxy did not answer in 10 s")
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 async def _get_once(port: int, path: str) -> tuple[int, bytes]:
@@ -1391,6 +1463,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2, help="esoz serve worker processes")
     ap.add_argument("--pool", type=int, default=16, help="database connections per worker")
     ap.add_argument(
+        "--http",
+        choices=("uvicorn", "granian"),
+        default="uvicorn",
+        help="esoz serve's HTTP server (granian needs pip install -e '.[granian]')",
+    )
+    ap.add_argument(
         "--connections",
         type=int,
         default=None,
@@ -1405,6 +1483,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", type=Path, default=None, help="py-spy record the workers into this SVG prefix")
     ap.add_argument("--data-dir", type=Path, default=None)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--haproxy",
+        action="store_true",
+        help="the mix through Debian's HAProxy, which sheds before the server: at most --haproxy-maxconn requests "
+        "at the server, a request queued longer than --haproxy-queue-ms is answered 503 with Retry-After by HAProxy",
+    )
+    ap.add_argument("--haproxy-maxconn", type=int, default=None, help="default: 24 per worker (the admission bound)")
+    ap.add_argument("--haproxy-queue-ms", type=int, default=50)
+    ap.add_argument(
+        "--cold",
+        action="store_true",
+        help="measure what a node sees after a restart or a failover: restart PostgreSQL and drop the kernel's page "
+        "cache before the server starts, and skip the warm-up (needs root and a Debian PostgreSQL cluster)",
+    )
     ap.add_argument(
         "--no-backoff",
         dest="backoff",
@@ -1476,7 +1568,23 @@ def main(argv: list[str] | None = None) -> int:
     }
 
     log_path = results_dir / f"{name}-{stamp}-server.log"
-    with server(args.url, data_dir, args.port, args.workers, args.redis, args.pool, log_path) as proc:
+    if args.cold:
+        make_cold(args.url)
+    with contextlib.ExitStack() as stack:
+        proc = stack.enter_context(
+            server(
+                args.url, data_dir, args.port, args.workers, args.redis, args.pool, log_path, args.http, args.haproxy
+            )
+        )
+        # The mix goes to `mix_port`: the server itself, or HAProxy in front of it. Baselines always go direct.
+        mix_port, front = args.port, None
+        if args.haproxy:
+            mix_port = args.port + 1
+            maxconn = args.haproxy_maxconn or 24 * args.workers
+            log(f"HAProxy on {mix_port}: {maxconn} at the server, {args.haproxy_queue_ms} ms in its queue at most")
+            front = stack.enter_context(
+                haproxy(mix_port, args.port, maxconn, args.haproxy_queue_ms, Path(tempfile.mkdtemp(prefix="esoz-hx-")))
+            )
         if not args.skip_baselines:
             log("generator check: closed loop against /health")
             gen = asyncio.run(
@@ -1516,25 +1624,28 @@ def main(argv: list[str] | None = None) -> int:
                 "\n",
             )
         # warm-up: caches, pools, certificate checks (not reported)
-        log("warm-up 5 s at a quarter of the rate (at most 200/s)")
         warm_mix = Mix(world, random.Random(args.seed + 1))
         world.dispensable += _sample_dispensable(args.url, world)
-        asyncio.run(run_open_loop(args.port, warm_mix, min(args.rate / 4, 200), 5, min(args.connections, 32)))
+        if not args.cold:
+            log("warm-up 5 s at a quarter of the rate (at most 200/s)")
+            asyncio.run(run_open_loop(mix_port, warm_mix, min(args.rate / 4, 200), 5, min(args.connections, 32)))
         asyncio.run(refill_dispensable(args.url, warm_mix, world))
 
         def phase(rate: float, closed: bool, connections: int, duration: float, seed: int) -> tuple[Stats, Any]:
             mix = Mix(world, random.Random(seed), args.only)
             cpu0, gen0, pg0 = _cpu_times(proc), os.times(), _postgres_cpu(name)
+            hx0 = _cpu_times(front) if front else None
             stats = asyncio.run(
                 _with_refill(
                     args.url,
                     mix,
                     world,
-                    run_open_loop(args.port, mix, rate, duration, connections, closed=closed, backoff=args.backoff),
+                    run_open_loop(mix_port, mix, rate, duration, connections, closed=closed, backoff=args.backoff),
                     duration,
                 )
             )
             cpu1, gen1, pg1 = _cpu_times(proc), os.times(), _postgres_cpu(name)
+            hx1 = _cpu_times(front) if front else None
             asyncio.run(refill_dispensable(args.url, mix, world))
             span = max(stats.ended - stats.started, 1e-3)
             cpu = {
@@ -1542,6 +1653,8 @@ def main(argv: list[str] | None = None) -> int:
                 "postgres": round(_delta(pg0, pg1) / span, 2),
                 "generator": round((gen1.user + gen1.system - gen0.user - gen0.system) / span, 2),
             }
+            if hx0 is not None and hx1 is not None:
+                cpu["haproxy"] = round((hx1 - hx0) / span, 2)
             return stats, cpu
 
         report["mix_at"] = {}
@@ -1632,6 +1745,23 @@ def main(argv: list[str] | None = None) -> int:
     (results_dir / "load-last.md").write_text("\n\n".join(tables) + "\n")
     log(f"report: {out}")
     return 0
+
+
+def make_cold(url: str) -> None:
+    """Restart the PostgreSQL cluster serving `url` and drop the page cache: its buffers and the kernel's are empty."""
+    port = str(urllib.parse.urlsplit(url).port or 5432)
+    clusters = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True, timeout=30, check=True)
+    for line in clusters.stdout.splitlines():
+        version, cluster, cluster_port = line.split()[:3]
+        if cluster_port == port:
+            break
+    else:
+        raise SystemExit(f"--cold: no PostgreSQL cluster on port {port} in pg_lsclusters")
+    log(f"cold: restarting PostgreSQL {version}/{cluster} and dropping the page cache")
+    subprocess.run(["pg_ctlcluster", version, cluster, "stop"], check=True, timeout=120)
+    subprocess.run(["sync"], check=True, timeout=120)
+    Path("/proc/sys/vm/drop_caches").write_text("3\n")
+    subprocess.run(["pg_ctlcluster", version, cluster, "start"], check=True, timeout=120)
 
 
 def _sample_dispensable(url: str, world: World) -> list[dict[str, Any]]:
