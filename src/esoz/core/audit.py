@@ -218,6 +218,13 @@ def row_hash(prev_hash: str, seq: int, row: Any) -> str:
 
 _SELECT_FIELDS = ", ".join((*_FIELDS, "person_id"))
 
+# A chunk's seals in one statement: one execution and one index pass instead of one UPDATE per row.
+_SEAL_CHUNK = text(
+    "UPDATE audit_log AS a SET seq = u.seq, prev_hash = u.prev, hash = u.hash"
+    " FROM unnest(CAST(:ids AS bigint[]), CAST(:seqs AS bigint[]), CAST(:prevs AS text[]), CAST(:hashes AS text[]))"
+    " AS u(id, seq, prev, hash) WHERE a.id = u.id"
+)
+
 
 async def seal(conn: AsyncConnection, batch: int = SEAL_BATCH) -> int:
     """Seal the rows of finished transactions; returns how many. Call inside a transaction."""
@@ -238,17 +245,18 @@ async def seal(conn: AsyncConnection, batch: int = SEAL_BATCH) -> int:
                 {"batch": min(SEAL_CHUNK, batch - sealed)},
             )
         ).all()
-        updates = []
+        ids, seqs, prevs, hashes = [], [], [], []
         for row in rows:
             seq += 1
             digest = row_hash(prev, seq, row)
-            updates.append({"id": row.id, "seq": seq, "prev": prev, "hash": digest})
+            ids.append(row.id)
+            seqs.append(seq)
+            prevs.append(prev)
+            hashes.append(digest)
             prev = digest
-        if updates:
-            await conn.execute(
-                text("UPDATE audit_log SET seq = :seq, prev_hash = :prev, hash = :hash WHERE id = :id"), updates
-            )
-        sealed += len(updates)
+        if ids:
+            await conn.execute(_SEAL_CHUNK, {"ids": ids, "seqs": seqs, "prevs": prevs, "hashes": hashes})
+        sealed += len(ids)
         if len(rows) < SEAL_CHUNK:
             break
     return sealed
