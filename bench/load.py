@@ -1125,7 +1125,6 @@ def server(
     redis: str | None,
     pool: int,
     log_path: Path,
-    http: str,
     behind_proxy: bool = False,
 ):
     env = os.environ | {
@@ -1150,7 +1149,7 @@ def server(
     exe = Path(sys.executable).parent / "esoz"
     out = log_path.open("wb")
     proc = subprocess.Popen(
-        [str(exe), "serve", "--workers", str(workers), "--port", str(port), "--host", HOST, "--http", http],
+        [str(exe), "serve", "--workers", str(workers), "--port", str(port), "--host", HOST],
         env=env,
         stdout=out,
         stderr=subprocess.STDOUT,
@@ -1463,12 +1462,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2, help="esoz serve worker processes")
     ap.add_argument("--pool", type=int, default=16, help="database connections per worker")
     ap.add_argument(
-        "--http",
-        choices=("uvicorn", "granian"),
-        default="uvicorn",
-        help="esoz serve's HTTP server (granian needs pip install -e '.[granian]')",
-    )
-    ap.add_argument(
         "--connections",
         type=int,
         default=None,
@@ -1572,9 +1565,7 @@ def main(argv: list[str] | None = None) -> int:
         make_cold(args.url)
     with contextlib.ExitStack() as stack:
         proc = stack.enter_context(
-            server(
-                args.url, data_dir, args.port, args.workers, args.redis, args.pool, log_path, args.http, args.haproxy
-            )
+            server(args.url, data_dir, args.port, args.workers, args.redis, args.pool, log_path, args.haproxy)
         )
         # The mix goes to `mix_port`: the server itself, or HAProxy in front of it. Baselines always go direct.
         mix_port, front = args.port, None
