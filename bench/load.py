@@ -41,6 +41,7 @@ import asyncio
 import base64
 import contextlib
 import hashlib
+import importlib.util
 import json
 import math
 import os
@@ -1182,14 +1183,14 @@ def server(
         out.close()
 
 
-# What HAProxy answers when a request waited its whole `timeout queue` for a place at the server: the admission
-# control's answer (core/admission.py), in the contract's envelope.
-HAPROXY_503 = (
-    "http-error status 503 content-type application/json hdr Retry-After 1 lf-string "
-    '\'{"meta":{"url":"http://%[req.hdr(host)]%[pathq]","type":"object","code":503,'
-    '"request_id":"%[uuid]"},"error":{"type":"service_unavailable",'
-    '"message":"The server is at capacity. Retry later."}}\''
-)
+def _topology() -> Any:
+    """deploy/local/topology.py, whose HAProxy answers are the ones measured here."""
+    spec = importlib.util.spec_from_file_location("esoz_local_topology", ROOT / "deploy" / "local" / "topology.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up while it loads
+    spec.loader.exec_module(module)
+    return module
 
 
 @contextlib.contextmanager
@@ -1203,7 +1204,7 @@ def haproxy(port: int, server_port: int, maxconn: int, queue_ms: int, workdir: P
         "defaults\n  mode http\n  option forwardfor\n"
         f"  timeout connect 2s\n  timeout client 60s\n  timeout server 60s\n  timeout queue {queue_ms}ms\n"
         f"frontend mis\n  bind {HOST}:{port}\n  default_backend api\n"
-        f"backend api\n  {HAPROXY_503}\n  server api {HOST}:{server_port} maxconn {maxconn}\n"
+        f"backend api\n  {_topology().HAPROXY_503}\n  server api {HOST}:{server_port} maxconn {maxconn}\n"
     )
     subprocess.run([exe, "-c", "-q", "-f", str(cfg)], check=True, timeout=30)
     proc = subprocess.Popen([exe, "-db", "-f", str(cfg)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

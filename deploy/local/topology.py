@@ -306,14 +306,37 @@ def start_worker(t: Topology, name: str = "worker", extra_env: dict[str, str] | 
     detached(t, name, [*esoz_exe(), "worker"], env)
 
 
+# What HAProxy answers itself with 503 (a request that waited `timeout queue` for a place at a node, or no node
+# up): the admission control's answer (src/esoz/core/admission.py) in the contract's envelope, with the
+# Retry-After an MIS backs off by, instead of HAProxy's HTML page.
+HAPROXY_503 = (
+    "http-error status 503 content-type application/json hdr Retry-After 1 lf-string "
+    '\'{"meta":{"url":"http://%[req.hdr(host)]%[pathq]","type":"object","code":503,'
+    '"request_id":"%[uuid]"},"error":{"type":"service_unavailable",'
+    '"message":"The server is at capacity. Retry later."}}\''
+)
+# Shedding before the nodes: at most this many requests at a node per API worker (the admission bound,
+# ESOZ_ADMISSION_MAX_IN_FLIGHT), and a request that found no place for this long is refused by HAProxy
+# without touching a node (ESOZ_ADMISSION_MAX_WAIT_MS). bench/README.md measures it.
+NODE_MAXCONN = 24
+QUEUE_MS = 150
+
+
 def start_haproxy(t: Topology) -> None:
+    cfg = write_haproxy_config(t)
+    run([need("haproxy"), "-c", "-q", "-f", str(cfg)])
+    run([need("haproxy"), "-D", "-f", str(cfg), "-p", str(t.pidfile("haproxy"))])
+    wait_for("HAProxy", lambda: http_status(t.url + "/ready") == 200, 30)
+
+
+def write_haproxy_config(t: Topology) -> Path:
     cfg = t.dir / "haproxy.cfg"
     cfg.write_text(
         "global\n"
         "  maxconn 4000\n"
         "defaults\n"
         "  mode http\n"
-        "  timeout connect 2s\n  timeout client 60s\n  timeout server 60s\n  timeout queue 5s\n"
+        f"  timeout connect 2s\n  timeout client 60s\n  timeout server 60s\n  timeout queue {QUEUE_MS}ms\n"
         "  option forwardfor\n"
         # Only a request that never reached a node (connection refused) is sent to the other one: a request a node
         # received may have committed before the node died, and sending it again could write it twice. Those the
@@ -326,13 +349,12 @@ def start_haproxy(t: Topology) -> None:
         # A caller stays on one node (its read-your-writes marks live there) until that node fails.
         "  balance hdr(Authorization)\n  hash-type consistent\n"
         "  option httpchk GET /ready\n  http-check expect status 200\n"
-        "  default-server inter 1s fall 2 rise 2\n"
+        f"  {HAPROXY_503}\n"
+        f"  default-server inter 1s fall 2 rise 2 maxconn {NODE_MAXCONN}\n"
         f"  server node1 {HOST}:{t.ports.node(1)} check\n"
         f"  server node2 {HOST}:{t.ports.node(2)} check\n"
     )
-    run([need("haproxy"), "-c", "-q", "-f", str(cfg)])
-    run([need("haproxy"), "-D", "-f", str(cfg), "-p", str(t.pidfile("haproxy"))])
-    wait_for("HAProxy", lambda: http_status(t.url + "/ready") == 200, 30)
+    return cfg
 
 
 # --- up / down -------------------------------------------------------------------------------------------------------
