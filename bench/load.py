@@ -1197,31 +1197,17 @@ def _topology() -> Any:
 def haproxy(port: int, server_port: int, maxconn: int, queue_ms: int, workdir: Path):
     """Debian's HAProxy in front of the server: it holds what the server has no place for, outside the server's
     event loop, and answers 503 once a request has waited `queue_ms`."""
-    exe = shutil.which("haproxy") or "/usr/sbin/haproxy"
+    topology = _topology()
     cfg = workdir / "haproxy.cfg"
     cfg.write_text(
         "global\n  maxconn 8000\n"
         "defaults\n  mode http\n  option forwardfor\n"
         f"  timeout connect 2s\n  timeout client 60s\n  timeout server 60s\n  timeout queue {queue_ms}ms\n"
         f"frontend mis\n  bind {HOST}:{port}\n  default_backend api\n"
-        f"backend api\n  {_topology().HAPROXY_503}\n  server api {HOST}:{server_port} maxconn {maxconn}\n"
+        f"backend api\n  {topology.HAPROXY_503}\n  server api {HOST}:{server_port} maxconn {maxconn}\n"
     )
-    subprocess.run([exe, "-c", "-q", "-f", str(cfg)], check=True, timeout=30)
-    proc = subprocess.Popen([exe, "-db", "-f", str(cfg)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if asyncio.run(_get_once(port, "/health"))[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError("HAProxy did not answer in 10 s")
+    with topology.haproxy_foreground(cfg, port) as proc:
         yield proc
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 async def _get_once(port: int, path: str) -> tuple[int, bytes]:

@@ -20,6 +20,7 @@ run as root: as root, they run as the `postgres` user. The same functions serve 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -327,6 +329,22 @@ def start_haproxy(t: Topology) -> None:
     run([need("haproxy"), "-c", "-q", "-f", str(cfg)])
     run([need("haproxy"), "-D", "-f", str(cfg), "-p", str(t.pidfile("haproxy"))])
     wait_for("HAProxy", lambda: http_status(t.url + "/ready") == 200, 30)
+
+
+@contextlib.contextmanager
+def haproxy_foreground(cfg: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """HAProxy on `cfg` in the foreground for the length of the block (the bench, the tests); `port` is its
+    frontend, accepting connections when this yields."""
+    run([need("haproxy"), "-c", "-q", "-f", str(cfg)])
+    proc = subprocess.Popen(
+        [need("haproxy"), "-db", "-f", str(cfg)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for("HAProxy", lambda: _can_connect(port), 10)
+        yield proc
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def write_haproxy_config(t: Topology) -> Path:

@@ -1,8 +1,6 @@
 """What HAProxy answers itself, with the configuration `deploy/local/up` writes: Debian's HAProxy, no node behind
 it. An MIS gets the contract's envelope and a Retry-After to back off by, never HAProxy's HTML page."""
 
-import shutil
-import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -16,23 +14,9 @@ from esoz.settings import Settings
 
 @pytest.fixture
 def haproxy_without_nodes(tmp_path: Path):
-    exe = shutil.which("haproxy") or "/usr/sbin/haproxy"
     t = topology.Topology(tmp_path, topology.Ports(_free_base()))  # nothing listens on the nodes' ports
-    cfg = topology.write_haproxy_config(t)
-    subprocess.run([exe, "-c", "-q", "-f", str(cfg)], check=True, timeout=30)
-    proc = subprocess.Popen([exe, "-db", "-f", str(cfg)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(t.url + "/health", timeout=2)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with topology.haproxy_foreground(topology.write_haproxy_config(t), t.ports.haproxy):
         yield t
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_no_node_is_the_admission_controls_503(haproxy_without_nodes) -> None:
