@@ -1,21 +1,11 @@
 """core.fastsql: the same rows as SQLAlchemy, and never a statement outside the caller's transaction."""
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy import Integer, bindparam, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from esoz.core.db import make_engine
 from esoz.core.fastsql import FastQuery
 from esoz.core.models import audit_log, human_numbers
-
-
-@pytest.fixture
-async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(db_url, 2)
-    yield engine
-    await engine.dispose()
 
 
 async def test_rows_match_sqlalchemy_with_both_access_styles(engine: AsyncEngine) -> None:

@@ -3,29 +3,21 @@
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from esoz.core.db import make_engine
 from esoz.core.prewarm import HOT_RELATIONS, UnknownRelation, prewarm
-
-
-@pytest.fixture
-async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(db_url, 1)
-    yield engine
-    await engine.dispose()
 
 
 async def test_every_hot_relation_is_read_whole(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         warmed = await prewarm(conn)
         sizes = {
-            rel: (await conn.execute(text("SELECT pg_relation_size(CAST(:r AS regclass)) / 8192"), {"r": rel}))
-            .scalar_one()
+            rel: (
+                await conn.execute(text("SELECT pg_relation_size(CAST(:r AS regclass)) / 8192"), {"r": rel})
+            ).scalar_one()
             for rel in HOT_RELATIONS
         }
         installed = (await conn.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'pg_prewarm'"))).first()
