@@ -225,7 +225,7 @@ def db_prewarm(
 
     with database_url(settings.database_url, settings.pg_data_dir) as url:
         try:
-            asyncio.run(run(url))
+            asyncio.run(run(settings.database_direct_url or url))  # the server itself, never via PgBouncer
         except UnknownRelation as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(2) from None
