@@ -170,7 +170,12 @@ class Settings(BaseSettings):
     )
     # Rate limits, shared by all workers (PostgreSQL, or Redis when redis_url is set); 0 = off
     redis_url: str | None = Field(None, description="Redis for rate-limit counters; unset = PostgreSQL")
-    ratelimit_auth_per_ip: int = Field(120, ge=0, description="requests to /auth, /oauth, /sign-in per IP per window")
+    ratelimit_auth_per_ip: int = Field(
+        120,
+        ge=0,
+        description="requests to /auth, /oauth (but introspection and revocation: the API per-IP limit), "
+        "/sign-in per IP per window",
+    )
     ratelimit_api_per_client: int = Field(6000, ge=0, description="API requests per client (legal entity) per window")
     ratelimit_api_per_ip: int = Field(6000, ge=0, description="API requests per IP per window")
     ratelimit_window_seconds: int = Field(60, ge=1, description="fixed window of the rate limits")
