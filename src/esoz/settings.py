@@ -173,8 +173,8 @@ class Settings(BaseSettings):
     ratelimit_auth_per_ip: int = Field(
         120,
         ge=0,
-        description="requests to /auth, /oauth (but introspection and revocation: the API per-IP limit), "
-        "/sign-in per IP per window",
+        description="requests to /auth, /oauth, /sign-in per IP per window (the MIS server's client-authenticated "
+        "token exchange, introspection and revocation count in the API per-IP limit instead)",
     )
     ratelimit_api_per_client: int = Field(6000, ge=0, description="API requests per client (legal entity) per window")
     ratelimit_api_per_ip: int = Field(6000, ge=0, description="API requests per IP per window")

@@ -137,22 +137,26 @@ def test_rate_limits_per_client_and_per_ip(
 def test_an_mis_introspects_within_the_api_budget_of_its_address(
     server: str, world: World, settings: Settings, monkeypatch
 ) -> None:
-    # The sign-in limit (here 2) does not cap an MIS server verifying its doctors' tokens; the API's per-IP
-    # budget (here 4, shared with its other calls) does.
+    # The sign-in limit (here 2) does not cap an MIS server exchanging and verifying its doctors' tokens; the
+    # API's per-IP budget (here 5, shared with its other calls) does.
     monkeypatch.setattr(settings, "ratelimit_window_seconds", 3600)
     monkeypatch.setattr(settings, "ratelimit_auth_per_ip", 2)
-    monkeypatch.setattr(settings, "ratelimit_api_per_ip", 4)
+    monkeypatch.setattr(settings, "ratelimit_api_per_ip", 5)
     with httpx.Client(base_url=server, headers={"X-Forwarded-For": "10.99.0.3"}) as c:
         calls = [
             c.post("/oauth/introspect", data={"token": "no-such-token"}, auth=(world.client_id, world.secret))
             for _ in range(3)
         ]
         calls.append(c.post("/oauth/revoke", data={"token": "no-such-token"}, auth=(world.client_id, world.secret)))
+        # a code exchange that fails counts too, in the same budget: the fifth call of the address
+        exchange_ = {"grant_type": "authorization_code", "code": "no-such-code", "redirect_uri": "https://x.ua/cb"}
+        spent = c.post("/oauth/token", data=exchange_, auth=(world.client_id, world.secret))
         over = c.post("/oauth/introspect", data={"token": "no-such-token"}, auth=(world.client_id, world.secret))
         # the sign-in limit of the same address is untouched by them
         logins = [password_login(c, world, "x@clinic.ua", "Wrong-Password-1").status_code for _ in range(3)]
     assert [r.status_code for r in calls] == [200, 200, 200, 200]
     assert calls[0].json() == {"active": False}
+    assert (spent.status_code, spent.json()["error"]) == (400, "invalid_grant")
     assert over.status_code == 429 and over.json()["error"]["type"] == "too_many_requests"
     assert logins == [401, 401, 429]
 

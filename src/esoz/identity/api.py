@@ -39,11 +39,13 @@ from esoz.identity.schemas import (
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-# Calls an MIS server makes with its client credentials for every request it serves (RFC 7662, RFC 7009): counted
-# in the API's per-IP budget like its other calls. Under the sign-in limit (120/min, meant for guessing passwords)
-# the largest MIS, one address for thousands of clinics, could introspect twice a second at the national peak;
-# a client secret is 256 random bits, which no rate of guesses reaches.
-CLIENT_CALLS = frozenset({"/oauth/introspect", "/oauth/revoke"})
+# Calls an MIS server makes with its client credentials for its doctors — the code exchange and refresh at
+# sign-in (RFC 6749 and the contract's /oauth/tokens), introspection (RFC 7662), revocation (RFC 7009): counted in
+# the API's per-IP budget like its other calls. Under the sign-in limit (120/min, meant for guessing passwords and
+# one-time codes) the largest MIS, one address for thousands of clinics, could sign in two doctors a second in the
+# morning wave; what these calls carry (client secret, authorization code, refresh token) is 256 random bits,
+# which no rate of guesses reaches.
+CLIENT_CALLS = frozenset({"/oauth/token", "/oauth/tokens", "/oauth/introspect", "/oauth/revoke"})
 
 
 async def limit_per_ip(request: Request) -> None:
@@ -201,8 +203,7 @@ async def init_factor(request: Request, body: InitFactorRequest) -> Response:
     description="The factor becomes active, every session of the user ends, and the user is told on the old "
     "channel (an SMS to the old phone, or an e-mail when there was no SMS factor). A first enrolment during "
     "sign-in answers with the token the sign-in asked for. **esoz:** after a change with a `change_factor_token` "
-    "no token is returned (`data`: the factor's type): the user signs in again with the new factor."
-    + FACTOR_TOKENS,
+    "no token is returned (`data`: the factor's type): the user signs in again with the new factor." + FACTOR_TOKENS,
 )
 async def approve_factor(request: Request, body: ApproveFactorRequest) -> Response:
     engine, settings = _deps(request)
