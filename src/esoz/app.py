@@ -37,6 +37,7 @@ from esoz.enrolment.legacy_api import router as enrolment_legacy_router
 from esoz.events.api import router as events_router
 from esoz.identity import token_cache
 from esoz.identity.admin import router as identity_admin_router
+from esoz.identity.api import client_router as identity_client_router
 from esoz.identity.api import router as identity_router
 from esoz.identity.pages import router as identity_pages_router
 from esoz.identity.tokens import verify_access_token
@@ -186,6 +187,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(registry_requests_legacy_router)
     app.include_router(enrolment_legacy_router)
     app.include_router(identity_router)
+    app.include_router(identity_client_router)
     app.include_router(events_router)
     app.include_router(prescriptions_router)
     app.include_router(referrals_router)

@@ -81,6 +81,10 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def _api_ip_key(request: Request) -> str:
+    return f"api:ip:{client_ip(request)}"
+
+
 async def _rate_limit(request: Request, ctx: AuthContext) -> None:
     limiter = getattr(request.app.state, "rate_limiter", None)
     if limiter is None:
@@ -90,9 +94,19 @@ async def _rate_limit(request: Request, ctx: AuthContext) -> None:
     # Both counters in one round trip: this runs on every gated request.
     limits = {
         f"api:client:{ctx.client_id}": settings.ratelimit_api_per_client,
-        f"api:ip:{client_ip(request)}": settings.ratelimit_api_per_ip,
+        _api_ip_key(request): settings.ratelimit_api_per_ip,
     }
     await limiter.hit_all(limits, window)
+
+
+async def limit_api_per_ip(request: Request) -> None:
+    """The API's per-IP budget for a call made with client credentials instead of a token; a token-gated call
+    counts the same budget in `_rate_limit`, beside its client's."""
+    limiter = getattr(request.app.state, "rate_limiter", None)
+    if limiter is None:
+        return
+    settings = request.app.state.settings
+    await limiter.hit(_api_ip_key(request), settings.ratelimit_api_per_ip, settings.ratelimit_window_seconds)
 
 
 async def _deny(request: Request, ctx: AuthContext, missing: list[str]) -> None:

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from esoz.core import envelope
-from esoz.core.auth import bearer_token, client_ip
+from esoz.core.auth import bearer_token, client_ip, limit_api_per_ip
 from esoz.core.errors import ApiError, field_error
 from esoz.core.schemas import Envelope
 from esoz.identity import login, oauth, recovery
@@ -39,28 +39,23 @@ from esoz.identity.schemas import (
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-# Calls an MIS server makes with its client credentials for its doctors — the code exchange and refresh at
-# sign-in (RFC 6749 and the contract's /oauth/tokens), introspection (RFC 7662), revocation (RFC 7009): counted in
-# the API's per-IP budget like its other calls. Under the sign-in limit (120/min, meant for guessing passwords and
-# one-time codes) the largest MIS, one address for thousands of clinics, could sign in two doctors a second in the
-# morning wave; what these calls carry (client secret, authorization code, refresh token) is 256 random bits,
-# which no rate of guesses reaches.
-CLIENT_CALLS = frozenset({"/oauth/token", "/oauth/tokens", "/oauth/introspect", "/oauth/revoke"})
-
-
 async def limit_per_ip(request: Request) -> None:
     limiter = getattr(request.app.state, "rate_limiter", None)
     settings = request.app.state.settings
-    if limiter is None:
-        return
-    ip = client_ip(request)
-    if request.url.path in CLIENT_CALLS:
-        await limiter.hit(f"api:ip:{ip}", settings.ratelimit_api_per_ip, settings.ratelimit_window_seconds)
-    else:
-        await limiter.hit(f"auth:ip:{ip}", settings.ratelimit_auth_per_ip, settings.ratelimit_window_seconds)
+    if limiter is not None:
+        await limiter.hit(
+            f"auth:ip:{client_ip(request)}", settings.ratelimit_auth_per_ip, settings.ratelimit_window_seconds
+        )
 
 
 router = APIRouter(tags=["auth"], dependencies=[Depends(limit_per_ip)])
+# The calls an MIS server makes with its client credentials for its doctors — the code exchange and refresh at
+# sign-in (RFC 6749 and the contract's /oauth/tokens), revocation (RFC 7009), introspection (RFC 7662) — count in
+# the API's per-IP budget like its other calls, not in the sign-in limit above (120/min, meant for guessing
+# passwords and one-time codes): under it the largest MIS, one address for thousands of clinics, could sign in two
+# doctors a second in the morning wave. What these calls carry (client secret, authorization code, refresh token)
+# is 256 random bits, which no rate of guesses reaches.
+client_router = APIRouter(tags=["auth"], dependencies=[Depends(limit_api_per_ip)])
 
 
 def _deps(request: Request) -> tuple[Any, Any]:
@@ -143,7 +138,7 @@ async def apps_authorize(request: Request, body: AppRequest) -> Response:
     return response
 
 
-@router.post(
+@client_router.post(
     "/oauth/tokens",
     response_model=Envelope[TokenOut],
     status_code=201,
@@ -285,7 +280,7 @@ async def _form(request: Request) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
-@router.post(
+@client_router.post(
     "/oauth/token",
     response_model=OAuthTokenOut,
     summary="RFC 6749 token endpoint: authorization_code (+PKCE S256) and refresh_token",
@@ -305,7 +300,7 @@ async def token_endpoint(request: Request) -> Response:
     return JSONResponse(oauth.standard_token(access, refresh), headers=NO_STORE)
 
 
-@router.post("/oauth/revoke", response_model=Empty, summary="RFC 7009 token revocation")
+@client_router.post("/oauth/revoke", response_model=Empty, summary="RFC 7009 token revocation")
 async def revoke_endpoint(request: Request) -> Response:
     engine, _ = _deps(request)
     try:
@@ -317,7 +312,7 @@ async def revoke_endpoint(request: Request) -> Response:
     return JSONResponse({}, headers=NO_STORE)
 
 
-@router.post("/oauth/introspect", response_model=IntrospectionOut, summary="RFC 7662 token introspection")
+@client_router.post("/oauth/introspect", response_model=IntrospectionOut, summary="RFC 7662 token introspection")
 async def introspect_endpoint(request: Request) -> Response:
     engine, _ = _deps(request)
     try:
