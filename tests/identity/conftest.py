@@ -12,7 +12,7 @@ import httpx
 import psycopg
 import pytest
 from identity_flow import run_db
-from identity_world import REDIRECT, STRONG, User, World
+from identity_world import REDIRECT, STRONG, User, World, new_phone
 
 from esoz.identity import users
 from esoz.settings import Settings
@@ -42,10 +42,6 @@ def world(db_url: str, server: str) -> World:
         return secret
 
     return World(clinic, mis, run_db(db_url, connect))
-
-
-def new_phone() -> str:
-    return "+38050" + "".join(random.choice("0123456789") for _ in range(7))
 
 
 @pytest.fixture

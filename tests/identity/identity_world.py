@@ -1,5 +1,6 @@
 """What the identity tests build on: a clinic with a connected MIS, and users."""
 
+import random
 import uuid
 from dataclasses import dataclass
 
@@ -26,3 +27,7 @@ class User:
     password: str
     phone: str
     party_id: uuid.UUID
+
+
+def new_phone() -> str:
+    return "+38050" + "".join(random.choice("0123456789") for _ in range(7))

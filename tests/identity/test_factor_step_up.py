@@ -19,9 +19,8 @@ from identity_flow import (
     sms_code,
     step_up,
 )
-from identity_world import World
+from identity_world import World, new_phone
 
-from conftest import new_phone
 from esoz.identity.tokens import digest
 
 INIT = "/oauth/users/actions/init_factor"
