@@ -41,7 +41,6 @@ import asyncio
 import base64
 import contextlib
 import hashlib
-import importlib.util
 import json
 import math
 import os
@@ -1185,12 +1184,10 @@ def server(
 
 def _topology() -> Any:
     """deploy/local/topology.py, whose HAProxy answers are the ones measured here."""
-    spec = importlib.util.spec_from_file_location("esoz_local_topology", ROOT / "deploy" / "local" / "topology.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up while it loads
-    spec.loader.exec_module(module)
-    return module
+    sys.path.insert(0, str(ROOT / "deploy" / "local"))
+    import topology  # type: ignore[import-not-found]
+
+    return topology
 
 
 @contextlib.contextmanager

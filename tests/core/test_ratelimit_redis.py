@@ -2,6 +2,7 @@
 
 import time
 import uuid
+from collections.abc import Iterator
 
 import pytest
 import redis
@@ -12,7 +13,7 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture
-def redis_up() -> redis.Redis:
+def redis_up() -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(REDIS_URL)
     client.ping()  # no skip: the Redis of the test machine is part of the suite's real parts
     yield client

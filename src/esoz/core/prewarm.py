@@ -1,4 +1,4 @@
-"""Read the hot indexes into PostgreSQL's buffers before a node takes traffic (`esoz db prewarm`).
+"""Read the hot indexes into memory before a node takes traffic (`esoz db prewarm`).
 
 After a restart or a failover every first read of an index page is a disk read: on ten million patients the MIS
 hot reads answered at p95 132 ms for their first 30 s instead of 4.5 ms (bench/README.md). `pg_prewarm` reads
@@ -40,9 +40,9 @@ class Warmed:
 async def prewarm(conn: AsyncConnection, *, relations: tuple[str, ...] = HOT_RELATIONS) -> list[Warmed]:
     """pg_prewarm each relation into the operating system's page cache ('read': shared_buffers is usually far
     smaller than the hot set and would evict its own start); the extension is created if missing (on a primary)."""
-    names = (await conn.execute(text("SELECT to_regclass(r) IS NOT NULL FROM unnest(CAST(:r AS text[])) AS r"),
-                                {"r": list(relations)})).scalars().all()  # fmt: skip
-    if missing := [rel for rel, found in zip(relations, names, strict=True) if not found]:
+    exists = text("SELECT to_regclass(r) IS NOT NULL FROM unnest(CAST(:r AS text[])) AS r")
+    found = (await conn.execute(exists, {"r": list(relations)})).scalars().all()
+    if missing := [rel for rel, ok in zip(relations, found, strict=True) if not ok]:
         raise UnknownRelation(f"no such relation: {', '.join(missing)}")
     installed = (await conn.execute(text("SELECT 1 FROM pg_extension WHERE extname = 'pg_prewarm'"))).first()
     if installed is None:
